@@ -1,0 +1,12 @@
+package dev.agenttasks;
+
+/** What {@link TaskManager#sendMessage(String, TaskMessage)} did with a message. */
+public enum SendResult {
+    /** The task was waiting for input; the message starts (or is queued to start) its next turn. */
+    STARTED_TURN,
+    /**
+     * The task is running (or pending); the message is stored and becomes the next turn when the
+     * current one ends.
+     */
+    QUEUED
+}

@@ -1,0 +1,56 @@
+package dev.agenttasks;
+
+import java.time.Instant;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * One entry of a task's append-only event log.
+ *
+ * <p>Sequence numbers start at 1 for every task and have no gaps; a number is never reused.
+ * Status changes are events too, of type {@value #STATUS} with data {@code {"status": "running", …}},
+ * so the log alone tells the whole story of a task. The last event of a finished task is its terminal
+ * status event.
+ *
+ * @param taskId    the task the event belongs to
+ * @param seq       the position in the task's log, from 1
+ * @param type      the event type, for example {@code "text_delta"} or {@value #STATUS}
+ * @param data      JSON-compatible immutable data (strings, numbers, booleans, null, lists, maps)
+ * @param timestamp when the event was emitted
+ */
+public record TaskEvent(String taskId, long seq, String type, Map<String, Object> data, Instant timestamp) {
+
+    /** The type of the events that record a status change. */
+    public static final String STATUS = "status";
+
+    /** Checks the fields; {@code data} must already be immutable JSON-compatible data. */
+    public TaskEvent {
+        Objects.requireNonNull(taskId, "taskId");
+        Objects.requireNonNull(type, "type");
+        Objects.requireNonNull(data, "data");
+        Objects.requireNonNull(timestamp, "timestamp");
+        if (seq < 1) {
+            throw new IllegalArgumentException("seq must be >= 1: " + seq);
+        }
+    }
+
+    /** @return true if this is a status event */
+    public boolean isStatus() {
+        return STATUS.equals(type);
+    }
+
+    /** @return the status this event records, or {@code null} if it is not a status event */
+    public TaskStatus status() {
+        if (!isStatus()) {
+            return null;
+        }
+        Object s = data.get("status");
+        return s == null ? null : TaskStatus.parse(s.toString());
+    }
+
+    /** @return true if this is the status event of a terminal status (the last event of a task) */
+    public boolean isTerminal() {
+        TaskStatus s = status();
+        return s != null && s.isTerminal();
+    }
+}

@@ -1,0 +1,345 @@
+package dev.agenttasks;
+
+import dev.agenttasks.internal.Engine;
+import dev.agenttasks.spi.AgentRunner;
+import dev.agenttasks.spi.TaskStore;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Flow;
+
+/**
+ * Runs agent work as persistent background tasks.
+ *
+ * <p>A task runs on the manager's executor whether or not anyone watches it. Every event it emits is
+ * committed to the {@link TaskStore} before any subscriber sees it, and {@link #events(String, long)}
+ * replays the log from any point and then follows it live, so a client can leave and rejoin without
+ * losing or doubling an event. A task that asks the user something waits in
+ * {@link TaskStatus#WAITING_FOR_INPUT} holding no thread until {@link #sendMessage} brings the answer.
+ *
+ * <pre>{@code
+ * try (TaskManager tasks = TaskManager.builder()
+ *         .store(TaskStore.inMemory())
+ *         .runner(myRunner)
+ *         .build()) {
+ *     Task task = tasks.create(TaskRequest.of("coder", "Write a haiku"));
+ *     tasks.events(task.id()).subscribe(mySubscriber);
+ * }
+ * }</pre>
+ *
+ * <p>All methods are thread-safe. Bad input fails with an {@link InvalidRequestException} (or a
+ * subclass) before anything is written; after {@link #close()} every method that changes state
+ * throws {@link ManagerClosedException}.
+ */
+public interface TaskManager extends AutoCloseable {
+
+    /**
+     * Validates the request, resolves the agent, stores the task as {@code PENDING} and queues its
+     * first turn. Returns once the task is durably stored.
+     *
+     * @param request what to run
+     * @return the new task (status {@code PENDING}; it may already be running by the time it returns)
+     * @throws InvalidRequestException  on bad input, including {@link UnknownAgentException}
+     * @throws PayloadTooLargeException if a value exceeds the {@link TaskLimits}
+     * @throws ManagerClosedException   after {@link #close()}
+     */
+    Task create(TaskRequest request);
+
+    /**
+     * @param taskId a task id
+     * @return the task's current snapshot, or empty if there is no such task
+     */
+    Optional<Task> get(String taskId);
+
+    /**
+     * Lists tasks, newest first, filtered and paged by the query.
+     *
+     * @param query filters, page size and cursor
+     * @return one page, with the cursor of the next one
+     * @throws InvalidRequestException if the cursor is not one this manager issued
+     */
+    TaskPage list(TaskQuery query);
+
+    /**
+     * Cancels a task. A running turn is interrupted and its cancellation flag set; the task is
+     * recorded {@code CANCELLED} at once, and whatever the turn emits afterwards is dropped. A pending
+     * or waiting task is cancelled immediately.
+     *
+     * @param taskId the task
+     * @return true if this call cancelled it, false if it had already finished
+     * @throws NoSuchTaskException if there is no such task
+     */
+    boolean cancel(String taskId);
+
+    /**
+     * Cancels the task if it is not finished, then removes it with its events and messages. Open
+     * subscriptions to it end with {@link TaskDeletedException}.
+     *
+     * @param taskId the task
+     * @return true if it was deleted, false if there was no such task
+     */
+    boolean delete(String taskId);
+
+    /**
+     * Sends a follow-up message. A task waiting for input starts its next turn with it (with the saved
+     * session id); a pending or running task stores it and runs it as the next turn when the current
+     * one ends. The message is durably stored before this returns.
+     *
+     * @param taskId  the task
+     * @param message the message
+     * @return what happened to it
+     * @throws NoSuchTaskException                 if there is no such task
+     * @throws TaskNotAcceptingMessagesException if the task has finished
+     * @throws InvalidRequestException             if the message is empty or invalid
+     */
+    SendResult sendMessage(String taskId, TaskMessage message);
+
+    /** @return the number of tasks {@code RUNNING} or {@code WAITING_FOR_INPUT} (the badge count) */
+    int runningCount();
+
+    /** @return the number of tasks in each status; every status is a key */
+    Map<TaskStatus, Long> countByStatus();
+
+    /**
+     * The whole event log of a task, then its live events; completes after the terminal status event.
+     *
+     * @param taskId the task
+     * @return a cold publisher; each subscription is an independent cursor with its own demand
+     */
+    default Flow.Publisher<TaskEvent> events(String taskId) {
+        return events(taskId, 0);
+    }
+
+    /**
+     * The events of a task after {@code afterSeq}, in order, with no gap and no duplicate, then its live
+     * events; completes after the terminal status event (at once if that is at or before
+     * {@code afterSeq}). An unknown task signals {@link NoSuchTaskException} through
+     * {@code onError}; a deleted one {@link TaskDeletedException}.
+     *
+     * @param taskId   the task
+     * @param afterSeq the last seq the subscriber has seen, 0 for all
+     * @return a cold publisher; each subscription is an independent cursor with its own demand
+     * @throws InvalidRequestException if {@code afterSeq} is negative or the id is blank
+     */
+    Flow.Publisher<TaskEvent> events(String taskId, long afterSeq);
+
+    /** @return the engine's counters */
+    ManagerStats stats();
+
+    /**
+     * Stops accepting work, lets running turns finish for up to the configured shutdown timeout,
+     * interrupts those still running (they stay {@code RUNNING} in the store and are recovered by the
+     * next manager's {@link RecoveryPolicy}), flushes every acknowledged write and closes the store.
+     * Idempotent.
+     */
+    @Override
+    void close();
+
+    /** @return a builder */
+    static Builder builder() {
+        return new Builder();
+    }
+
+    /** Configures and builds a {@link TaskManager}. Not thread-safe. */
+    final class Builder {
+        /** Default {@link #maxConcurrentTasks(int)}: 16. */
+        public static final int DEFAULT_MAX_CONCURRENT_TASKS = 16;
+        /** Default {@link #liveTailSize(int)}: 1024 events per task. */
+        public static final int DEFAULT_LIVE_TAIL_SIZE = 1024;
+        /** Default {@link #pageSize(int)}: 256 events. */
+        public static final int DEFAULT_PAGE_SIZE = 256;
+        /** Default {@link #cancelGrace(Duration)}: 5 seconds. */
+        public static final Duration DEFAULT_CANCEL_GRACE = Duration.ofSeconds(5);
+        /** Default {@link #shutdownTimeout(Duration)}: 10 seconds. */
+        public static final Duration DEFAULT_SHUTDOWN_TIMEOUT = Duration.ofSeconds(10);
+        /** Default {@link #maxBatchSize(int)}: 4096 writes per transaction. */
+        public static final int DEFAULT_MAX_BATCH_SIZE = 4096;
+        /** Default {@link #writeQueueCapacity(int)}: 65536 pending writes. */
+        public static final int DEFAULT_WRITE_QUEUE_CAPACITY = 65536;
+
+        TaskStore store;
+        AgentRunner runner;
+        int maxConcurrentTasks = DEFAULT_MAX_CONCURRENT_TASKS;
+        Duration defaultTimeout;
+        Duration cancelGrace = DEFAULT_CANCEL_GRACE;
+        Duration shutdownTimeout = DEFAULT_SHUTDOWN_TIMEOUT;
+        Duration commitDelay = Duration.ZERO;
+        ExecutorService executor;
+        int liveTailSize = DEFAULT_LIVE_TAIL_SIZE;
+        int pageSize = DEFAULT_PAGE_SIZE;
+        int maxBatchSize = DEFAULT_MAX_BATCH_SIZE;
+        int writeQueueCapacity = DEFAULT_WRITE_QUEUE_CAPACITY;
+        int deliveryThreads = Math.max(2, Runtime.getRuntime().availableProcessors());
+        RecoveryPolicy recoveryPolicy = RecoveryPolicy.failInterrupted();
+        final List<TaskListener> listeners = new ArrayList<>();
+        TaskLimits limits = TaskLimits.defaults();
+        Clock clock = Clock.systemUTC();
+        String hostId;
+
+        Builder() {
+        }
+
+        /** @param store where tasks and events live (required) @return this */
+        public Builder store(TaskStore store) {
+            this.store = Objects.requireNonNull(store, "store can not be null");
+            return this;
+        }
+
+        /** @param runner how agents are resolved and run (required) @return this */
+        public Builder runner(AgentRunner runner) {
+            this.runner = Objects.requireNonNull(runner, "runner can not be null");
+            return this;
+        }
+
+        /** @param n most turns running at once; further tasks stay {@code PENDING} in creation order @return this */
+        public Builder maxConcurrentTasks(int n) {
+            this.maxConcurrentTasks = positive(n, "maxConcurrentTasks");
+            return this;
+        }
+
+        /** @param timeout longest a turn may run before its task fails, unless the request sets one; null for none @return this */
+        public Builder defaultTimeout(Duration timeout) {
+            this.defaultTimeout = timeout == null ? null : positive(timeout, "defaultTimeout");
+            return this;
+        }
+
+        /**
+         * @param grace how long a cancelled or timed-out turn that ignores interruption keeps its
+         *              concurrency slot before the slot is given to the next task
+         * @return this
+         */
+        public Builder cancelGrace(Duration grace) {
+            this.cancelGrace = nonNegative(grace, "cancelGrace");
+            return this;
+        }
+
+        /** @param timeout how long {@link TaskManager#close()} waits for running turns @return this */
+        public Builder shutdownTimeout(Duration timeout) {
+            this.shutdownTimeout = nonNegative(timeout, "shutdownTimeout");
+            return this;
+        }
+
+        /** @param delay how long the writer waits to gather a larger batch (default 0: commit what is queued) @return this */
+        public Builder commitDelay(Duration delay) {
+            this.commitDelay = nonNegative(delay, "commitDelay");
+            return this;
+        }
+
+        /**
+         * @param executor runs agent turns; the manager does not shut it down. By default: a virtual
+         *                 thread per turn on Java 21+, a bounded platform pool on 17.
+         * @return this
+         */
+        public Builder executor(ExecutorService executor) {
+            this.executor = Objects.requireNonNull(executor, "executor can not be null");
+            return this;
+        }
+
+        /** @param n committed events each active task keeps in memory for live subscribers @return this */
+        public Builder liveTailSize(int n) {
+            this.liveTailSize = positive(n, "liveTailSize");
+            return this;
+        }
+
+        /** @param n events a subscription that fell behind reads from the store at a time @return this */
+        public Builder pageSize(int n) {
+            this.pageSize = positive(n, "pageSize");
+            return this;
+        }
+
+        /** @param n most writes in one store transaction @return this */
+        public Builder maxBatchSize(int n) {
+            this.maxBatchSize = positive(n, "maxBatchSize");
+            return this;
+        }
+
+        /** @param n writes queued before emitters wait for the store @return this */
+        public Builder writeQueueCapacity(int n) {
+            this.writeQueueCapacity = positive(n, "writeQueueCapacity");
+            return this;
+        }
+
+        /** @param n threads that deliver events to subscribers @return this */
+        public Builder deliveryThreads(int n) {
+            this.deliveryThreads = positive(n, "deliveryThreads");
+            return this;
+        }
+
+        /** @param policy what to do at start with tasks a dead host left running @return this */
+        public Builder recoveryPolicy(RecoveryPolicy policy) {
+            this.recoveryPolicy = Objects.requireNonNull(policy, "recoveryPolicy can not be null");
+            return this;
+        }
+
+        /** @param listener receives lifecycle callbacks; may be called several times @return this */
+        public Builder listener(TaskListener listener) {
+            this.listeners.add(Objects.requireNonNull(listener, "listener can not be null"));
+            return this;
+        }
+
+        /** @param limits size limits for input @return this */
+        public Builder limits(TaskLimits limits) {
+            this.limits = Objects.requireNonNull(limits, "limits can not be null");
+            return this;
+        }
+
+        /** @param clock source of timestamps @return this */
+        public Builder clock(Clock clock) {
+            this.clock = Objects.requireNonNull(clock, "clock can not be null");
+            return this;
+        }
+
+        /** @param hostId name of this host, recorded as the owner of the tasks it runs @return this */
+        public Builder hostId(String hostId) {
+            this.hostId = Objects.requireNonNull(hostId, "hostId can not be null");
+            return this;
+        }
+
+        /**
+         * Builds the manager, opens the store and recovers tasks a previous host left unfinished.
+         *
+         * @return a started manager
+         * @throws IllegalStateException if the store or runner is missing
+         */
+        public TaskManager build() {
+            if (store == null) {
+                throw new IllegalStateException("store is required");
+            }
+            if (runner == null) {
+                throw new IllegalStateException("runner is required");
+            }
+            return new Engine(new Engine.Config(store, runner, maxConcurrentTasks, defaultTimeout, cancelGrace,
+                    shutdownTimeout, commitDelay, executor, liveTailSize, pageSize, maxBatchSize,
+                    writeQueueCapacity, deliveryThreads, recoveryPolicy, List.copyOf(listeners), limits, clock,
+                    hostId));
+        }
+
+        private static int positive(int n, String name) {
+            if (n < 1) {
+                throw new IllegalArgumentException(name + " must be positive: " + n);
+            }
+            return n;
+        }
+
+        private static Duration positive(Duration d, String name) {
+            if (d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException(name + " must be positive: " + d);
+            }
+            return d;
+        }
+
+        private static Duration nonNegative(Duration d, String name) {
+            Objects.requireNonNull(d, name + " can not be null");
+            if (d.isNegative()) {
+                throw new IllegalArgumentException(name + " must not be negative: " + d);
+            }
+            return d;
+        }
+    }
+}

@@ -1,0 +1,25 @@
+package dev.agenttasks;
+
+/** A follow-up message was sent to a task that has finished. HTTP hosts map it to 409. */
+public class TaskNotAcceptingMessagesException extends TaskException {
+    private static final long serialVersionUID = 1L;
+    private final String taskId;
+    private final TaskStatus status;
+
+    /** @param taskId the task @param status its status */
+    public TaskNotAcceptingMessagesException(String taskId, TaskStatus status) {
+        super("task " + taskId + " does not accept messages in status " + status.wireName());
+        this.taskId = taskId;
+        this.status = status;
+    }
+
+    /** @return the task id */
+    public String taskId() {
+        return taskId;
+    }
+
+    /** @return the status that refused the message */
+    public TaskStatus status() {
+        return status;
+    }
+}

@@ -1,0 +1,11 @@
+/**
+ * agent-tasks core: the public API ({@code dev.agenttasks}), the SPIs a host plugs in
+ * ({@code dev.agenttasks.spi}) and the engine, which stays internal.
+ */
+module dev.agenttasks.core {
+    requires org.slf4j;
+    requires com.fasterxml.jackson.databind;
+
+    exports dev.agenttasks;
+    exports dev.agenttasks.spi;
+}

@@ -12,6 +12,16 @@ import java.util.Objects;
  * so the log alone tells the whole story of a task. The last event of a finished task is its terminal
  * status event.
  *
+ * <p>The engine writes these events itself: seq 1 is always {@code status} {@code {"status":"pending"}};
+ * a turn starts with {@code status} {@code {"status":"running","turn":n}} (when the status changes)
+ * followed, if the turn has a message, by {@code user_message} {@code {"turn":n,"text":…}} or
+ * {@code {"turn":n,"content":[…]}}; a turn asking for input ends with {@code status}
+ * {@code {"status":"waiting_for_input","question":{…}}}; the terminal event carries
+ * {@code "result"} (completed) or {@code "error"} (failed). Everything else comes from the runner.
+ *
+ * <p>Data is normalised when emitted: integral numbers are {@link Long}, other numbers
+ * {@link Double}; maps keep insertion order. Stores must return data the same way.
+ *
  * @param taskId    the task the event belongs to
  * @param seq       the position in the task's log, from 1
  * @param type      the event type, for example {@code "text_delta"} or {@value #STATUS}

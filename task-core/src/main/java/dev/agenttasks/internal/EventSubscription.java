@@ -1,0 +1,269 @@
+package dev.agenttasks.internal;
+
+import dev.agenttasks.NoSuchTaskException;
+import dev.agenttasks.TaskEvent;
+import dev.agenttasks.spi.TaskRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Flow;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * One subscriber's cursor over a task's event log. Signals are serialised by a work-in-progress
+ * counter and run on the engine's delivery executor. Events come from the task's in-memory tail when
+ * it still holds them and from the store, a page at a time, when the subscriber has fallen behind; so
+ * memory per subscription is bounded by the page size whatever the subscriber's speed.
+ */
+final class EventSubscription implements Flow.Subscription, Runnable {
+    private static final Logger log = LoggerFactory.getLogger(EventSubscription.class);
+    /** Events delivered in one run before yielding the delivery thread to other subscriptions. */
+    private static final int FAIR_SHARE = 512;
+
+    private final Engine engine;
+    final String taskId;
+    private final Flow.Subscriber<? super TaskEvent> subscriber;
+    private final AtomicLong requested = new AtomicLong();
+    private final AtomicInteger wip = new AtomicInteger();
+    private final ArrayDeque<TaskEvent> buffer = new ArrayDeque<>();
+    private volatile boolean cancelled;
+    private volatile Throwable error;
+    private boolean started;
+    private boolean resolved;
+    private boolean finished;
+    /** Null when the task was already finished when resolved (read-only from the store). */
+    private TaskState state;
+    private long finalSeq = -1;
+    private long cursor;
+
+    EventSubscription(Engine engine, String taskId, long afterSeq, Flow.Subscriber<? super TaskEvent> subscriber) {
+        this.engine = engine;
+        this.taskId = taskId;
+        this.cursor = afterSeq;
+        this.subscriber = subscriber;
+    }
+
+    @Override
+    public void request(long n) {
+        if (n <= 0) {
+            fail(new IllegalArgumentException("§3.9: request must be positive, was " + n));
+            return;
+        }
+        long r;
+        long next;
+        do {
+            r = requested.get();
+            if (r == Long.MAX_VALUE) {
+                break;
+            }
+            next = r + n;
+            if (next < 0) {
+                next = Long.MAX_VALUE;
+            }
+        } while (!requested.compareAndSet(r, next));
+        schedule();
+    }
+
+    @Override
+    public void cancel() {
+        cancelled = true;
+        schedule();
+    }
+
+    /** Ends the subscription with an error (task deleted, manager closed, store failure). */
+    void fail(Throwable t) {
+        if (error == null) {
+            error = t;
+        }
+        schedule();
+    }
+
+    /** New committed events may be available. */
+    void signal() {
+        if (requested.get() > 0) {
+            schedule();
+        }
+    }
+
+    void schedule() {
+        if (wip.getAndIncrement() == 0) {
+            engine.deliver(this);
+        }
+    }
+
+    @Override
+    public void run() {
+        int missed = 1;
+        while (true) {
+            if (finished) {
+                return;
+            }
+            if (!started) {
+                started = true;
+                try {
+                    subscriber.onSubscribe(this);
+                } catch (Throwable t) {
+                    log.warn("subscriber of task {} threw from onSubscribe; cancelling", taskId, t);
+                    finish();
+                    return;
+                }
+            }
+            if (cancelled) {
+                finish();
+                return;
+            }
+            if (!resolved && !resolve()) {
+                return;
+            }
+            long r = requested.get();
+            long emitted = 0;
+            while (emitted != r && emitted < FAIR_SHARE) {
+                if (cancelled) {
+                    finish();
+                    return;
+                }
+                if (error != null) {
+                    terminateWithError();
+                    return;
+                }
+                TaskEvent e;
+                try {
+                    e = next();
+                } catch (RuntimeException ex) {
+                    error = ex;
+                    terminateWithError();
+                    return;
+                }
+                if (e == null) {
+                    break;
+                }
+                cursor = e.seq();
+                emitted++;
+                try {
+                    subscriber.onNext(e);
+                } catch (Throwable t) {
+                    log.warn("subscriber of task {} threw from onNext; cancelling its subscription", taskId, t);
+                    finish();
+                    return;
+                }
+                engine.delivered();
+                if (e.isTerminal()) {
+                    complete();
+                    return;
+                }
+            }
+            if (emitted > 0 && r != Long.MAX_VALUE) {
+                requested.addAndGet(-emitted);
+            }
+            if (cancelled) {
+                finish();
+                return;
+            }
+            if (error != null) {
+                terminateWithError();
+                return;
+            }
+            if (caughtUpWithFinishedTask()) {
+                complete();
+                return;
+            }
+            if (emitted == FAIR_SHARE) {
+                engine.deliver(this); // keep wip > 0: this run continues later, after others had a turn
+                return;
+            }
+            missed = wip.addAndGet(-missed);
+            if (missed == 0) {
+                return;
+            }
+        }
+    }
+
+    /** @return false if the subscription ended while resolving */
+    private boolean resolve() {
+        resolved = true;
+        try {
+            state = engine.liveState(taskId);
+            if (state == null) {
+                Optional<TaskRecord> rec = engine.storedTask(taskId);
+                if (rec.isEmpty()) {
+                    error = new NoSuchTaskException(taskId);
+                    terminateWithError();
+                    return false;
+                }
+                finalSeq = rec.get().lastSeq();
+            }
+        } catch (RuntimeException ex) {
+            error = ex;
+            terminateWithError();
+            return false;
+        }
+        return true;
+    }
+
+    private boolean caughtUpWithFinishedTask() {
+        if (!buffer.isEmpty()) {
+            return false;
+        }
+        if (state == null) {
+            return cursor >= finalSeq;
+        }
+        return state.committedTask.status().isTerminal() && cursor >= state.committedSeq;
+    }
+
+    private TaskEvent next() {
+        TaskEvent e = buffer.poll();
+        if (e != null) {
+            return e;
+        }
+        long s = cursor + 1;
+        if (state != null) {
+            if (s > state.committedSeq) {
+                return null;
+            }
+            e = state.tail.get(s);
+            if (e != null) {
+                return e;
+            }
+        } else if (s > finalSeq) {
+            return null;
+        }
+        List<TaskEvent> page = engine.readPage(taskId, cursor);
+        for (TaskEvent p : page) {
+            if (p.seq() > cursor) {
+                buffer.add(p);
+            }
+        }
+        engine.bufferPeak(buffer.size());
+        return buffer.poll();
+    }
+
+    private void complete() {
+        finish();
+        try {
+            subscriber.onComplete();
+        } catch (Throwable t) {
+            log.warn("subscriber of task {} threw from onComplete", taskId, t);
+        }
+    }
+
+    private void terminateWithError() {
+        Throwable t = error;
+        finish();
+        try {
+            subscriber.onError(t);
+        } catch (Throwable x) {
+            log.warn("subscriber of task {} threw from onError", taskId, x);
+        }
+    }
+
+    private void finish() {
+        finished = true;
+        cancelled = true;
+        buffer.clear();
+        engine.unregister(this);
+    }
+}

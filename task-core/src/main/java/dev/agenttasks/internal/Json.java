@@ -1,0 +1,185 @@
+package dev.agenttasks.internal;
+
+import dev.agenttasks.InvalidRequestException;
+import dev.agenttasks.PayloadTooLargeException;
+
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Validates JSON-compatible values and makes deep immutable copies of them, measuring their JSON size
+ * as it goes. Integral numbers become {@link Long} (or {@link BigInteger} beyond its range), other
+ * numbers {@link Double} (or {@link BigDecimal}), so data compares equal after a round trip through
+ * any JSON store.
+ */
+public final class Json {
+    private static final int MAX_DEPTH = 64;
+
+    private Json() {
+    }
+
+    /** Accumulates the approximate UTF-8 JSON size and enforces the limit. */
+    private static final class Budget {
+        final String field;
+        final long limit;
+        long size;
+
+        Budget(String field, long limit) {
+            this.field = field;
+            this.limit = limit;
+        }
+
+        void add(long n) {
+            size += n;
+            if (size > limit) {
+                throw new PayloadTooLargeException(field, size, limit);
+            }
+        }
+    }
+
+    /**
+     * Copies a JSON object.
+     *
+     * @param in       the map (null means empty)
+     * @param field    name used in exceptions
+     * @param maxBytes size limit of the JSON encoding
+     * @return an immutable, insertion-ordered copy
+     * @throws InvalidRequestException  if a value is not JSON-compatible
+     * @throws PayloadTooLargeException if it is over {@code maxBytes}
+     */
+    public static Map<String, Object> copyObject(Map<String, ?> in, String field, long maxBytes) {
+        Budget b = new Budget(field, maxBytes);
+        if (in == null) {
+            b.add(2);
+            return Map.of();
+        }
+        return copyMap(in, b, 0);
+    }
+
+    /**
+     * Copies a JSON array of objects (content blocks).
+     *
+     * @param in       the list
+     * @param field    name used in exceptions
+     * @param maxBytes size limit
+     * @return an immutable copy
+     */
+    @SuppressWarnings("unchecked")
+    public static List<Map<String, Object>> copyObjectList(List<? extends Map<String, ?>> in, String field,
+                                                           long maxBytes) {
+        Budget b = new Budget(field, maxBytes);
+        List<Map<String, Object>> out = new ArrayList<>(in.size());
+        b.add(2);
+        for (Object o : in) {
+            if (!(o instanceof Map)) {
+                throw new InvalidRequestException(field, field + " must be a list of JSON objects");
+            }
+            out.add(copyMap((Map<String, ?>) o, b, 1));
+            b.add(1);
+        }
+        return Collections.unmodifiableList(out);
+    }
+
+    private static Map<String, Object> copyMap(Map<?, ?> in, Budget b, int depth) {
+        if (depth > MAX_DEPTH) {
+            throw new InvalidRequestException(b.field, b.field + " is nested too deeply");
+        }
+        LinkedHashMap<String, Object> out = new LinkedHashMap<>(Math.max(4, in.size() * 2));
+        b.add(2);
+        for (Map.Entry<?, ?> e : in.entrySet()) {
+            if (!(e.getKey() instanceof String)) {
+                throw new InvalidRequestException(b.field, b.field + " has a key that is not a string: " + e.getKey());
+            }
+            String k = (String) e.getKey();
+            b.add(stringSize(k) + 2);
+            out.put(k, copyValue(e.getValue(), b, depth + 1));
+        }
+        return Collections.unmodifiableMap(out);
+    }
+
+    private static Object copyValue(Object v, Budget b, int depth) {
+        if (v == null) {
+            b.add(4);
+            return null;
+        }
+        if (v instanceof String) {
+            b.add(stringSize((String) v));
+            return v;
+        }
+        if (v instanceof Boolean) {
+            b.add(5);
+            return v;
+        }
+        if (v instanceof Integer || v instanceof Long || v instanceof Short || v instanceof Byte) {
+            b.add(20);
+            return ((Number) v).longValue();
+        }
+        if (v instanceof BigInteger) {
+            BigInteger bi = (BigInteger) v;
+            b.add(bi.bitLength() / 3 + 2);
+            return bi.bitLength() < 64 ? (Object) bi.longValue() : bi;
+        }
+        if (v instanceof Double || v instanceof Float) {
+            double d = ((Number) v).doubleValue();
+            if (Double.isNaN(d) || Double.isInfinite(d)) {
+                throw new InvalidRequestException(b.field, b.field + " has a number JSON cannot hold: " + d);
+            }
+            b.add(24);
+            return d;
+        }
+        if (v instanceof BigDecimal) {
+            b.add(((BigDecimal) v).precision() + 8);
+            return v;
+        }
+        if (v instanceof Map) {
+            return copyMap((Map<?, ?>) v, b, depth);
+        }
+        if (v instanceof Collection || v instanceof Object[]) {
+            if (depth > MAX_DEPTH) {
+                throw new InvalidRequestException(b.field, b.field + " is nested too deeply");
+            }
+            Collection<?> c = v instanceof Object[] ? java.util.Arrays.asList((Object[]) v) : (Collection<?>) v;
+            List<Object> out = new ArrayList<>(c.size());
+            b.add(2);
+            for (Object o : c) {
+                out.add(copyValue(o, b, depth + 1));
+                b.add(1);
+            }
+            return Collections.unmodifiableList(out);
+        }
+        throw new InvalidRequestException(b.field, b.field + " has a value that is not JSON-compatible: "
+                + v.getClass().getName());
+    }
+
+    private static long stringSize(String s) {
+        int n = s.length();
+        // ASCII fast path; otherwise the exact UTF-8 length
+        for (int i = 0; i < n; i++) {
+            char c = s.charAt(i);
+            if (c >= 0x80 || c < 0x20 || c == '"' || c == '\\') {
+                return s.getBytes(StandardCharsets.UTF_8).length + 2L + escapes(s);
+            }
+        }
+        return n + 2L;
+    }
+
+    private static long escapes(String s) {
+        long n = 0;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < 0x20) {
+                n += 5;
+            } else if (c == '"' || c == '\\') {
+                n += 1;
+            }
+        }
+        return n;
+    }
+}

@@ -1,0 +1,52 @@
+package dev.agenttasks.internal;
+
+import dev.agenttasks.Task;
+import dev.agenttasks.spi.PendingMessage;
+import dev.agenttasks.spi.TaskRecord;
+
+import java.util.ArrayDeque;
+
+/**
+ * The engine's in-memory state of one unfinished task. Fields are guarded by the object's monitor,
+ * except the {@code committed*} fields and the tail, which the writer thread publishes.
+ */
+final class TaskState {
+    final String id;
+    /** The engine's current view (may be ahead of the store by the writes in flight). */
+    TaskRecord record;
+    /** The next seq to assign. */
+    long nextSeq;
+    /** Messages stored and not yet handed to a turn, in order. */
+    final ArrayDeque<PendingMessage> inbox = new ArrayDeque<>();
+    /** The turn in progress, or null. */
+    TurnRun turn;
+    /** True while waiting in the engine's queue for a concurrency slot. */
+    boolean queued;
+    /** True if the next turn resumes a turn a previous host was running. */
+    boolean resumeNext;
+    /** Turns started so far. */
+    int turns;
+    /** Incremented when a write failed: queued writes of older generations are dropped. */
+    int writeGeneration;
+    /** True once the task could not even record its failure; it is given up. */
+    boolean dead;
+    boolean deleted;
+
+    // published by the writer thread
+    volatile Task committedTask;
+    volatile long committedSeq;
+    final EventTail tail;
+
+    TaskState(TaskRecord record, int tailCapacity) {
+        this.id = record.id();
+        this.record = record;
+        this.committedTask = record.task();
+        this.committedSeq = record.lastSeq();
+        this.nextSeq = record.lastSeq() + 1;
+        this.tail = new EventTail(tailCapacity);
+    }
+
+    Task task() {
+        return record.task();
+    }
+}

@@ -1,0 +1,230 @@
+package dev.agenttasks.internal;
+
+import dev.agenttasks.ManagerClosedException;
+import dev.agenttasks.TaskStoreException;
+import dev.agenttasks.spi.StoreOp;
+import dev.agenttasks.spi.TaskStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The group-commit writer: one thread takes every queued unit of writes (up to a batch size, or after
+ * an optional linger) and commits them to the store in one transaction, then tells the engine, which
+ * publishes the events. A unit is atomic: its ops never straddle two transactions.
+ */
+final class Writer implements Runnable {
+    private static final Logger log = LoggerFactory.getLogger(Writer.class);
+
+    /** A group of ops committed together, with an optional future and an action after commit. */
+    static final class Unit {
+        final TaskState state;
+        final int generation;
+        final List<StoreOp> ops;
+        final CompletableFuture<Void> done;
+        final Runnable afterCommit;
+
+        Unit(TaskState state, int generation, List<StoreOp> ops, CompletableFuture<Void> done, Runnable afterCommit) {
+            this.state = state;
+            this.generation = generation;
+            this.ops = ops;
+            this.done = done;
+            this.afterCommit = afterCommit;
+        }
+
+        void fail(Throwable t) {
+            if (done != null) {
+                done.completeExceptionally(t);
+            }
+        }
+    }
+
+    private final Engine engine;
+    private final TaskStore store;
+    private final ArrayBlockingQueue<Unit> queue;
+    private final int maxBatch;
+    private final long lingerNanos;
+    private final Thread thread;
+    private volatile boolean stopping;
+    volatile long batches;
+
+    Writer(Engine engine, TaskStore store, int capacity, int maxBatch, long lingerNanos) {
+        this.engine = engine;
+        this.store = store;
+        this.queue = new ArrayBlockingQueue<>(capacity);
+        this.maxBatch = maxBatch;
+        this.lingerNanos = lingerNanos;
+        this.thread = new Thread(this, "agent-tasks-writer");
+        this.thread.setDaemon(true);
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    boolean isWriterThread() {
+        return Thread.currentThread() == thread;
+    }
+
+    /**
+     * Queues a unit; blocks while the queue is full (the store is behind).
+     *
+     * @throws ManagerClosedException if the writer has stopped
+     */
+    void submit(Unit unit) {
+        if (stopping) {
+            throw new ManagerClosedException();
+        }
+        try {
+            queue.put(unit);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new TaskStoreException("interrupted while waiting for the store writer", e);
+        }
+    }
+
+    /** Stops after committing everything queued; waits for that up to the timeout. */
+    void stop(long timeoutMillis) {
+        stopping = true;
+        try {
+            thread.join(Math.max(1, timeoutMillis));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (thread.isAlive()) {
+            log.warn("store writer did not finish within {} ms; {} units left", timeoutMillis, queue.size());
+        }
+    }
+
+    @Override
+    public void run() {
+        List<Unit> batch = new ArrayList<>();
+        while (true) {
+            Unit first;
+            try {
+                first = queue.poll(20, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                if (stopping) {
+                    first = queue.poll();
+                } else {
+                    continue;
+                }
+            }
+            if (first == null) {
+                if (stopping && queue.isEmpty()) {
+                    return;
+                }
+                continue;
+            }
+            batch.add(first);
+            int ops = first.ops.size();
+            if (lingerNanos > 0) {
+                long deadline = System.nanoTime() + lingerNanos;
+                while (ops < maxBatch) {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        break;
+                    }
+                    Unit u;
+                    try {
+                        u = queue.poll(left, TimeUnit.NANOSECONDS);
+                    } catch (InterruptedException e) {
+                        break;
+                    }
+                    if (u == null) {
+                        break;
+                    }
+                    batch.add(u);
+                    ops += u.ops.size();
+                }
+            }
+            while (ops < maxBatch) {
+                Unit u = queue.poll();
+                if (u == null) {
+                    break;
+                }
+                batch.add(u);
+                ops += u.ops.size();
+            }
+            try {
+                commit(batch);
+            } catch (RuntimeException | Error e) {
+                log.error("store writer failed unexpectedly", e);
+                for (Unit u : batch) {
+                    u.fail(e);
+                }
+            }
+            batch.clear();
+        }
+    }
+
+    private void commit(List<Unit> batch) {
+        List<Unit> live = new ArrayList<>(batch.size());
+        List<StoreOp> all = new ArrayList<>();
+        for (Unit u : batch) {
+            if (u.generation != u.state.writeGeneration) {
+                u.fail(new TaskStoreException("write of task " + u.state.id + " dropped after an earlier store failure"));
+                continue;
+            }
+            live.add(u);
+            all.addAll(u.ops);
+        }
+        if (live.isEmpty()) {
+            return;
+        }
+        try {
+            if (!all.isEmpty()) {
+                store.write(all);
+                batches++;
+            }
+            committed(live);
+        } catch (RuntimeException e) {
+            if (live.stream().map(u -> u.state).distinct().count() == 1) {
+                engine.writeFailed(live.get(0).state, e, live);
+                return;
+            }
+            // isolate the task at fault: retry each task's units on their own, in order
+            Map<TaskState, List<Unit>> byTask = new LinkedHashMap<>();
+            for (Unit u : live) {
+                byTask.computeIfAbsent(u.state, k -> new ArrayList<>()).add(u);
+            }
+            for (Map.Entry<TaskState, List<Unit>> g : byTask.entrySet()) {
+                List<StoreOp> ops = new ArrayList<>();
+                g.getValue().forEach(u -> ops.addAll(u.ops));
+                try {
+                    store.write(ops);
+                    batches++;
+                    committed(g.getValue());
+                } catch (RuntimeException e2) {
+                    engine.writeFailed(g.getKey(), e2, g.getValue());
+                }
+            }
+        }
+    }
+
+    /** Also used by the engine to commit a failure record on this thread. */
+    void committed(List<Unit> units) {
+        Set<TaskState> touched = new LinkedHashSet<>();
+        for (Unit u : units) {
+            engine.applyCommitted(u);
+            touched.add(u.state);
+        }
+        for (Unit u : units) {
+            if (u.done != null) {
+                u.done.complete(null);
+            }
+        }
+        for (TaskState s : touched) {
+            engine.signal(s.id);
+        }
+    }
+}

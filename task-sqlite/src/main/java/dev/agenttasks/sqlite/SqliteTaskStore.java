@@ -865,7 +865,11 @@ public final class SqliteTaskStore implements TaskStore {
         SQLiteConfig config = new SQLiteConfig();
         config.setReadOnly(true);
         config.setBusyTimeout((int) busyTimeout.toMillis());
-        try (Connection c = config.createConnection("jdbc:sqlite:" + file);
+        // Without a WAL file everything is in the main file: read it as immutable, which creates no
+        // -wal/-shm file beside it. With one (a store that was not closed), read through the WAL.
+        boolean hasWal = Files.exists(Path.of(file + "-wal"));
+        String url = hasWal ? "jdbc:sqlite:" + file : "jdbc:sqlite:file:" + file.toUri().getRawPath() + "?immutable=1";
+        try (Connection c = config.createConnection(url);
              Statement s = c.createStatement()) {
             boolean hasVersionTable = false;
             List<String> others = new ArrayList<>();

@@ -805,19 +805,30 @@ public final class Engine implements TaskManager {
         }
         Map<String, Object> copy = Json.copyObject(data, "data", limits.maxEventBytes());
         TaskState s = run.state;
-        synchronized (s) {
-            if (run.closed || s.turn != run) {
-                long n = eventsDropped.incrementAndGet();
-                if (n == 1 || n % 1000 == 0) {
-                    log.warn("task {}: dropped event '{}' emitted after turn {} ended or was cancelled ({} dropped so far)",
-                            s.id, type, run.number, n);
-                } else {
-                    log.debug("task {}: dropped late event '{}' of turn {}", s.id, type, run.number);
+        writer.acquire();
+        boolean submitted = false;
+        try {
+            synchronized (s) {
+                if (run.closed || s.turn != run) {
+                    long n = eventsDropped.incrementAndGet();
+                    if (n == 1 || n % 1000 == 0) {
+                        log.warn("task {}: dropped event '{}' emitted after turn {} ended or was cancelled ({} dropped so far)",
+                                s.id, type, run.number, n);
+                    } else {
+                        log.debug("task {}: dropped late event '{}' of turn {}", s.id, type, run.number);
+                    }
+                    return;
                 }
-                return;
+                TaskEvent e = new TaskEvent(s.id, s.nextSeq++, type, copy, clock.instant());
+                Writer.Unit u = new Writer.Unit(s, s.writeGeneration, List.of(new StoreOp.AppendEvent(e)), null, null);
+                u.permit = true;
+                writer.submit(u);
+                submitted = true;
             }
-            TaskEvent e = new TaskEvent(s.id, s.nextSeq++, type, copy, clock.instant());
-            submitLocked(s, List.of(new StoreOp.AppendEvent(e)), null, null);
+        } finally {
+            if (!submitted) {
+                writer.release();
+            }
         }
     }
 

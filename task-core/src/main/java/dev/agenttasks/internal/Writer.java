@@ -13,7 +13,8 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -32,6 +33,8 @@ final class Writer implements Runnable {
         final List<StoreOp> ops;
         final CompletableFuture<Void> done;
         final Runnable afterCommit;
+        /** True if the unit holds a permit of the writer's capacity (runner emits do). */
+        boolean permit;
 
         Unit(TaskState state, int generation, List<StoreOp> ops, CompletableFuture<Void> done, Runnable afterCommit) {
             this.state = state;
@@ -50,7 +53,9 @@ final class Writer implements Runnable {
 
     private final Engine engine;
     private final TaskStore store;
-    private final ArrayBlockingQueue<Unit> queue;
+    private final LinkedBlockingQueue<Unit> queue = new LinkedBlockingQueue<>();
+    /** Bounds what runners can queue: an emitter takes a permit before it locks its task. */
+    private final Semaphore capacity;
     private final int maxBatch;
     private final long lingerNanos;
     private final Thread thread;
@@ -60,7 +65,7 @@ final class Writer implements Runnable {
     Writer(Engine engine, TaskStore store, int capacity, int maxBatch, long lingerNanos) {
         this.engine = engine;
         this.store = store;
-        this.queue = new ArrayBlockingQueue<>(capacity);
+        this.capacity = new Semaphore(capacity);
         this.maxBatch = maxBatch;
         this.lingerNanos = lingerNanos;
         this.thread = new Thread(this, "agent-tasks-writer");
@@ -76,19 +81,47 @@ final class Writer implements Runnable {
     }
 
     /**
-     * Queues a unit; blocks while the queue is full (the store is behind).
+     * Waits for room for one more unit (the store is behind). Call it before taking the task's lock,
+     * then submit a unit with {@code permit} set, or {@link #release()} if nothing is submitted.
+     */
+    void acquire() {
+        try {
+            capacity.acquire();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new TaskStoreException("interrupted while waiting for the store writer");
+        }
+    }
+
+    void release() {
+        capacity.release();
+    }
+
+    /**
+     * Queues a unit without blocking.
      *
      * @throws ManagerClosedException if the writer has stopped
      */
     void submit(Unit unit) {
         if (stopping) {
+            if (unit.permit) {
+                release();
+            }
             throw new ManagerClosedException();
         }
-        try {
-            queue.put(unit);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new TaskStoreException("interrupted while waiting for the store writer", e);
+        queue.add(unit);
+    }
+
+    private void done(List<Unit> units) {
+        int n = 0;
+        for (Unit u : units) {
+            if (u.permit) {
+                u.permit = false;
+                n++;
+            }
+        }
+        if (n > 0) {
+            capacity.release(n);
         }
     }
 
@@ -163,6 +196,7 @@ final class Writer implements Runnable {
                     u.fail(e);
                 }
             }
+            done(batch);
             batch.clear();
         }
     }

@@ -1,0 +1,43 @@
+package dev.agenttasks;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import org.junit.jupiter.api.Test;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.fields;
+
+/** Package boundaries of task-core. */
+class ArchitectureTest {
+    private final JavaClasses classes = new ClassFileImporter()
+            .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+            .importPackages("dev.agenttasks");
+
+    @Test
+    void coreKnowsNoHttpNoSqlAndNoWireJson() {
+        noClasses().should().dependOnClassesThat().resideInAnyPackage("java.sql..", "com.sun.net.httpserver..",
+                "java.net.http..", "com.fasterxml.jackson..").check(classes);
+    }
+
+    @Test
+    void theApiReachesTheEngineOnlyThroughItsFactories() {
+        noClasses().that().resideInAnyPackage("dev.agenttasks", "dev.agenttasks.spi")
+                .and().doNotHaveFullyQualifiedName("dev.agenttasks.TaskManager$Builder")
+                .and().doNotHaveFullyQualifiedName("dev.agenttasks.spi.TaskStore")
+                .should().dependOnClassesThat().resideInAPackage("dev.agenttasks.internal..")
+                .check(classes);
+    }
+
+    @Test
+    void theEngineUsesNoJdkInternals() {
+        noClasses().that().resideInAPackage("dev.agenttasks.internal..")
+                .should().dependOnClassesThat().resideInAPackage("com.sun..").check(classes);
+    }
+
+    @Test
+    void publicApiTypesExposeNoMutableFields() {
+        fields().that().areDeclaredInClassesThat().resideInAnyPackage("dev.agenttasks", "dev.agenttasks.spi")
+                .and().arePublic().should().beFinal().andShould().beStatic().check(classes);
+    }
+}

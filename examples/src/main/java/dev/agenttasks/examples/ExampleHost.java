@@ -1,0 +1,177 @@
+package dev.agenttasks.examples;
+
+import dev.agenttasks.RecoveryPolicy;
+import dev.agenttasks.Task;
+import dev.agenttasks.TaskListener;
+import dev.agenttasks.TaskManager;
+import dev.agenttasks.TaskStatus;
+import dev.agenttasks.spi.TaskStore;
+import dev.agenttasks.sqlite.SqliteTaskStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The example host: a {@link TaskManager} on a SQLite file, the agents of a small catalog, and the
+ * {@link TasksHttpServer} with the Tasks page, bound to loopback.
+ *
+ * <p>Run it from the project root with
+ * {@code mvn -q install -DskipTests && mvn -q -pl examples exec:java}; pass options with
+ * {@code -Dexec.args="--port 9090 --data-dir /tmp/tasks"} (see {@link HostConfig#parse(String[])}).
+ * Ctrl-C stops it cleanly: streams end, running turns get a few seconds, and whatever is still running
+ * is recovered by the next start (failed as interrupted, or resumed with {@code --recovery resume}).
+ */
+public final class ExampleHost implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(ExampleHost.class);
+
+    private final TaskManager manager;
+    private final TasksHttpServer server;
+    private final Path database;
+    private final int recovered;
+
+    private ExampleHost(TaskManager manager, TasksHttpServer server, Path database, int recovered) {
+        this.manager = manager;
+        this.server = server;
+        this.database = database;
+        this.recovered = recovered;
+    }
+
+    /**
+     * Opens the store, builds the manager (recovering interrupted tasks) and starts the server.
+     *
+     * @param config the settings
+     * @return the running host
+     * @throws IOException if the data folder or the port can not be used
+     */
+    public static ExampleHost start(HostConfig config) throws IOException {
+        Files.createDirectories(config.dataDir());
+        Path database = config.dataDir().resolve("tasks.db").toAbsolutePath();
+        AgentCatalog catalog = catalog(config);
+        AtomicInteger recovered = new AtomicInteger();
+        TaskStore store = SqliteTaskStore.open(database);
+        TaskManager manager;
+        try {
+            manager = TaskManager.builder()
+                    .store(store)
+                    .runner(new CatalogAgentRunner(catalog, config.demoTokenDelay()))
+                    .recoveryPolicy(config.resumeInterrupted() ? RecoveryPolicy.resume() : RecoveryPolicy.failInterrupted())
+                    .shutdownTimeout(config.shutdownTimeout())
+                    .listener(new TaskListener() {
+                        @Override
+                        public void statusChanged(Task task, TaskStatus from) {
+                            if (RecoveryPolicy.INTERRUPTED.equals(task.error())) {
+                                recovered.incrementAndGet();
+                            }
+                        }
+                    })
+                    .build();
+        } catch (RuntimeException e) {
+            store.close();
+            throw e;
+        }
+        TasksHttpServer server;
+        try {
+            server = new TasksHttpServer(manager, catalog, config);
+        } catch (IOException | RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+        server.start();
+        return new ExampleHost(manager, server, database, recovered.get());
+    }
+
+    private static AgentCatalog catalog(HostConfig config) {
+        if (config.agentsFile() != null) {
+            return AgentCatalog.load(config.agentsFile());
+        }
+        Path inData = config.dataDir().resolve("agents.json");
+        return Files.isRegularFile(inData) ? AgentCatalog.load(inData) : AgentCatalog.bundled();
+    }
+
+    /** @return the page's URL */
+    public URI url() {
+        return server.url();
+    }
+
+    /** @return the manager */
+    public TaskManager manager() {
+        return manager;
+    }
+
+    /** @return the HTTP server */
+    public TasksHttpServer server() {
+        return server;
+    }
+
+    /** @return the SQLite file */
+    public Path database() {
+        return database;
+    }
+
+    /** @return how many interrupted tasks the start failed as interrupted */
+    public int recovered() {
+        return recovered;
+    }
+
+    /** Stops the server (ending open streams), then closes the manager and its store. Idempotent. */
+    @Override
+    public void close() {
+        server.close();
+        manager.close();
+    }
+
+    /**
+     * Starts the host and runs until the JVM is stopped (Ctrl-C).
+     *
+     * @param args options, see {@link HostConfig#parse(String[])}
+     * @throws Exception if the host can not start
+     */
+    public static void main(String[] args) throws Exception {
+        PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+        HostConfig config;
+        try {
+            config = HostConfig.parse(args);
+        } catch (IllegalArgumentException e) {
+            out.println((e.getMessage().equals("usage") ? "" : e.getMessage() + "\n") + "options: --port N (default "
+                    + HostConfig.DEFAULT_PORT + ", 0 = any) --bind ADDRESS --data-dir DIR --token TOKEN"
+                    + " --allowed-host NAME --agents FILE --max-body-bytes N --heartbeat-seconds N"
+                    + " --demo-token-delay-ms N --recovery fail|resume");
+            if (!e.getMessage().equals("usage")) {
+                System.exit(2);
+            }
+            return;
+        }
+        ExampleHost host = start(config);
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            out.println("Stopping: ending streams, letting running turns finish...");
+            try {
+                host.close();
+                out.println("Stopped.");
+            } finally {
+                stopped.countDown();
+            }
+        }, "example-host-shutdown"));
+        if (host.recovered() > 0) {
+            out.println("Recovered " + host.recovered() + " task(s) interrupted by the previous stop (marked failed).");
+        }
+        String url = host.url().toString();
+        if (config.token() != null) {
+            out.println("A bearer token is required for changes; the page takes it from the link below.");
+            url = url + "#token=" + config.token();
+        }
+        out.println("Agent tasks host running at " + url);
+        out.println("Data: " + host.database() + " - press Ctrl-C to stop.");
+        log.info("Host started on port {}", host.server().port());
+        stopped.await();
+    }
+}

@@ -1,0 +1,272 @@
+package dev.agenttasks.examples;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * Settings of the example host. Build one with {@link #builder()} or parse command-line arguments with
+ * {@link #parse(String[])}.
+ *
+ * @param bindAddress        the address to listen on; loopback by default
+ * @param port               the port, 0 for an ephemeral one
+ * @param dataDir            the folder holding the SQLite file ({@code tasks.db}) and an optional {@code agents.json}
+ * @param token              a bearer token required on state-changing routes, or {@code null} for none
+ * @param allowedHosts       extra host names accepted in {@code Host} and {@code Origin}, besides the loopback names
+ * @param maxBodyBytes       the largest request body accepted (413 above)
+ * @param heartbeatInterval  how often an idle event stream gets a comment line
+ * @param maxStreamsPerTask  most concurrent event streams on one task (429 above)
+ * @param maxStreamsTotal    most concurrent event streams in total (429 above)
+ * @param agentsFile         the agent catalog to load, or {@code null} for {@code dataDir/agents.json} if it
+ *                           exists, else the bundled one
+ * @param demoTokenDelay     the pause between two tokens of the demo agent
+ * @param resumeInterrupted  whether tasks a stopped host left running are resumed (default: failed as interrupted)
+ * @param shutdownTimeout    how long a stop waits for running turns before interrupting them
+ */
+public record HostConfig(String bindAddress, int port, Path dataDir, String token, Set<String> allowedHosts,
+                         int maxBodyBytes, Duration heartbeatInterval, int maxStreamsPerTask, int maxStreamsTotal,
+                         Path agentsFile, Duration demoTokenDelay, boolean resumeInterrupted,
+                         Duration shutdownTimeout) {
+
+    /** Default port: 8080. */
+    public static final int DEFAULT_PORT = 8080;
+    /** Default body limit: 2 MiB (a message may be up to 1 MiB of JSON). */
+    public static final int DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024;
+    /** Default heartbeat interval: 15 seconds. */
+    public static final Duration DEFAULT_HEARTBEAT = Duration.ofSeconds(15);
+    /** Default per-task stream cap: 256. */
+    public static final int DEFAULT_MAX_STREAMS_PER_TASK = 256;
+    /** Default total stream cap: 1024. */
+    public static final int DEFAULT_MAX_STREAMS_TOTAL = 1024;
+
+    /** Validates the settings. */
+    public HostConfig {
+        Objects.requireNonNull(bindAddress, "bindAddress can not be null");
+        Objects.requireNonNull(dataDir, "dataDir can not be null");
+        Objects.requireNonNull(heartbeatInterval, "heartbeatInterval can not be null");
+        Objects.requireNonNull(demoTokenDelay, "demoTokenDelay can not be null");
+        Objects.requireNonNull(shutdownTimeout, "shutdownTimeout can not be null");
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("port must be between 0 and 65535: " + port);
+        }
+        if (maxBodyBytes < 1 || maxStreamsPerTask < 1 || maxStreamsTotal < 1) {
+            throw new IllegalArgumentException("limits must be positive");
+        }
+        if (heartbeatInterval.isNegative() || heartbeatInterval.isZero()) {
+            throw new IllegalArgumentException("heartbeatInterval must be positive: " + heartbeatInterval);
+        }
+        if (token != null && token.isBlank()) {
+            token = null;
+        }
+        allowedHosts = allowedHosts == null ? Set.of() : Set.copyOf(allowedHosts);
+    }
+
+    /** @return a builder with the defaults */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** @return a builder starting from these settings */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.bindAddress = bindAddress;
+        b.port = port;
+        b.dataDir = dataDir;
+        b.token = token;
+        b.allowedHosts = new ArrayList<>(allowedHosts);
+        b.maxBodyBytes = maxBodyBytes;
+        b.heartbeatInterval = heartbeatInterval;
+        b.maxStreamsPerTask = maxStreamsPerTask;
+        b.maxStreamsTotal = maxStreamsTotal;
+        b.agentsFile = agentsFile;
+        b.demoTokenDelay = demoTokenDelay;
+        b.resumeInterrupted = resumeInterrupted;
+        b.shutdownTimeout = shutdownTimeout;
+        return b;
+    }
+
+    /**
+     * Parses command-line arguments: {@code --port N}, {@code --bind ADDRESS}, {@code --data-dir DIR},
+     * {@code --token TOKEN}, {@code --allowed-host NAME} (repeatable), {@code --agents FILE},
+     * {@code --max-body-bytes N}, {@code --heartbeat-seconds N}, {@code --demo-token-delay-ms N},
+     * {@code --recovery fail|resume}. The token may also come from the {@code AGENT_TASKS_TOKEN}
+     * environment variable.
+     *
+     * @param args the arguments
+     * @return the settings
+     * @throws IllegalArgumentException on an unknown option or a bad value
+     */
+    public static HostConfig parse(String[] args) {
+        Builder b = builder();
+        String envToken = System.getenv("AGENT_TASKS_TOKEN");
+        if (envToken != null && !envToken.isBlank()) {
+            b.token(envToken);
+        }
+        for (int i = 0; i < args.length; i++) {
+            String option = args[i];
+            if (option.equals("--help") || option.equals("-h")) {
+                throw new IllegalArgumentException("usage");
+            }
+            if (i + 1 >= args.length) {
+                throw new IllegalArgumentException("missing value for " + option);
+            }
+            String value = args[++i];
+            switch (option) {
+                case "--port":
+                    b.port(intValue(option, value));
+                    break;
+                case "--bind":
+                    b.bindAddress(value);
+                    break;
+                case "--data-dir":
+                    b.dataDir(Path.of(value));
+                    break;
+                case "--token":
+                    b.token(value);
+                    break;
+                case "--allowed-host":
+                    b.allowedHost(value);
+                    break;
+                case "--agents":
+                    b.agentsFile(Path.of(value));
+                    break;
+                case "--max-body-bytes":
+                    b.maxBodyBytes(intValue(option, value));
+                    break;
+                case "--heartbeat-seconds":
+                    b.heartbeatInterval(Duration.ofSeconds(intValue(option, value)));
+                    break;
+                case "--demo-token-delay-ms":
+                    b.demoTokenDelay(Duration.ofMillis(intValue(option, value)));
+                    break;
+                case "--recovery":
+                    String v = value.toLowerCase(Locale.ROOT);
+                    if (!v.equals("fail") && !v.equals("resume")) {
+                        throw new IllegalArgumentException("--recovery must be fail or resume: " + value);
+                    }
+                    b.resumeInterrupted(v.equals("resume"));
+                    break;
+                default:
+                    throw new IllegalArgumentException("unknown option: " + option);
+            }
+        }
+        return b.build();
+    }
+
+    private static int intValue(String option, String value) {
+        try {
+            return Integer.parseInt(value.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(option + " needs a number: " + value, e);
+        }
+    }
+
+    /** Builder of {@link HostConfig}. Not thread-safe. */
+    public static final class Builder {
+        private String bindAddress = "127.0.0.1";
+        private int port = DEFAULT_PORT;
+        private Path dataDir = Path.of("data");
+        private String token;
+        private List<String> allowedHosts = new ArrayList<>();
+        private int maxBodyBytes = DEFAULT_MAX_BODY_BYTES;
+        private Duration heartbeatInterval = DEFAULT_HEARTBEAT;
+        private int maxStreamsPerTask = DEFAULT_MAX_STREAMS_PER_TASK;
+        private int maxStreamsTotal = DEFAULT_MAX_STREAMS_TOTAL;
+        private Path agentsFile;
+        private Duration demoTokenDelay = Duration.ofMillis(40);
+        private boolean resumeInterrupted;
+        private Duration shutdownTimeout = Duration.ofSeconds(3);
+
+        private Builder() {
+        }
+
+        /** @param v address to bind @return this */
+        public Builder bindAddress(String v) {
+            this.bindAddress = v;
+            return this;
+        }
+
+        /** @param v port, 0 for ephemeral @return this */
+        public Builder port(int v) {
+            this.port = v;
+            return this;
+        }
+
+        /** @param v data folder @return this */
+        public Builder dataDir(Path v) {
+            this.dataDir = v;
+            return this;
+        }
+
+        /** @param v bearer token, or null @return this */
+        public Builder token(String v) {
+            this.token = v;
+            return this;
+        }
+
+        /** @param v an extra accepted host name @return this */
+        public Builder allowedHost(String v) {
+            this.allowedHosts.add(Objects.requireNonNull(v, "allowed host can not be null"));
+            return this;
+        }
+
+        /** @param v body limit in bytes @return this */
+        public Builder maxBodyBytes(int v) {
+            this.maxBodyBytes = v;
+            return this;
+        }
+
+        /** @param v heartbeat interval @return this */
+        public Builder heartbeatInterval(Duration v) {
+            this.heartbeatInterval = v;
+            return this;
+        }
+
+        /** @param v per-task stream cap @return this */
+        public Builder maxStreamsPerTask(int v) {
+            this.maxStreamsPerTask = v;
+            return this;
+        }
+
+        /** @param v total stream cap @return this */
+        public Builder maxStreamsTotal(int v) {
+            this.maxStreamsTotal = v;
+            return this;
+        }
+
+        /** @param v agent catalog file, or null @return this */
+        public Builder agentsFile(Path v) {
+            this.agentsFile = v;
+            return this;
+        }
+
+        /** @param v demo agent pause between tokens @return this */
+        public Builder demoTokenDelay(Duration v) {
+            this.demoTokenDelay = v;
+            return this;
+        }
+
+        /** @param v resume interrupted tasks instead of failing them @return this */
+        public Builder resumeInterrupted(boolean v) {
+            this.resumeInterrupted = v;
+            return this;
+        }
+
+        /** @param v how long a stop waits for running turns @return this */
+        public Builder shutdownTimeout(Duration v) {
+            this.shutdownTimeout = v;
+            return this;
+        }
+
+        /** @return the settings */
+        public HostConfig build() {
+            return new HostConfig(bindAddress, port, dataDir, token, Set.copyOf(allowedHosts), maxBodyBytes,
+                    heartbeatInterval, maxStreamsPerTask, maxStreamsTotal, agentsFile, demoTokenDelay,
+                    resumeInterrupted, shutdownTimeout);
+        }
+    }
+}

@@ -4,7 +4,6 @@
  */
 module dev.agenttasks.core {
     requires org.slf4j;
-    requires com.fasterxml.jackson.databind;
 
     exports dev.agenttasks;
     exports dev.agenttasks.spi;

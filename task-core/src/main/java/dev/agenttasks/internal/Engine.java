@@ -467,8 +467,15 @@ public final class Engine implements TaskManager {
 
     private void releaseSlot(TurnRun run) {
         if (run.slotReleased.compareAndSet(false, true)) {
-            runningTurns.remove(run);
+            turnGone(run);
             releaseSlot();
+        }
+    }
+
+    private void turnGone(TurnRun run) {
+        synchronized (runningTurns) {
+            runningTurns.remove(run);
+            runningTurns.notifyAll();
         }
     }
 
@@ -631,7 +638,7 @@ public final class Engine implements TaskManager {
             }
             if (nextRun != null) {
                 run.slotReleased.set(true);
-                runningTurns.remove(run);
+                turnGone(run);
                 launch(nextRun, next);
                 return;
             }
@@ -1189,12 +1196,15 @@ public final class Engine implements TaskManager {
         synchronized (schedLock) {
             readyQueue.clear(); // queued tasks stay PENDING in the store: the next start recovers them
         }
-        while (!runningTurns.isEmpty() && System.nanoTime() < deadline) {
-            try {
-                Thread.sleep(10);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
+        synchronized (runningTurns) {
+            long left;
+            while (!runningTurns.isEmpty() && (left = deadline - System.nanoTime()) > 0) {
+                try {
+                    TimeUnit.NANOSECONDS.timedWait(runningTurns, left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
             }
         }
         for (TurnRun run : new ArrayList<>(runningTurns)) {

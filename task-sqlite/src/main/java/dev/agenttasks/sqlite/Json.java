@@ -2,6 +2,7 @@ package dev.agenttasks.sqlite;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.agenttasks.TaskMessage;
 import dev.agenttasks.TaskStoreException;
@@ -18,7 +19,8 @@ import java.util.Map;
  */
 final class Json {
 
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    /** Integral numbers read back as {@code Long} (or {@code BigInteger}), like the engine normalises them. */
+    private static final ObjectMapper MAPPER = new ObjectMapper().enable(DeserializationFeature.USE_LONG_FOR_INTS);
     private static final TypeReference<LinkedHashMap<String, Object>> MAP = new TypeReference<>() {
     };
     private static final TypeReference<LinkedHashMap<String, String>> STRING_MAP = new TypeReference<>() {

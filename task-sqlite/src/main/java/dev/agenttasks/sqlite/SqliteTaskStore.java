@@ -75,9 +75,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p><b>Values.</b> Instants are stored as epoch nanoseconds, so they read back equal to what was
  * written, for instants from 1677-09-21 to 2262-04-11 (others are refused with a
  * {@link TaskStoreException} and the batch is not applied). Metadata, options, event data and messages
- * are stored as JSON text; maps and lists read back are immutable. JSON keeps no Java number types: an
- * integral number reads back as {@code Integer} when it fits, else {@code Long} or {@code BigInteger};
- * other numbers as {@code Double}.
+ * are stored as JSON text; maps and lists read back are immutable and keep their key order. JSON keeps no
+ * Java number types: an integral number reads back as {@code Long} (or {@code BigInteger} beyond its
+ * range), any other number as {@code Double}, which is how the engine normalises the data it writes.
  *
  * <p>All SQL uses bound parameters; {@link #list(TaskQuery, TaskCursor, int)} assembles its WHERE clause
  * from fixed fragments only. The store is thread-safe. Failures are thrown as {@link TaskStoreException}

@@ -84,7 +84,7 @@ class SqliteTaskStoreTest {
         options.put("enable_skills", true);
         options.put("dirs", List.of("a", "b"));
         options.put("nothing", null);
-        options.put("nested", Map.of("n", 3));
+        options.put("nested", Map.of("n", 3L));
         TaskRecord r = new TaskRecord(t, options, 1500, "host-1", created.plusSeconds(30), 77);
 
         store.write(List.of(new StoreOp.InsertTask(r)));
@@ -104,14 +104,14 @@ class SqliteTaskStoreTest {
         List<StoreOp> ops = new ArrayList<>();
         ops.add(insert("a", T0));
         for (int i = 1; i <= 50; i++) {
-            ops.add(event("a", i, Map.of("i", i, "s", "x".repeat(i))));
+            ops.add(event("a", i, Map.of("i", (long) i, "s", "x".repeat(i))));
         }
         store.write(ops);
 
         assertThat(store.task("a").orElseThrow().lastSeq()).isEqualTo(50);
         List<TaskEvent> page = store.events("a", 10, 5);
         assertThat(page).extracting(TaskEvent::seq).containsExactly(11L, 12L, 13L, 14L, 15L);
-        assertThat(page.get(0).data()).isEqualTo(Map.of("i", 11, "s", "x".repeat(11)));
+        assertThat(page.get(0).data()).isEqualTo(Map.of("i", 11L, "s", "x".repeat(11)));
         assertThat(page.get(0).timestamp()).isEqualTo(T0.plusNanos(11));
         assertThat(store.events("a", 50, 10)).isEmpty();
         assertThat(store.events("a", 0, Integer.MAX_VALUE)).hasSize(50);
@@ -121,7 +121,7 @@ class SqliteTaskStoreTest {
     @Test
     void returnedDataIsDeeplyImmutable() {
         Map<String, Object> data = new LinkedHashMap<>();
-        data.put("list", List.of(Map.of("a", 1)));
+        data.put("list", List.of(Map.of("a", 1L)));
         data.put("null", null);
         store.write(List.of(insert("a", T0), event("a", 1, data)));
 

@@ -458,6 +458,27 @@ public final class RecordingSubscriber<T> implements Flow.Subscriber<T> {
     }
 
     /**
+     * Waits until an item matching the predicate has been received (items must be kept).
+     *
+     * @param predicate what to look for
+     * @param timeout   the longest wait
+     * @return the first matching item
+     * @throws AssertionError if none arrived in time, or the stream ended without one
+     */
+    public T awaitItem(java.util.function.Predicate<? super T> predicate, Duration timeout) {
+        awaitState(timeout, () -> completed || error != null || items.stream().anyMatch(predicate),
+                "a matching item");
+        lock.lock();
+        try {
+            return items.stream().filter(predicate).findFirst().orElseThrow(() -> new AssertionError(
+                    "stream ended without a matching item after " + itemCount + " items"
+                            + (error != null ? " with error " + error : "")));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
      * Waits for {@code onComplete}.
      *
      * @param timeout the longest wait

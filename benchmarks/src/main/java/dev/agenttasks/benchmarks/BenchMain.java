@@ -1,0 +1,124 @@
+package dev.agenttasks.benchmarks;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Runs the end-to-end benchmarks and prints a Markdown table in which every figure is set against a
+ * baseline measured in the same run.
+ *
+ * <p>Arguments (any order): {@code quick} (small sizes, for a smoke test), {@code only=a,b} or
+ * {@code skip=a,b} with the names {@value #ALL}, {@code out=FILE} to also write the table to a file,
+ * {@code dir=DIR} for the database files (default: a new directory under java.io.tmpdir, deleted at the
+ * end). JobRunr options as system properties: {@code bench.jobrunr.jobs}, {@code bench.jobrunr.workers},
+ * {@code bench.jobrunr.pollSeconds}.
+ */
+public final class BenchMain {
+    /** The benchmark names, in the order they run. */
+    public static final String ALL = "events,tasks,jobrunr,latency,replay,fanout,footprint";
+
+    private BenchMain() {
+    }
+
+    /**
+     * Entry point.
+     *
+     * @param args see the class comment
+     * @throws Exception if a benchmark fails
+     */
+    public static void main(String[] args) throws Exception {
+        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel",
+                System.getProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn"));
+        Report report = run(args);
+        System.out.println();
+        System.out.println(report.markdown());
+    }
+
+    /**
+     * Runs the benchmarks the arguments select.
+     *
+     * @param args see the class comment
+     * @return the report
+     * @throws Exception if a benchmark fails
+     */
+    public static Report run(String... args) throws Exception {
+        List<String> list = Arrays.stream(args).flatMap(a -> Arrays.stream(a.trim().split("\\s+")))
+                .filter(a -> !a.isBlank()).map(a -> a.replaceFirst("^--", "")).toList();
+        boolean quick = false;
+        Set<String> selected = new LinkedHashSet<>(List.of(ALL.split(",")));
+        Path out = null;
+        Path dir = null;
+        for (String a : list) {
+            if (a.equals("quick")) {
+                quick = true;
+            } else if (a.startsWith("only=")) {
+                selected.retainAll(names(a.substring(5)));
+            } else if (a.startsWith("skip=")) {
+                selected.removeAll(names(a.substring(5)));
+            } else if (a.startsWith("out=")) {
+                out = Path.of(a.substring(4));
+            } else if (a.startsWith("dir=")) {
+                dir = Path.of(a.substring(4));
+            } else {
+                throw new IllegalArgumentException("unknown argument '" + a + "'; use quick, only=, skip=, out=, dir= ("
+                        + ALL + ")");
+            }
+        }
+        boolean ownDir = dir == null;
+        if (ownDir) {
+            dir = Files.createTempDirectory("agent-tasks-bench-");
+        } else {
+            Files.createDirectories(dir);
+        }
+        Report report = new Report(quick ? "quick" : "full", String.join(" ", list));
+        Env env = new Env(quick, dir, report);
+        long start = System.nanoTime();
+        Env.log("agent-tasks benchmarks (%s): %s; database files in %s", quick ? "quick" : "full", selected, dir);
+        try {
+            if (selected.contains("events")) {
+                new EventThroughputBench(env).run();
+            }
+            if (selected.contains("tasks") || selected.contains("jobrunr")) {
+                new TaskThroughputBench(env, selected.contains("jobrunr")).run();
+            }
+            if (selected.contains("latency")) {
+                new LatencyBench(env).run();
+            }
+            if (selected.contains("replay")) {
+                new ReplayBench(env).run();
+            }
+            if (selected.contains("fanout")) {
+                new EventThroughputBench(env).runFanOut();
+            }
+            if (selected.contains("footprint")) {
+                new FootprintBench(env).run();
+            }
+        } finally {
+            if (ownDir) {
+                env.deleteDir();
+            }
+        }
+        report.note(String.format(java.util.Locale.ROOT, "Total benchmark time %.0f s", (System.nanoTime() - start) / 1e9));
+        if (out != null) {
+            report.write(out);
+            Env.log("table written to %s", out.toAbsolutePath());
+        }
+        return report;
+    }
+
+    private static Set<String> names(String csv) {
+        Set<String> known = Set.of(ALL.split(","));
+        Set<String> s = new LinkedHashSet<>();
+        for (String n : csv.split(",")) {
+            if (!known.contains(n)) {
+                throw new IllegalArgumentException("unknown benchmark '" + n + "'; known: " + ALL);
+            }
+            s.add(n);
+        }
+        return s;
+    }
+}

@@ -1,0 +1,125 @@
+package dev.agenttasks.benchmarks;
+
+import dev.agenttasks.ManagerStats;
+import dev.agenttasks.Task;
+import dev.agenttasks.TaskManager;
+import dev.agenttasks.TaskRequest;
+import dev.agenttasks.sqlite.SqliteTaskStore;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * One task emitting 200-byte events as fast as it can, one subscriber, SQLite store; events/s from the
+ * first emit to the subscriber's onComplete, against raw batched inserts of the same rows. Also the
+ * fan-out run: the same with many subscribers, against one.
+ */
+final class EventThroughputBench {
+    private final Env env;
+
+    EventThroughputBench(Env env) {
+        this.env = env;
+    }
+
+    /** Result of one engine round. */
+    record Round(double eventsPerSecond, long batches, long deliveries) {
+    }
+
+    /**
+     * One round: a fresh file and manager, {@code subscribers} subscribers attached before the first emit.
+     */
+    Round engineRound(int events, int subscribers) throws Exception {
+        CountDownLatch gate = new CountDownLatch(1);
+        try (SqliteTaskStore store = Env.sqlite(env.newDb("events"));
+             TaskManager tasks = Env.manager(store, Agents.runner(Agents.stream(gate, events))).build()) {
+            Task task = tasks.create(TaskRequest.of("bench", "stream"));
+            List<Subscribers.Counting> subs = new ArrayList<>();
+            for (int i = 0; i < subscribers; i++) {
+                Subscribers.Counting s = new Subscribers.Counting();
+                tasks.events(task.id()).subscribe(s);
+                subs.add(s);
+            }
+            ManagerStats before = tasks.stats();
+            long start = System.nanoTime();
+            gate.countDown();
+            long end = start;
+            for (Subscribers.Counting s : subs) {
+                s.await(300);
+                end = Math.max(end, s.completedAt);
+                if (s.count < events) {
+                    throw new IllegalStateException("subscriber saw " + s.count + " of " + events + " events");
+                }
+            }
+            ManagerStats after = tasks.stats();
+            return new Round(events / ((end - start) / 1e9), after.writeBatches() - before.writeBatches(),
+                    after.eventsDelivered() - before.eventsDelivered());
+        } finally {
+            env.deleteDbFiles();
+        }
+    }
+
+    double rawRound(int events) throws Exception {
+        try {
+            return RawSqlite.insertEvents(env.newDb("raw-events"), events, 1000);
+        } finally {
+            env.deleteDbFiles();
+        }
+    }
+
+    void run() throws Exception {
+        int events = env.size(200_000, 20_000);
+        int rounds = env.size(5, 2);
+        Env.log("== event throughput: %,d events of ~%d bytes, %d rounds (+1 warm-up)", events,
+                Agents.PAYLOAD_BYTES, rounds);
+        rawRound(events / 4);
+        engineRound(events / 4, 1);
+        Samples engine = new Samples();
+        Samples raw = new Samples();
+        Samples batch = new Samples();
+        for (int r = 0; r < rounds; r++) {
+            double rr = rawRound(events);
+            raw.add(rr);
+            Round er = engineRound(events, 1);
+            engine.add(er.eventsPerSecond());
+            batch.add(events / (double) Math.max(1, er.batches()));
+            Env.log("  round %d: raw %,.0f rows/s, engine %,.0f events/s (%d store transactions, %.0f events each)",
+                    r + 1, rr, er.eventsPerSecond(), er.batches(), events / (double) Math.max(1, er.batches()));
+        }
+        double ratio = engine.median() / raw.median();
+        env.report.row("Event throughput (1 task, 1 subscriber, SQLite)", Report.fmt(engine.median(), "events/s"),
+                "raw sqlite-jdbc batched inserts, 1,000 rows/tx: " + Report.fmt(raw.median(), "rows/s"),
+                Report.ratio(ratio), ">= 0.7", ratio >= 0.7);
+        env.report.note(String.format(java.util.Locale.ROOT,
+                "Event throughput, %,d events per round: engine rounds %s events/s (spread %s); raw rounds %s rows/s "
+                        + "(spread %s); median %.0f events per store transaction",
+                events, engine.rounds("%,.0f"), Report.pct(engine.spread()), raw.rounds("%,.0f"),
+                Report.pct(raw.spread()), batch.median()));
+    }
+
+    void runFanOut() throws Exception {
+        int events = env.size(20_000, 2_000);
+        int many = 100;
+        int rounds = env.size(3, 1);
+        Env.log("== fan-out: %,d events, %d subscribers vs 1, %d rounds (+1 warm-up)", events, many, rounds);
+        engineRound(events / 4, many);
+        Samples one = new Samples();
+        Samples hundred = new Samples();
+        for (int r = 0; r < rounds; r++) {
+            Round a = engineRound(events, 1);
+            Round b = engineRound(events, many);
+            one.add(a.eventsPerSecond());
+            hundred.add(b.eventsPerSecond());
+            Env.log("  round %d: 1 subscriber %,.0f events/s; %d subscribers %,.0f events/s (%,.0f deliveries/s)",
+                    r + 1, a.eventsPerSecond(), many, b.eventsPerSecond(), b.eventsPerSecond() * many);
+        }
+        double ratio = hundred.median() / one.median();
+        env.report.row("Fan-out (1 task, " + many + " subscribers, SQLite)",
+                Report.fmt(hundred.median(), "events/s") + " (" + Report.fmt(hundred.median() * many, "deliveries/s") + ")",
+                "same with 1 subscriber: " + Report.fmt(one.median(), "events/s"), Report.ratio(ratio), null, null);
+        env.report.note(String.format(java.util.Locale.ROOT,
+                "Fan-out, %,d events per round: %d subscribers %s events/s (spread %s); 1 subscriber %s events/s (spread %s)",
+                events, many, hundred.rounds("%,.0f"), Report.pct(hundred.spread()), one.rounds("%,.0f"),
+                Report.pct(one.spread())));
+    }
+}

@@ -1,0 +1,91 @@
+package dev.agenttasks.benchmarks;
+
+import org.jobrunr.configuration.JobRunr;
+import org.jobrunr.jobs.states.StateName;
+import org.jobrunr.scheduling.JobScheduler;
+import org.jobrunr.server.BackgroundJobServerConfiguration;
+import org.jobrunr.storage.StorageProvider;
+import org.jobrunr.storage.sql.sqlite.SqLiteStorageProvider;
+import org.jobrunr.utils.mapper.jackson.JacksonJsonMapper;
+import org.sqlite.SQLiteConfig;
+import org.sqlite.SQLiteDataSource;
+
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * JobRunr with its SQLite storage provider in its best configuration found: WAL journal,
+ * synchronous=NORMAL, a busy timeout, and a data source whose transactions begin IMMEDIATE (the default
+ * DEFERRED transactions fail with SQLITE_BUSY under load). No-op jobs are enqueued from several threads
+ * and the clock stops when the SUCCEEDED count reaches the job count.
+ */
+final class JobRunrBaseline {
+    private JobRunrBaseline() {
+    }
+
+    /** Result: jobs per second and whether all jobs finished before the time limit. */
+    record Result(double jobsPerSecond, long succeeded, boolean complete) {
+    }
+
+    static SQLiteDataSource dataSource(Path file) {
+        SQLiteConfig config = new SQLiteConfig();
+        config.setJournalMode(SQLiteConfig.JournalMode.WAL);
+        config.setSynchronous(SQLiteConfig.SynchronousMode.NORMAL);
+        config.setBusyTimeout(10_000);
+        config.setTransactionMode(SQLiteConfig.TransactionMode.IMMEDIATE);
+        SQLiteDataSource ds = new SQLiteDataSource(config);
+        ds.setUrl("jdbc:sqlite:" + file);
+        return ds;
+    }
+
+    static Result run(Path file, int jobs, int creators, int workers, Duration pollInterval, Duration limit)
+            throws Exception {
+        StorageProvider storage = new SqLiteStorageProvider(dataSource(file));
+        JobScheduler scheduler = JobRunr.configure()
+                .useJsonMapper(new JacksonJsonMapper())
+                .useStorageProvider(storage)
+                .useBackgroundJobServer(BackgroundJobServerConfiguration.usingStandardBackgroundJobServerConfiguration()
+                        .andWorkerCount(workers)
+                        .andPollInterval(pollInterval))
+                .initialize()
+                .getJobScheduler();
+        try {
+            long start = System.nanoTime();
+            Thread[] threads = new Thread[creators];
+            Throwable[] failure = new Throwable[1];
+            for (int t = 0; t < creators; t++) {
+                int from = jobs * t / creators;
+                int to = jobs * (t + 1) / creators;
+                threads[t] = new Thread(() -> {
+                    try {
+                        for (int i = from; i < to; i++) {
+                            scheduler.enqueue(() -> NoopJob.run());
+                        }
+                    } catch (Throwable e) {
+                        failure[0] = e;
+                    }
+                }, "jobrunr-enqueue-" + t);
+                threads[t].start();
+            }
+            for (Thread t : threads) {
+                t.join();
+            }
+            if (failure[0] != null) {
+                throw new IllegalStateException("JobRunr enqueue failed", failure[0]);
+            }
+            long deadline = start + limit.toNanos();
+            long succeeded = 0;
+            while (System.nanoTime() < deadline) {
+                succeeded = storage.countJobs(StateName.SUCCEEDED);
+                if (succeeded >= jobs) {
+                    break;
+                }
+                Thread.sleep(50);
+            }
+            double seconds = (System.nanoTime() - start) / 1e9;
+            return new Result(succeeded / seconds, succeeded, succeeded >= jobs);
+        } finally {
+            JobRunr.destroy();
+        }
+    }
+}

@@ -1,0 +1,151 @@
+package dev.agenttasks.benchmarks;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.agenttasks.TaskEvent;
+import dev.agenttasks.sqlite.SqliteTaskStore;
+import org.sqlite.SQLiteConfig;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The raw sqlite-jdbc baselines: the same schema (created by opening a {@link SqliteTaskStore} on the
+ * file), the same pragmas (WAL, synchronous=NORMAL, foreign keys on), plain prepared statements.
+ */
+final class RawSqlite {
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final TypeReference<LinkedHashMap<String, Object>> MAP = new TypeReference<>() {
+    };
+    private static final String INSERT_TASK = "INSERT INTO tasks (id, agent_id, status, title, title_lower, "
+            + "created_at, metadata, options, timeout_millis) VALUES (?, 'bench', 'PENDING', ?, ?, ?, '{}', '{}', 0)";
+
+    private RawSqlite() {
+    }
+
+    /** Creates the store's schema in a new file. */
+    static void createSchema(Path file) {
+        SqliteTaskStore.open(file).close();
+    }
+
+    static Connection connect(Path file) throws SQLException {
+        SQLiteConfig config = new SQLiteConfig();
+        config.setJournalMode(SQLiteConfig.JournalMode.WAL);
+        config.setSynchronous(SQLiteConfig.SynchronousMode.NORMAL);
+        config.setBusyTimeout(5000);
+        config.enforceForeignKeys(true);
+        return config.createConnection("jdbc:sqlite:" + file);
+    }
+
+    private static void insertTask(PreparedStatement ps, String id) throws SQLException {
+        ps.setString(1, id);
+        ps.setString(2, "Raw task " + id);
+        ps.setString(3, "raw task " + id);
+        ps.setLong(4, System.currentTimeMillis() * 1_000_000L);
+        ps.executeUpdate();
+    }
+
+    /**
+     * Inserts {@code count} 200-byte event rows of one task, {@code perTx} rows per transaction, with JDBC
+     * batches. The JSON text is built by string concatenation (no mapper), so this is the database's cost.
+     *
+     * @return rows per second
+     */
+    static double insertEvents(Path file, int count, int perTx) throws SQLException {
+        createSchema(file);
+        try (Connection c = connect(file)) {
+            try (PreparedStatement ps = c.prepareStatement(INSERT_TASK)) {
+                insertTask(ps, "raw-events");
+            }
+            c.setAutoCommit(false);
+            long start = System.nanoTime();
+            try (PreparedStatement ps = c.prepareStatement(
+                    "INSERT INTO events (task_id, seq, type, data, ts) VALUES (?, ?, ?, ?, ?)")) {
+                int inTx = 0;
+                for (int i = 0; i < count; i++) {
+                    long now = System.nanoTime();
+                    ps.setString(1, "raw-events");
+                    ps.setLong(2, i + 1L);
+                    ps.setString(3, Agents.TYPE);
+                    ps.setString(4, Agents.payloadJson(i, now));
+                    ps.setLong(5, System.currentTimeMillis() * 1_000_000L);
+                    ps.addBatch();
+                    if (++inTx == perTx) {
+                        ps.executeBatch();
+                        c.commit();
+                        inTx = 0;
+                    }
+                }
+                if (inTx > 0) {
+                    ps.executeBatch();
+                    c.commit();
+                }
+            }
+            return count / ((System.nanoTime() - start) / 1e9);
+        }
+    }
+
+    /**
+     * For each task, one transaction: insert the task row, update it to RUNNING, update it to COMPLETED.
+     *
+     * @return tasks per second
+     */
+    static double taskTransactions(Path file, int count) throws SQLException {
+        createSchema(file);
+        try (Connection c = connect(file)) {
+            c.setAutoCommit(false);
+            long start = System.nanoTime();
+            try (PreparedStatement insert = c.prepareStatement(INSERT_TASK);
+                 PreparedStatement running = c.prepareStatement(
+                         "UPDATE tasks SET status = 'RUNNING', started_at = ?, owner = 'raw' WHERE id = ? AND status = 'PENDING'");
+                 PreparedStatement done = c.prepareStatement(
+                         "UPDATE tasks SET status = 'COMPLETED', completed_at = ?, owner = NULL WHERE id = ? AND status = 'RUNNING'")) {
+                for (int i = 0; i < count; i++) {
+                    String id = "raw-task-" + i;
+                    insertTask(insert, id);
+                    running.setLong(1, System.currentTimeMillis() * 1_000_000L);
+                    running.setString(2, id);
+                    running.executeUpdate();
+                    done.setLong(1, System.currentTimeMillis() * 1_000_000L);
+                    done.setString(2, id);
+                    done.executeUpdate();
+                    c.commit();
+                }
+            }
+            return count / ((System.nanoTime() - start) / 1e9);
+        }
+    }
+
+    /**
+     * Reads every event of a task with one {@code SELECT ... ORDER BY seq} on an open connection,
+     * parsing each row's JSON into a map (Jackson, as the store does) and building a {@link TaskEvent}.
+     *
+     * @return the number of events read
+     */
+    static long readEvents(Connection c, String taskId) throws Exception {
+        long n = 0;
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT seq, type, data, ts FROM events WHERE task_id = ? ORDER BY seq")) {
+            ps.setString(1, taskId);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    Map<String, Object> data = Collections.unmodifiableMap(MAPPER.readValue(rs.getString(3), MAP));
+                    long ts = rs.getLong(4);
+                    TaskEvent e = new TaskEvent(taskId, rs.getLong(1), rs.getString(2), data,
+                            Instant.ofEpochSecond(0, ts));
+                    if (e.seq() > 0) {
+                        n++;
+                    }
+                }
+            }
+        }
+        return n;
+    }
+}

@@ -1,0 +1,98 @@
+package dev.agenttasks.benchmarks;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/** Collects the table rows and the per-round notes, and prints them as Markdown. */
+final class Report {
+
+    /** One line of the table. {@code met} is null when the row has no target. */
+    record Row(String metric, String value, String baseline, String ratio, String target, Boolean met) {
+    }
+
+    private final List<Row> rows = new ArrayList<>();
+    private final List<String> notes = new ArrayList<>();
+    private final String mode;
+    private final String args;
+    private final double loadBefore;
+
+    Report(String mode, String args) {
+        this.mode = mode;
+        this.args = args;
+        this.loadBefore = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+    }
+
+    void row(String metric, String value, String baseline, String ratio, String target, Boolean met) {
+        rows.add(new Row(metric, value, baseline, ratio, target, met));
+        System.out.printf(Locale.ROOT, "  => %s: %s | baseline %s | ratio %s%n", metric, value, baseline, ratio);
+    }
+
+    void note(String note) {
+        notes.add(note);
+        System.out.println("  note: " + note);
+    }
+
+    List<Row> rows() {
+        return rows;
+    }
+
+    static String fmt(double v, String unit) {
+        if (Double.isNaN(v)) {
+            return "n/a";
+        }
+        if (Math.abs(v) >= 100) {
+            return String.format(Locale.ROOT, "%,.0f %s", v, unit).trim();
+        }
+        return String.format(Locale.ROOT, "%,.2f %s", v, unit).trim();
+    }
+
+    static String ratio(double r) {
+        return Double.isNaN(r) ? "n/a" : String.format(Locale.ROOT, "%.2f", r);
+    }
+
+    static String pct(double r) {
+        return Double.isNaN(r) ? "n/a" : String.format(Locale.ROOT, "%.0f%%", r * 100);
+    }
+
+    String markdown() {
+        StringBuilder b = new StringBuilder();
+        b.append("| metric | value (median) | baseline (median, same run) | ratio | target | met? |\n");
+        b.append("|---|---|---|---|---|---|\n");
+        for (Row r : rows) {
+            b.append("| ").append(r.metric()).append(" | ").append(r.value()).append(" | ").append(r.baseline())
+                    .append(" | ").append(r.ratio()).append(" | ").append(r.target() == null ? "-" : r.target())
+                    .append(" | ").append(r.met() == null ? "-" : r.met() ? "yes" : "**no**").append(" |\n");
+        }
+        b.append('\n');
+        b.append("Machine: ").append(Runtime.getRuntime().availableProcessors()).append(" CPUs, Java ")
+                .append(System.getProperty("java.runtime.version")).append(" (")
+                .append(System.getProperty("java.vm.name")).append("), ")
+                .append(System.getProperty("os.name")).append(' ').append(System.getProperty("os.arch"))
+                .append(", max heap ").append(Runtime.getRuntime().maxMemory() >> 20).append(" MiB, JVM args ")
+                .append(ManagementFactory.getRuntimeMXBean().getInputArguments()).append('\n');
+        b.append(String.format(Locale.ROOT, "Mode: %s (args: %s); finished %s; load average %.2f before, %.2f after%n",
+                mode, args.isBlank() ? "none" : args, Instant.now(), loadBefore,
+                ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage()));
+        b.append('\n');
+        b.append("Rounds and notes:\n\n");
+        for (String n : notes) {
+            b.append("- ").append(n).append('\n');
+        }
+        return b.toString();
+    }
+
+    void write(Path out) throws IOException {
+        Path parent = out.toAbsolutePath().getParent();
+        if (parent != null) {
+            Files.createDirectories(parent);
+        }
+        Files.writeString(out, markdown(), StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,182 @@
+package dev.agenttasks.benchmarks;
+
+import dev.agenttasks.Task;
+import dev.agenttasks.TaskListener;
+import dev.agenttasks.TaskManager;
+import dev.agenttasks.TaskRequest;
+import dev.agenttasks.spi.TurnResult;
+import dev.agenttasks.sqlite.SqliteTaskStore;
+
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Many short tasks (a turn that emits 3 events), created as fast as possible by a few threads with a
+ * concurrency limit of 64; tasks/s from the first create to the last COMPLETED, against JobRunr no-op
+ * jobs and raw single-task transactions.
+ */
+final class TaskThroughputBench {
+    static final int CREATORS = 4;
+    static final int MAX_CONCURRENT = 64;
+    private final Env env;
+    private final boolean withJobRunr;
+
+    TaskThroughputBench(Env env, boolean withJobRunr) {
+        this.env = env;
+        this.withJobRunr = withJobRunr;
+    }
+
+    /** Counts finished tasks; the latch opens at the target. */
+    static final class Finished implements TaskListener {
+        final AtomicLong completed = new AtomicLong();
+        final AtomicLong other = new AtomicLong();
+        final CountDownLatch all;
+
+        Finished(int count) {
+            all = new CountDownLatch(count);
+        }
+
+        @Override
+        public void taskFinished(Task task) {
+            if (task.status() == dev.agenttasks.TaskStatus.COMPLETED) {
+                completed.incrementAndGet();
+            } else {
+                other.incrementAndGet();
+            }
+            all.countDown();
+        }
+    }
+
+    double engineRound(int count) throws Exception {
+        Finished finished = new Finished(count);
+        try (SqliteTaskStore store = Env.sqlite(env.newDb("tasks"));
+             TaskManager tasks = Env.manager(store, Agents.runner((turn, ctx) -> {
+                 for (long i = 0; i < 3; i++) {
+                     ctx.emit("step", Map.of("n", i));
+                 }
+                 return TurnResult.completed();
+             })).maxConcurrentTasks(MAX_CONCURRENT).listener(finished).build()) {
+            long start = System.nanoTime();
+            Thread[] threads = new Thread[CREATORS];
+            Throwable[] failure = new Throwable[1];
+            for (int t = 0; t < CREATORS; t++) {
+                int from = count * t / CREATORS;
+                int to = count * (t + 1) / CREATORS;
+                threads[t] = new Thread(() -> {
+                    try {
+                        for (int i = from; i < to; i++) {
+                            tasks.create(TaskRequest.of("bench", "task " + i));
+                        }
+                    } catch (Throwable e) {
+                        failure[0] = e;
+                    }
+                }, "bench-create-" + t);
+                threads[t].start();
+            }
+            for (Thread t : threads) {
+                t.join();
+            }
+            if (failure[0] != null) {
+                throw new IllegalStateException("create failed", failure[0]);
+            }
+            if (!finished.all.await(300, TimeUnit.SECONDS)) {
+                throw new IllegalStateException("only " + (count - finished.all.getCount()) + " of " + count + " finished");
+            }
+            double rate = count / ((System.nanoTime() - start) / 1e9);
+            if (finished.other.get() > 0) {
+                throw new IllegalStateException(finished.other.get() + " tasks did not complete");
+            }
+            return rate;
+        } finally {
+            env.deleteDbFiles();
+        }
+    }
+
+    double rawRound(int count) throws Exception {
+        try {
+            return RawSqlite.taskTransactions(env.newDb("raw-tasks"), count);
+        } finally {
+            env.deleteDbFiles();
+        }
+    }
+
+    JobRunrBaseline.Result jobRunrRound(int count) throws Exception {
+        try {
+            return JobRunrBaseline.run(env.newDb("jobrunr"), count, CREATORS, jobRunrWorkers(),
+                    Duration.ofSeconds(jobRunrPollSeconds()), Duration.ofSeconds(env.size(180, 60)));
+        } finally {
+            env.deleteDbFiles();
+        }
+    }
+
+    static int jobRunrWorkers() {
+        return Integer.getInteger("bench.jobrunr.workers", 16);
+    }
+
+    static int jobRunrPollSeconds() {
+        return Integer.getInteger("bench.jobrunr.pollSeconds", 5);
+    }
+
+    void run() throws Exception {
+        int count = env.size(10_000, 1_000);
+        int rounds = env.size(3, 1);
+        int jobRunrCount = env.size(Integer.getInteger("bench.jobrunr.jobs", 10_000), 500);
+        int jobRunrRounds = env.size(2, 1);
+        Env.log("== task throughput: %,d tasks x 3 events, %d creator threads, maxConcurrentTasks %d, %d rounds (+1 warm-up)",
+                count, CREATORS, MAX_CONCURRENT, rounds);
+        engineRound(count / 5);
+        rawRound(count / 5);
+        Samples engine = new Samples();
+        Samples raw = new Samples();
+        for (int r = 0; r < rounds; r++) {
+            double e = engineRound(count);
+            double w = rawRound(count);
+            engine.add(e);
+            raw.add(w);
+            Env.log("  round %d: engine %,.0f tasks/s, raw %,.0f tasks/s", r + 1, e, w);
+        }
+        Samples jobrunr = new Samples();
+        boolean complete = true;
+        if (withJobRunr) {
+            Env.log("  JobRunr %s: %,d no-op jobs, %d enqueue threads, %d workers, poll interval %d s, %d rounds (+1 warm-up)",
+                    jobRunrVersion(), jobRunrCount, CREATORS, jobRunrWorkers(), jobRunrPollSeconds(), jobRunrRounds);
+            jobRunrRound(Math.min(500, jobRunrCount));
+            for (int r = 0; r < jobRunrRounds; r++) {
+                JobRunrBaseline.Result j = jobRunrRound(jobRunrCount);
+                jobrunr.add(j.jobsPerSecond());
+                complete &= j.complete();
+                Env.log("  JobRunr round %d: %,.0f jobs/s (%d succeeded%s)", r + 1, j.jobsPerSecond(), j.succeeded(),
+                        j.complete() ? "" : ", stopped at the time limit");
+            }
+        }
+        double vsRaw = engine.median() / raw.median();
+        if (withJobRunr) {
+            double vsJobRunr = engine.median() / jobrunr.median();
+            env.report.row("Task throughput (" + String.format(Locale.ROOT, "%,d", count) + " tasks x 3 events, limit 64, SQLite)",
+                    Report.fmt(engine.median(), "tasks/s"),
+                    "JobRunr " + jobRunrVersion() + " SQLite, " + String.format(Locale.ROOT, "%,d", jobRunrCount)
+                            + " no-op jobs: " + Report.fmt(jobrunr.median(), "jobs/s") + (complete ? "" : " (time-limited)"),
+                    Report.ratio(vsJobRunr), ">= 10", vsJobRunr >= 10);
+        }
+        env.report.row("Task throughput vs raw JDBC", Report.fmt(engine.median(), "tasks/s"),
+                "raw sqlite-jdbc, 1 tx per task (insert + 2 updates): " + Report.fmt(raw.median(), "tasks/s"),
+                Report.ratio(vsRaw), null, null);
+        env.report.note(String.format(Locale.ROOT,
+                "Task throughput, %,d tasks per round, %d creator threads: engine %s tasks/s (spread %s); raw %s tasks/s "
+                        + "(spread %s)%s", count, CREATORS, engine.rounds("%,.0f"), Report.pct(engine.spread()),
+                raw.rounds("%,.0f"), Report.pct(raw.spread()),
+                withJobRunr ? String.format(Locale.ROOT, "; JobRunr (%,d jobs, %d workers, %d s poll) %s jobs/s (spread %s)",
+                        jobRunrCount, jobRunrWorkers(), jobRunrPollSeconds(), jobrunr.rounds("%,.0f"),
+                        Report.pct(jobrunr.spread())) : "; JobRunr skipped"));
+    }
+
+    static String jobRunrVersion() {
+        Package p = org.jobrunr.configuration.JobRunr.class.getPackage();
+        String v = p == null ? null : p.getImplementationVersion();
+        return v == null ? "8.7.0" : v;
+    }
+}

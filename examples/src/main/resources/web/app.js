@@ -333,6 +333,12 @@
       case 'text_delta':
         $('task-output').textContent += data.text || '';
         break;
+      case 'user_message': {
+        const out = $('task-output');
+        const said = data.text || (data.content ? '[content]' : '');
+        out.textContent += (out.textContent && !out.textContent.endsWith('\n') ? '\n' : '') + '> ' + said + '\n';
+        break;
+      }
       case 'ask_user_question':
         view.question = data.question || JSON.stringify(data);
         break;

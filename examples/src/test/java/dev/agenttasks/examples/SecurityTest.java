@@ -1,0 +1,122 @@
+package dev.agenttasks.examples;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** DNS-rebinding and cross-origin defences, the optional bearer token, and the loopback default. */
+class SecurityTest {
+
+    @Test
+    void bindsToLoopbackByDefault() {
+        assertThat(HostConfig.builder().build().bindAddress()).isEqualTo("127.0.0.1");
+        try (HostFixture host = HostFixture.start()) {
+            assertThat(host.base.getHost()).isEqualTo("127.0.0.1");
+        }
+    }
+
+    @Test
+    void aForgedHostHeaderIsRejected() throws IOException {
+        try (HostFixture host = HostFixture.start()) {
+            int port = host.server.port();
+            assertThat(raw(port, "GET /api/tasks HTTP/1.1\r\nHost: evil.example:" + port + "\r\nConnection: close\r\n\r\n"))
+                    .startsWith("HTTP/1.1 403").contains("\"field\":\"Host\"");
+            assertThat(raw(port, "GET / HTTP/1.1\r\nHost: attacker.test\r\nConnection: close\r\n\r\n"))
+                    .startsWith("HTTP/1.1 403");
+            assertThat(raw(port, "POST /api/tasks HTTP/1.1\r\nHost: 127.0.0.1.nip.io:" + port
+                    + "\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"))
+                    .startsWith("HTTP/1.1 403");
+            assertThat(raw(port, "GET /api/tasks HTTP/1.1\r\nHost: localhost:" + (port + 1)
+                    + "\r\nConnection: close\r\n\r\n")).startsWith("HTTP/1.1 403");
+            // the host's own names pass
+            assertThat(raw(port, "GET /api/tasks HTTP/1.1\r\nHost: localhost:" + port + "\r\nConnection: close\r\n\r\n"))
+                    .startsWith("HTTP/1.1 200");
+            assertThat(raw(port, "GET /api/tasks HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\nConnection: close\r\n\r\n"))
+                    .startsWith("HTTP/1.1 200");
+            assertThat(host.manager.list(dev.agenttasks.TaskQuery.all()).tasks()).isEmpty();
+        }
+    }
+
+    @Test
+    void aForeignOriginIsRejectedAndNoCorsHeaderIsEverSent() {
+        try (HostFixture host = HostFixture.start()) {
+            HttpResponse<String> evil = host.send(host.request("/api/tasks").header("Origin", "http://evil.example")
+                    .header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"agent_id\":\"demo\",\"message\":\"x\"}")).build());
+            TasksApiTest.assertError(evil, 403, "Origin");
+            HttpResponse<String> nullOrigin = host.send(host.request("/api/tasks").header("Origin", "null").GET().build());
+            TasksApiTest.assertError(nullOrigin, 403, "Origin");
+            HttpResponse<String> otherPort = host.send(host.request("/api/tasks")
+                    .header("Origin", "http://127.0.0.1:" + (host.server.port() + 1)).GET().build());
+            TasksApiTest.assertError(otherPort, 403, "Origin");
+            HttpResponse<String> preflight = host.send(host.request("/api/tasks").header("Origin", "http://evil.example")
+                    .method("OPTIONS", HttpRequest.BodyPublishers.noBody()).build());
+            assertThat(preflight.statusCode()).isEqualTo(403);
+            assertThat(preflight.headers().map().keySet()).noneMatch(h -> h.toLowerCase().startsWith("access-control"));
+            assertThat(host.manager.list(dev.agenttasks.TaskQuery.all()).tasks()).isEmpty();
+
+            HttpResponse<String> same = host.send(host.request("/api/tasks")
+                    .header("Origin", "http://127.0.0.1:" + host.server.port())
+                    .header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"agent_id\":\"demo\",\"message\":\"same origin\"}")).build());
+            assertThat(same.statusCode()).isEqualTo(201);
+            assertThat(same.headers().map().keySet()).noneMatch(h -> h.toLowerCase().startsWith("access-control"));
+        }
+    }
+
+    @Test
+    void aConfiguredTokenIsRequiredOnStateChangingRoutesOnly() {
+        try (HostFixture host = HostFixture.start(b -> b.token("s3cret-token"))) {
+            String body = "{\"agent_id\":\"demo\",\"message\":\"please ask\"}";
+            HttpResponse<String> missing = host.postJson("/api/tasks", body);
+            TasksApiTest.assertError(missing, 401, "Authorization");
+            assertThat(missing.headers().firstValue("WWW-Authenticate")).contains("Bearer");
+            HttpResponse<String> wrong = host.send(host.request("/api/tasks").header("Authorization", "Bearer nope")
+                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build());
+            TasksApiTest.assertError(wrong, 401, "Authorization");
+            assertThat(host.manager.list(dev.agenttasks.TaskQuery.all()).tasks()).isEmpty();
+
+            HttpResponse<String> ok = host.send(host.request("/api/tasks").header("Authorization", "Bearer s3cret-token")
+                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build());
+            assertThat(ok.statusCode()).isEqualTo(201);
+            String id = HostFixture.json(ok.body()).get("id").asText();
+
+            // reads stay open
+            assertThat(host.get("/api/tasks").statusCode()).isEqualTo(200);
+            assertThat(host.get("/api/tasks/" + id).statusCode()).isEqualTo(200);
+            assertThat(host.get("/api/tasks/running/count").statusCode()).isEqualTo(200);
+            // every state-changing route needs it
+            TasksApiTest.assertError(host.postJson("/api/tasks/" + id + "/message", "{\"message\":\"x\"}"), 401, "Authorization");
+            TasksApiTest.assertError(host.postJson("/api/tasks/" + id + "/cancel", ""), 401, "Authorization");
+            TasksApiTest.assertError(host.delete("/api/tasks/" + id), 401, "Authorization");
+            assertThat(host.get("/api/tasks/" + id).statusCode()).isEqualTo(200);
+            HttpResponse<String> del = host.send(host.request("/api/tasks/" + id)
+                    .header("Authorization", "Bearer s3cret-token").DELETE().build());
+            assertThat(del.statusCode()).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void aBlankTokenMeansNoToken() {
+        assertThat(HostConfig.builder().token("  ").build().token()).isNull();
+    }
+
+    static String raw(int port, String request) throws IOException {
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            s.setSoTimeout(10_000);
+            OutputStream out = s.getOutputStream();
+            out.write(request.getBytes(StandardCharsets.ISO_8859_1));
+            out.flush();
+            InputStream in = s.getInputStream();
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+}

@@ -1,0 +1,300 @@
+package dev.agenttasks.examples;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.agenttasks.TaskLimits;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** Every REST route and every error status of the host, against an in-memory manager. */
+class TasksApiTest {
+
+    static HostFixture host;
+
+    @BeforeAll
+    static void start() {
+        host = HostFixture.start();
+    }
+
+    @AfterAll
+    static void stop() {
+        host.close();
+    }
+
+    @Test
+    void createReturnsTheTaskInTheSeedsWireFormat() {
+        HttpResponse<String> r = host.postJson("/api/tasks", "{\"agent_id\":\"demo\",\"message\":\"hello there\","
+                + "\"enable_skills\":true,\"enable_mcp\":false,\"add_dirs\":[\"/tmp/w\"],\"metadata\":{\"k\":\"v\"}}");
+        assertThat(r.statusCode()).isEqualTo(201);
+        JsonNode t = HostFixture.json(r.body());
+        assertThat(r.headers().firstValue("Location")).contains("/api/tasks/" + t.get("id").asText());
+        assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(v -> assertThat(v).startsWith("application/json"));
+        List<String> fields = new ArrayList<>();
+        t.fieldNames().forEachRemaining(fields::add);
+        assertThat(fields).containsExactly("id", "agent_id", "session_id", "status", "title", "model", "created_at",
+                "started_at", "completed_at", "error", "work_dir", "metadata");
+        assertThat(t.get("agent_id").asText()).isEqualTo("demo");
+        assertThat(t.get("title").asText()).isEqualTo("hello there");
+        assertThat(t.get("model").asText()).isEqualTo("demo-1");
+        assertThat(t.get("work_dir").asText()).isEqualTo("/tmp/w");
+        assertThat(t.get("metadata").get("k").asText()).isEqualTo("v");
+        assertThat(t.get("status").asText()).isIn("pending", "running");
+
+        String id = t.get("id").asText();
+        await().atMost(Duration.ofSeconds(20)).until(() -> host.status(id).equals("completed"));
+        JsonNode done = HostFixture.json(host.get("/api/tasks/" + id).body());
+        assertThat(done.get("session_id").asText()).isEqualTo("demo-" + id);
+        assertThat(done.get("started_at").isTextual()).isTrue();
+        assertThat(done.get("completed_at").isTextual()).isTrue();
+        assertThat(done.get("error").isNull()).isTrue();
+    }
+
+    @Test
+    void createAcceptsContentBlocks() {
+        HttpResponse<String> r = host.postJson("/api/tasks", "{\"agent_id\":\"demo\",\"content\":"
+                + "[{\"type\":\"image\",\"source\":\"x\"},{\"type\":\"text\",\"text\":\"from blocks\"}]}");
+        assertThat(r.statusCode()).isEqualTo(201);
+        assertThat(HostFixture.json(r.body()).get("title").asText()).isEqualTo("from blocks");
+    }
+
+    @Test
+    void listFiltersByStatusAgentAndTitleAndPagesWithTheNextCursorHeader() {
+        String tag = "pagetag" + System.nanoTime();
+        Set<String> created = new HashSet<>();
+        for (int i = 0; i < 5; i++) {
+            created.add(host.createDemo(tag + " item " + i));
+        }
+        String waiting = host.createDemo(tag + " please ask");
+        await().atMost(Duration.ofSeconds(20)).until(() -> host.status(waiting).equals("waiting_for_input"));
+        for (String id : created) {
+            await().atMost(Duration.ofSeconds(20)).until(() -> host.status(id).equals("completed"));
+        }
+
+        HttpResponse<String> page1 = host.get("/api/tasks?q=" + tag + "&limit=4");
+        assertThat(page1.statusCode()).isEqualTo(200);
+        JsonNode arr1 = HostFixture.json(page1.body());
+        assertThat(arr1.isArray()).isTrue();
+        assertThat(arr1).hasSize(4);
+        String cursor = page1.headers().firstValue("X-Next-Cursor").orElseThrow();
+        HttpResponse<String> page2 = host.get("/api/tasks?q=" + tag + "&limit=4&cursor="
+                + java.net.URLEncoder.encode(cursor, java.nio.charset.StandardCharsets.UTF_8));
+        JsonNode arr2 = HostFixture.json(page2.body());
+        assertThat(arr2).hasSize(2);
+        assertThat(page2.headers().firstValue("X-Next-Cursor")).isEmpty();
+        Set<String> ids = new HashSet<>();
+        arr1.forEach(t -> ids.add(t.get("id").asText()));
+        arr2.forEach(t -> ids.add(t.get("id").asText()));
+        assertThat(ids).hasSize(6).containsAll(created).contains(waiting);
+        // newest first
+        assertThat(arr1.get(0).get("id").asText()).isEqualTo(waiting);
+
+        JsonNode onlyWaiting = HostFixture.json(host.get("/api/tasks?q=" + tag + "&status=waiting_for_input").body());
+        assertThat(onlyWaiting).hasSize(1);
+        assertThat(onlyWaiting.get(0).get("id").asText()).isEqualTo(waiting);
+        JsonNode two = HostFixture.json(host.get("/api/tasks?q=" + tag + "&status=completed,waiting_for_input").body());
+        assertThat(two).hasSize(6);
+        JsonNode all = HostFixture.json(host.get("/api/tasks?q=" + tag + "&status=all&agent_id=demo").body());
+        assertThat(all).hasSize(6);
+        JsonNode otherAgent = HostFixture.json(host.get("/api/tasks?q=" + tag + "&agent_id=cli-echo").body());
+        assertThat(otherAgent).isEmpty();
+        host.postJson("/api/tasks/" + waiting + "/cancel", "");
+    }
+
+    @Test
+    void runningCountCountsRunningAndWaitingTasks() {
+        try (HostFixture own = HostFixture.start()) {
+            assertThat(HostFixture.json(own.get("/api/tasks/running/count").body()).get("count").asInt()).isZero();
+            String id = own.createDemo("count me, ask first");
+            await().atMost(Duration.ofSeconds(20)).until(() -> own.status(id).equals("waiting_for_input"));
+            HttpResponse<String> r = own.get("/api/tasks/running/count");
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.body()).isEqualTo("{\"count\":1}");
+            assertThat(own.postJson("/api/tasks/" + id + "/cancel", "").statusCode()).isEqualTo(200);
+            assertThat(HostFixture.json(own.get("/api/tasks/running/count").body()).get("count").asInt()).isZero();
+        }
+    }
+
+    @Test
+    void messageAnswersAWaitingTaskAndIsRefusedOnceItFinished() {
+        String id = host.createDemo("please ask me");
+        await().atMost(Duration.ofSeconds(20)).until(() -> host.status(id).equals("waiting_for_input"));
+        HttpResponse<String> sent = host.postJson("/api/tasks/" + id + "/message", "{\"message\":\"short summary\"}");
+        assertThat(sent.statusCode()).isEqualTo(200);
+        JsonNode body = HostFixture.json(sent.body());
+        assertThat(body.get("status").asText()).isEqualTo("sent");
+        assertThat(body.get("result").asText()).isEqualTo("started_turn");
+        await().atMost(Duration.ofSeconds(20)).until(() -> host.status(id).equals("completed"));
+
+        HttpResponse<String> late = host.postJson("/api/tasks/" + id + "/message", "{\"message\":\"too late\"}");
+        assertThat(late.statusCode()).isEqualTo(409);
+        assertThat(HostFixture.json(late.body()).get("error").asText()).contains("does not accept messages");
+    }
+
+    @Test
+    void messageNeedsMessageOrContent() {
+        String id = host.createDemo("ask me");
+        assertError(host.postJson("/api/tasks/" + id + "/message", "{}"), 400, "message");
+        assertError(host.postJson("/api/tasks/" + id + "/message", "{\"message\":\"a\",\"content\":[]}"), 400, "message");
+        assertError(host.postJson("/api/tasks/" + id + "/message", "{\"message\":5}"), 400, "message");
+        assertError(host.postJson("/api/tasks/" + id + "/message", "{\"content\":\"x\"}"), 400, "content");
+        assertError(host.postJson("/api/tasks/" + id + "/message", "{\"text\":\"x\"}"), 400, "text");
+        assertError(host.postJson("/api/tasks/task_unknown/message", "{\"message\":\"x\"}"), 404, null);
+        host.postJson("/api/tasks/" + id + "/cancel", "");
+    }
+
+    @Test
+    void cancelStopsARunningTaskAndConflictsOnAFinishedOne() {
+        String id = host.createDemo("a long one");
+        await().atMost(Duration.ofSeconds(20)).until(() -> host.status(id).equals("running"));
+        HttpResponse<String> r = host.postJson("/api/tasks/" + id + "/cancel", "");
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(HostFixture.json(r.body()).get("status").asText()).isEqualTo("cancelled");
+        assertThat(host.status(id)).isEqualTo("cancelled");
+        HttpResponse<String> again = host.send(host.request("/api/tasks/" + id + "/cancel")
+                .POST(HttpRequest.BodyPublishers.noBody()).build());
+        assertThat(again.statusCode()).isEqualTo(409);
+        assertThat(HostFixture.json(again.body()).get("status").asText()).isEqualTo("cancelled");
+        assertError(host.postJson("/api/tasks/task_nope/cancel", ""), 404, null);
+    }
+
+    @Test
+    void deleteRemovesTheTask() {
+        String id = host.createDemo("delete me, ask first");
+        HttpResponse<String> r = host.delete("/api/tasks/" + id);
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(HostFixture.json(r.body()).get("status").asText()).isEqualTo("deleted");
+        assertError(host.get("/api/tasks/" + id), 404, null);
+        assertError(host.delete("/api/tasks/" + id), 404, null);
+    }
+
+    @Test
+    void unknownIdsAndRoutesAre404() {
+        assertError(host.get("/api/tasks/task_doesnotexist"), 404, null);
+        assertError(host.get("/api/tasks/task_doesnotexist/stream"), 404, null);
+        assertError(host.get("/api/nothing"), 404, null);
+        assertError(host.get("/api/tasks/a/b/c/d"), 404, null);
+        assertThat(host.get("/nothing.html").statusCode()).isEqualTo(404);
+        assertThat(host.get("/..%2f..%2fetc%2fpasswd").statusCode()).isEqualTo(404);
+    }
+
+    @Test
+    void wrongMethodsAre405WithAllow() {
+        HttpResponse<String> r = host.send(host.request("/api/tasks/running/count").DELETE().build());
+        assertError(r, 405, null);
+        assertThat(r.headers().firstValue("Allow")).contains("GET");
+        HttpResponse<String> put = host.send(host.request("/api/tasks").PUT(HttpRequest.BodyPublishers.ofString("{}"))
+                .header("Content-Type", "application/json").build());
+        assertError(put, 405, null);
+        assertThat(put.headers().firstValue("Allow")).contains("GET, POST");
+        assertError(host.get("/api/tasks/x/cancel"), 405, null);
+        assertError(host.send(host.request("/").POST(HttpRequest.BodyPublishers.noBody()).build()), 405, null);
+    }
+
+    @Test
+    void badInputIs400WithTheField() {
+        assertError(host.postJson("/api/tasks", "{\"message\":\"no agent\"}"), 400, "agent_id");
+        assertError(host.postJson("/api/tasks", "{\"agent_id\":\"nobody\",\"message\":\"x\"}"), 400, "agent_id");
+        assertError(host.postJson("/api/tasks", "{\"agent_id\":\"demo\",\"message\":\"x\""), 400, "body");
+        assertError(host.postJson("/api/tasks", "[1,2]"), 400, "body");
+        assertError(host.postJson("/api/tasks", "{} {}"), 400, "body");
+        assertError(host.postJson("/api/tasks", ""), 400, "body");
+        assertError(host.postJson("/api/tasks", "{\"agent_id\":\"demo\",\"message\":\"x\",\"agentId\":\"demo\"}"), 400, "agentId");
+        assertError(host.postJson("/api/tasks", "{\"agent_id\":7}"), 400, "agent_id");
+        assertError(host.postJson("/api/tasks", "{\"agent_id\":\"demo\",\"enable_mcp\":\"yes\"}"), 400, "enable_mcp");
+        assertError(host.postJson("/api/tasks", "{\"agent_id\":\"demo\",\"add_dirs\":[1]}"), 400, "add_dirs");
+        assertError(host.postJson("/api/tasks", "{\"agent_id\":\"demo\",\"metadata\":{\"a\":1}}"), 400, "metadata");
+        assertError(host.postJson("/api/tasks", "{\"agent_id\":\"demo\",\"timeout_seconds\":-1}"), 400, "timeout_seconds");
+        assertError(host.get("/api/tasks?status=sleeping"), 400, "status");
+        assertError(host.get("/api/tasks?limit=abc"), 400, "limit");
+        assertError(host.get("/api/tasks?limit=0"), 400, "limit");
+        assertError(host.get("/api/tasks?cursor=not-a-cursor"), 400, "cursor");
+    }
+
+    @Test
+    void nonJsonBodiesAre415() {
+        HttpResponse<String> r = host.send(host.request("/api/tasks").header("Content-Type", "text/plain")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"agent_id\":\"demo\",\"message\":\"x\"}")).build());
+        assertError(r, 415, "Content-Type");
+        HttpResponse<String> none = host.send(host.request("/api/tasks")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"agent_id\":\"demo\"}")).build());
+        assertError(none, 415, "Content-Type");
+        HttpResponse<String> form = host.send(host.request("/api/tasks/x/message")
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString("message=x")).build());
+        assertError(form, 415, "Content-Type");
+        HttpResponse<String> withCharset = host.send(host.request("/api/tasks")
+                .header("Content-Type", "application/json; charset=utf-8")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"agent_id\":\"demo\",\"message\":\"charset ok\"}")).build());
+        assertThat(withCharset.statusCode()).isEqualTo(201);
+    }
+
+    @Test
+    void oversizeBodiesAre413() {
+        try (HostFixture small = HostFixture.start(b -> b.maxBodyBytes(1024))) {
+            String big = "{\"agent_id\":\"demo\",\"message\":\"" + "x".repeat(4000) + "\"}";
+            assertError(small.postJson("/api/tasks", big), 413, "body");
+            String fits = "{\"agent_id\":\"demo\",\"message\":\"" + "x".repeat(500) + "\"}";
+            assertThat(small.postJson("/api/tasks", fits).statusCode()).isEqualTo(201);
+        }
+        try (HostFixture limited = HostFixture.start(b -> { }, TaskLimits.defaults().withMaxMessageBytes(100))) {
+            String over = "{\"agent_id\":\"demo\",\"message\":\"" + "y".repeat(300) + "\"}";
+            HttpResponse<String> r = limited.postJson("/api/tasks", over);
+            assertError(r, 413, "message");
+        }
+    }
+
+    @Test
+    void closedManagerIs503() {
+        HostFixture closing = HostFixture.start();
+        try {
+            closing.manager.close();
+            assertError(closing.postJson("/api/tasks", "{\"agent_id\":\"demo\",\"message\":\"x\"}"), 503, null);
+        } finally {
+            closing.close();
+        }
+    }
+
+    @Test
+    void agentsListsTheCatalog() {
+        JsonNode agents = HostFixture.json(host.get("/api/agents").body());
+        assertThat(agents).hasSize(2);
+        assertThat(agents.get(0).get("id").asText()).isEqualTo("demo");
+        assertThat(agents.get(1).get("runner").asText()).isEqualTo("process");
+    }
+
+    @Test
+    void pageIsServedWithAContentSecurityPolicy() {
+        HttpResponse<String> r = host.get("/");
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.body()).contains("id=\"tasks-body\"").contains("/app.js");
+        assertThat(r.headers().firstValue("Content-Security-Policy")).hasValueSatisfying(v ->
+                assertThat(v).contains("default-src 'self'").contains("frame-ancestors 'none'"));
+        assertThat(r.headers().firstValue("X-Content-Type-Options")).contains("nosniff");
+        assertThat(host.get("/app.js").headers().firstValue("Content-Type"))
+                .hasValueSatisfying(v -> assertThat(v).startsWith("text/javascript"));
+        assertThat(host.get("/i18n.js").body()).contains("任务管理");
+    }
+
+    static void assertError(HttpResponse<String> r, int status, String field) {
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(status);
+        JsonNode body = HostFixture.json(r.body());
+        assertThat(body.get("error").asText()).isNotBlank();
+        if (field == null) {
+            assertThat(body.has("field")).isFalse();
+        } else {
+            assertThat(body.get("field").asText()).isEqualTo(field);
+        }
+        assertThat(r.headers().firstValue("Access-Control-Allow-Origin")).isEmpty();
+    }
+}

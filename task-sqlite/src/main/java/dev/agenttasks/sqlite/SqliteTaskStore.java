@@ -33,6 +33,8 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -96,6 +98,7 @@ public final class SqliteTaskStore implements TaskStore {
     public static final int SCHEMA_VERSION = Migrations.LATEST;
 
     private static final Logger LOG = LoggerFactory.getLogger(SqliteTaskStore.class);
+    private static final int LAST_SEQ_CACHE_SIZE = 16_384;
     private static final byte[] SQLITE_HEADER = "SQLite format 3\0".getBytes(StandardCharsets.US_ASCII);
 
     private static final String TASK_COLUMNS = "t.id, t.agent_id, t.session_id, t.status, t.title, t.model, "
@@ -109,9 +112,7 @@ public final class SqliteTaskStore implements TaskStore {
             + "ON CONFLICT (id) DO NOTHING";
     private static final String UPDATE_TASK = "UPDATE tasks SET session_id = ?, status = ?, started_at = ?, "
             + "completed_at = ?, error = ?, owner = ?, lease_until = ? WHERE id = ? AND status = ?";
-    private static final String APPEND_EVENT = "INSERT INTO events (task_id, seq, type, data, ts) "
-            + "SELECT ?1, ?2, ?3, ?4, ?5 "
-            + "WHERE ?2 = coalesce((SELECT max(seq) FROM events WHERE task_id = ?1), 0) + 1";
+    private static final String APPEND_EVENT = "INSERT INTO events (task_id, seq, type, data, ts) VALUES (?, ?, ?, ?, ?)";
     private static final String ADD_MESSAGE =
             "INSERT INTO messages (task_id, message_id, message, created_at) VALUES (?, ?, ?, ?)";
     private static final String REMOVE_MESSAGE = "DELETE FROM messages WHERE task_id = ? AND message_id = ?";
@@ -140,6 +141,23 @@ public final class SqliteTaskStore implements TaskStore {
     private final PreparedStatement removeMessage;
     private final ReadPool readers;
     private volatile boolean closed;
+
+    /**
+     * The last committed seq of recently written tasks, so that the seq check of an append costs no
+     * query. Guarded by {@link #writeLock}. Cleared when another connection (another process) has
+     * committed to the file since ({@code PRAGMA data_version} changed), and after any failed write.
+     */
+    private final Map<String, Long> lastSeqs = new LinkedHashMap<>(1024, 0.75f, true) {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
+            return size() > LAST_SEQ_CACHE_SIZE;
+        }
+    };
+    /** The seqs a batch in progress has written (committed into {@link #lastSeqs} with it). */
+    private final Map<String, Long> staged = new HashMap<>();
+    private long dataVersion = Long.MIN_VALUE;
 
     private SqliteTaskStore(Builder b) {
         this.path = b.file.toAbsolutePath().normalize();
@@ -241,9 +259,11 @@ public final class SqliteTaskStore implements TaskStore {
         try {
             checkOpen();
             boolean began = false;
+            staged.clear();
             try {
                 exec("BEGIN IMMEDIATE");
                 began = true;
+                checkDataVersion();
                 int i = 0;
                 int n = ops.size();
                 while (i < n) {
@@ -256,6 +276,7 @@ public final class SqliteTaskStore implements TaskStore {
                     i = j;
                 }
                 exec("COMMIT");
+                lastSeqs.putAll(staged);
             } catch (SQLException e) {
                 if (began) {
                     rollback();
@@ -296,23 +317,46 @@ public final class SqliteTaskStore implements TaskStore {
         PreparedStatement ps = appendEvent;
         for (StoreOp op : run) {
             TaskEvent ev = ((StoreOp.AppendEvent) op).event();
-            ps.setString(1, ev.taskId());
+            String id = ev.taskId();
+            long last = lastSeq(id);
+            if (ev.seq() != last + 1) {
+                ps.clearBatch();
+                throw missingTaskConflict(id).orElseGet(() -> new StoreConflictException(id, "event seq " + ev.seq()
+                        + " of task " + id + " does not follow " + last));
+            }
+            staged.put(id, ev.seq());
+            ps.setString(1, id);
             ps.setLong(2, ev.seq());
             ps.setString(3, ev.type());
             ps.setString(4, Json.write(ev.data()));
             ps.setLong(5, Times.toNanos(ev.timestamp(), "event timestamp"));
             ps.addBatch();
         }
-        int[] counts = executeBatch(ps, run);
-        for (int k = 0; k < counts.length; k++) {
-            if (counts[k] == 0) {
-                TaskEvent ev = ((StoreOp.AppendEvent) run.get(k)).event();
-                throw missingTaskConflict(ev.taskId()).orElseGet(() -> {
-                    long last = lastSeqInTransaction(ev.taskId());
-                    return new StoreConflictException(ev.taskId(), "event seq " + ev.seq() + " of task "
-                            + ev.taskId() + " does not follow " + last);
-                });
-            }
+        executeBatch(ps, run);
+    }
+
+    /** The last seq of a task as this transaction sees it: staged, cached, or read (0 if none). */
+    private long lastSeq(String taskId) {
+        Long seq = staged.get(taskId);
+        if (seq == null) {
+            seq = lastSeqs.get(taskId);
+        }
+        if (seq == null) {
+            seq = lastSeqInTransaction(taskId);
+            staged.put(taskId, seq);
+        }
+        return seq;
+    }
+
+    /** Forgets the cached seqs if another connection has committed to the file since this one last looked. */
+    private void checkDataVersion() throws SQLException {
+        long v;
+        try (Statement st = writer.createStatement(); ResultSet rs = st.executeQuery("PRAGMA data_version")) {
+            v = rs.next() ? rs.getLong(1) : Long.MIN_VALUE;
+        }
+        if (v != dataVersion) {
+            lastSeqs.clear();
+            dataVersion = v;
         }
     }
 
@@ -346,6 +390,7 @@ public final class SqliteTaskStore implements TaskStore {
                 String id = run.get(k).taskId();
                 throw new StoreConflictException(id, "task already exists: " + id);
             }
+            staged.put(run.get(k).taskId(), 0L);
         }
     }
 
@@ -427,17 +472,25 @@ public final class SqliteTaskStore implements TaskStore {
                     }
                 }
             }
+            if (isConstraint(e, SQLiteErrorCode.SQLITE_CONSTRAINT_PRIMARYKEY, "UNIQUE constraint failed: events")) {
+                String id = run.get(0).taskId();
+                throw new StoreConflictException(id, "an event seq of the batch already exists (first task of the run: "
+                        + id + ")");
+            }
             throw e;
         }
     }
 
     private static boolean isForeignKeyViolation(SQLException e) {
+        return isConstraint(e, SQLiteErrorCode.SQLITE_CONSTRAINT_FOREIGNKEY, "FOREIGN KEY constraint failed");
+    }
+
+    private static boolean isConstraint(SQLException e, SQLiteErrorCode code, String message) {
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof SQLiteException
-                    && ((SQLiteException) t).getResultCode() == SQLiteErrorCode.SQLITE_CONSTRAINT_FOREIGNKEY) {
+            if (t instanceof SQLiteException && ((SQLiteException) t).getResultCode() == code) {
                 return true;
             }
-            if (t.getMessage() != null && t.getMessage().contains("FOREIGN KEY constraint failed")) {
+            if (t.getMessage() != null && t.getMessage().contains(message)) {
                 return true;
             }
         }
@@ -487,6 +540,8 @@ public final class SqliteTaskStore implements TaskStore {
 
     private void rollback() {
         clearBatches();
+        staged.clear();
+        lastSeqs.clear();
         try {
             exec("ROLLBACK");
         } catch (SQLException e) {
@@ -524,6 +579,7 @@ public final class SqliteTaskStore implements TaskStore {
     public boolean delete(String taskId) {
         Objects.requireNonNull(taskId, "taskId");
         return writeTransaction("delete of task " + taskId, () -> {
+            lastSeqs.remove(taskId);
             try (PreparedStatement ps = writer.prepareStatement(DELETE_TASK)) {
                 ps.setString(1, taskId);
                 return ps.executeUpdate();
@@ -545,6 +601,7 @@ public final class SqliteTaskStore implements TaskStore {
         }
         long cutoff = clampedNanos(completedBefore);
         int n = writeTransaction("purge of terminal tasks", () -> {
+            lastSeqs.clear();
             try (PreparedStatement ps = writer.prepareStatement(PURGE)) {
                 ps.setLong(1, cutoff);
                 ps.setInt(2, limit);

@@ -165,6 +165,29 @@ class SqliteTaskStoreTest {
     }
 
     @Test
+    void appendsWrittenByAnotherConnectionAreSeenByTheSeqCheck() throws Exception {
+        store.write(List.of(insert("a", T0), event("a", 1, Map.of())));
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("tasks.db"));
+             Statement s = c.createStatement()) {
+            s.execute("INSERT INTO events (task_id, seq, type, data, ts) VALUES ('a', 2, 'x', '{}', 0)");
+        }
+        assertThatThrownBy(() -> store.write(List.of(event("a", 2, Map.of()))))
+                .isInstanceOf(StoreConflictException.class).hasMessageContaining("does not follow 2");
+        store.write(List.of(event("a", 3, Map.of())));
+        assertThat(store.task("a").orElseThrow().lastSeq()).isEqualTo(3);
+    }
+
+    @Test
+    void aDeletedTaskCanBeReinsertedAndStartsAtSeqOne() {
+        store.write(List.of(insert("a", T0), event("a", 1, Map.of()), event("a", 2, Map.of())));
+        store.delete("a");
+        store.write(List.of(insert("a", T0), event("a", 1, Map.of())));
+        assertThat(store.task("a").orElseThrow().lastSeq()).isEqualTo(1);
+        assertThatThrownBy(() -> store.write(List.of(event("a", 3, Map.of()))))
+                .isInstanceOf(StoreConflictException.class);
+    }
+
+    @Test
     void opsOnAMissingTaskConflict() {
         store.write(List.of(insert("a", T0)));
         TaskRecord ghost = record("ghost", T0);

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A fixed pool of read connections, each with its own cache of prepared statements. A caller holds a
@@ -82,25 +83,28 @@ final class ReadPool {
     }
 
     Reader acquire() {
-        if (closed) {
-            throw new TaskStoreException("SQLite task store is closed");
-        }
         try {
-            return idle.take();
+            while (true) {
+                if (closed) {
+                    throw new TaskStoreException("SQLite task store is closed");
+                }
+                Reader r = idle.poll(100, TimeUnit.MILLISECONDS);
+                if (r != null) {
+                    return r;
+                }
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new TaskStoreException("interrupted while waiting for an SQLite read connection", e);
         }
     }
 
-    void release(Reader r) {
-        synchronized (this) {
-            if (closed) {
-                r.close();
-                return;
-            }
+    synchronized void release(Reader r) {
+        if (closed) {
+            r.close();
+        } else {
+            idle.add(r);
         }
-        idle.add(r);
     }
 
     /** Closes the idle connections now and the busy ones when they are given back. */

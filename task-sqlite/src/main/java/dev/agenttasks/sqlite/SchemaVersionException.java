@@ -16,7 +16,9 @@ public class SchemaVersionException extends TaskStoreException {
     public static final int FOREIGN_DATABASE = -1;
 
     private final transient Path path;
+    /** The schema version found in the file, or {@link #FOREIGN_DATABASE}. */
     private final int foundVersion;
+    /** The highest schema version this store knows. */
     private final int supportedVersion;
 
     /**

@@ -652,6 +652,7 @@ public final class SqliteTaskStore implements TaskStore {
 
     // ------------------------------------------------------------------------------------------- reads
 
+    /** {@inheritDoc} One indexed read; {@code lastSeq} is the task's highest stored event seq. */
     @Override
     public Optional<TaskRecord> task(String taskId) {
         Objects.requireNonNull(taskId, "taskId");
@@ -713,6 +714,7 @@ public final class SqliteTaskStore implements TaskStore {
         });
     }
 
+    /** {@inheritDoc} Ordered by creation time, then id. */
     @Override
     public List<TaskRecord> findByStatus(Set<TaskStatus> statuses) {
         Objects.requireNonNull(statuses, "statuses");
@@ -740,6 +742,7 @@ public final class SqliteTaskStore implements TaskStore {
         });
     }
 
+    /** {@inheritDoc} One short read transaction per call, so paging through a long log never pins the WAL. */
     @Override
     public List<TaskEvent> events(String taskId, long afterSeq, int limit) {
         Objects.requireNonNull(taskId, "taskId");
@@ -762,6 +765,7 @@ public final class SqliteTaskStore implements TaskStore {
         });
     }
 
+    /** {@inheritDoc} */
     @Override
     public List<PendingMessage> pendingMessages(String taskId) {
         Objects.requireNonNull(taskId, "taskId");
@@ -779,6 +783,7 @@ public final class SqliteTaskStore implements TaskStore {
         });
     }
 
+    /** {@inheritDoc} */
     @Override
     public Map<TaskStatus, Long> countByStatus() {
         return read("count of tasks by status", r -> {

@@ -30,6 +30,8 @@ abstract class EngineTestBase {
     /** The raw in-memory store under the manager (not closed by the manager, so tests can inspect it). */
     TaskStore data;
     TaskManager manager;
+    /** The handle the current manager writes through (counts its writes). */
+    StoreHandle storeHandle;
     private final List<Gate> gates = new ArrayList<>();
     private final List<TaskManager> managers = new ArrayList<>();
 
@@ -62,7 +64,8 @@ abstract class EngineTestBase {
     }
 
     TaskManager start(UnaryOperator<TaskManager.Builder> settings) {
-        TaskManager.Builder b = TaskManager.builder().store(handle()).runner(runner)
+        storeHandle = new StoreHandle(data);
+        TaskManager.Builder b = TaskManager.builder().store(storeHandle).runner(runner)
                 .cancelGrace(Duration.ofMillis(500)).shutdownTimeout(Duration.ofMillis(500));
         manager = settings.apply(b).build();
         managers.add(manager);

@@ -99,6 +99,7 @@ public final class SqliteTaskStore implements TaskStore {
 
     private static final Logger LOG = LoggerFactory.getLogger(SqliteTaskStore.class);
     private static final int LAST_SEQ_CACHE_SIZE = 16_384;
+    private static final int WAL_SIZE_LIMIT = 64 * 1024 * 1024;
     private static final byte[] SQLITE_HEADER = "SQLite format 3\0".getBytes(StandardCharsets.US_ASCII);
 
     private static final String TASK_COLUMNS = "t.id, t.agent_id, t.session_id, t.status, t.title, t.model, "
@@ -875,6 +876,21 @@ public final class SqliteTaskStore implements TaskStore {
         LOG.info("Closed SQLite task store {}", path);
     }
 
+    /** For tests: the value of a pragma ({@code synchronous}, {@code journal_mode}, …) on the writer connection. */
+    String writerPragma(String name) {
+        if (!name.matches("[a-z_]+")) {
+            throw new IllegalArgumentException("not a pragma name: " + name);
+        }
+        writeLock.lock();
+        try (Statement st = writer.createStatement(); ResultSet rs = st.executeQuery("PRAGMA " + name)) {
+            return rs.next() ? rs.getString(1) : null;
+        } catch (SQLException e) {
+            throw new TaskStoreException("cannot read pragma " + name, e);
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
     private void checkOpen() {
         if (closed) {
             throw new TaskStoreException("SQLite task store " + path + " is closed");
@@ -888,6 +904,8 @@ public final class SqliteTaskStore implements TaskStore {
         config.setSynchronous(durability == Durability.FULL ? SQLiteConfig.SynchronousMode.FULL
                 : SQLiteConfig.SynchronousMode.NORMAL);
         config.enforceForeignKeys(true);
+        // after a checkpoint, a WAL grown by a burst is truncated back to this size
+        config.setJournalSizeLimit(WAL_SIZE_LIMIT);
         Connection c = config.createConnection("jdbc:sqlite:" + path);
         if (!forWriting) {
             try (Statement s = c.createStatement()) {

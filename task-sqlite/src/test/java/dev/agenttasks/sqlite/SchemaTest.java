@@ -133,10 +133,19 @@ class SchemaTest {
     }
 
     @Test
-    void fullDurabilitySetsSynchronousFull() {
+    void settingsReachTheWriterConnection() {
         try (SqliteTaskStore store = SqliteTaskStore.builder(dir.resolve("full.db"))
                 .durability(Durability.FULL).build()) {
             assertThat(store.durability()).isEqualTo(Durability.FULL);
+            assertThat(store.writerPragma("synchronous")).isEqualTo("2");
+            assertThat(store.writerPragma("journal_mode")).isEqualToIgnoringCase("wal");
+            assertThat(store.writerPragma("foreign_keys")).isEqualTo("1");
+        }
+        try (SqliteTaskStore store = SqliteTaskStore.builder(dir.resolve("normal.db"))
+                .busyTimeout(java.time.Duration.ofMillis(1234)).build()) {
+            assertThat(store.writerPragma("synchronous")).isEqualTo("1");
+            assertThat(store.writerPragma("busy_timeout")).isEqualTo("1234");
+            assertThat(store.writerPragma("journal_size_limit")).isEqualTo(String.valueOf(64 * 1024 * 1024));
         }
     }
 

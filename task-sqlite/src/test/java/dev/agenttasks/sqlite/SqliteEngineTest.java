@@ -149,6 +149,63 @@ class SqliteEngineTest {
         }
     }
 
+    @Test
+    void aFullDiskFailsTheStreamingTaskAndEveryEventShownIsStored() throws Exception {
+        Path mount = TmpfsMount.mountOrSkip(dir.resolve("small"), "1M");
+        try {
+            Path db = mount.resolve("tasks.db");
+            ScriptedAgentRunner runner = new ScriptedAgentRunner().agent("coder", "Coder", null);
+            String chunk = "z".repeat(2000);
+            runner.script("coder", (turn, context) -> {
+                for (long i = 0; i < 5_000 && !context.isCancelled(); i++) {
+                    context.emit("text_delta", Map.of("i", i, "text", chunk));
+                }
+                return dev.agenttasks.spi.TurnResult.completed();
+            });
+            List<Throwable> storeFailures = new CopyOnWriteArrayList<>();
+            TaskListener listener = new TaskListener() {
+                @Override
+                public void storeFailed(String taskId, Throwable error) {
+                    storeFailures.add(error);
+                }
+            };
+            List<TaskEvent> seen;
+            String id;
+            try (TaskManager tasks = TaskManager.builder().store(SqliteTaskStore.open(db)).runner(runner)
+                    .listener(listener).build()) {
+                id = tasks.create(TaskRequest.of("coder", "fill the disk")).id();
+                RecordingSubscriber<TaskEvent> sub = RecordingSubscriber.unbounded();
+                tasks.events(id).subscribe(sub);
+                await().atMost(WAIT).until(sub::isTerminated);
+                sub.assertNoViolations();
+                seen = sub.items();
+            }
+            assertThat(storeFailures).as("the 1 MiB disk filled up").isNotEmpty();
+            assertThat(StoreFailureTest.resultCode(storeFailures.get(0))).isNotNull();
+            assertThat(seen).as("the stream stopped before the runner's 5,000 events").hasSizeLessThan(5_000);
+
+            TmpfsMount.remount(mount, "size=8M"); // room again: recovery can write
+            try (SqliteTaskStore store = SqliteTaskStore.open(db)) {
+                List<TaskEvent> stored = store.events(id, 0, Integer.MAX_VALUE);
+                assertThat(stored.subList(0, seen.size())).as("every event shown is stored, same seq and data")
+                        .isEqualTo(seen);
+                try (TaskManager tasks = TaskManager.builder().store(store).runner(runner).build()) {
+                    Task task = tasks.get(id).orElseThrow();
+                    assertThat(task.status()).isEqualTo(TaskStatus.FAILED);
+                    assertThat(task.error()).satisfiesAnyOf(e -> assertThat(e).startsWith("store failure"),
+                            e -> assertThat(e).isEqualTo(dev.agenttasks.RecoveryPolicy.INTERRUPTED));
+                    RecordingSubscriber<TaskEvent> replay = RecordingSubscriber.unbounded();
+                    tasks.events(id).subscribe(replay);
+                    List<TaskEvent> all = replay.awaitCompletion(WAIT);
+                    assertThat(all.subList(0, seen.size())).isEqualTo(seen);
+                    assertThat(all.get(all.size() - 1).status()).isEqualTo(TaskStatus.FAILED);
+                }
+            }
+        } finally {
+            TmpfsMount.unmount(mount);
+        }
+    }
+
     private static void release(Connection c) {
         if (c == null) {
             return;

@@ -1,8 +1,6 @@
 package dev.agenttasks.examples;
 
 import dev.agenttasks.RecoveryPolicy;
-import dev.agenttasks.Task;
-import dev.agenttasks.TaskListener;
 import dev.agenttasks.TaskManager;
 import dev.agenttasks.TaskStatus;
 import dev.agenttasks.spi.TaskStore;
@@ -16,8 +14,8 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.EnumSet;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The example host: a {@link TaskManager} on a SQLite file, the agents of a small catalog, and the
@@ -37,12 +35,14 @@ public final class ExampleHost implements AutoCloseable {
     private final TasksHttpServer server;
     private final Path database;
     private final int recovered;
+    private final boolean resumed;
 
-    private ExampleHost(TaskManager manager, TasksHttpServer server, Path database, int recovered) {
+    private ExampleHost(TaskManager manager, TasksHttpServer server, Path database, int recovered, boolean resumed) {
         this.manager = manager;
         this.server = server;
         this.database = database;
         this.recovered = recovered;
+        this.resumed = resumed;
     }
 
     /**
@@ -56,23 +56,17 @@ public final class ExampleHost implements AutoCloseable {
         Files.createDirectories(config.dataDir());
         Path database = config.dataDir().resolve("tasks.db").toAbsolutePath();
         AgentCatalog catalog = catalog(config);
-        AtomicInteger recovered = new AtomicInteger();
         TaskStore store = SqliteTaskStore.open(database);
         TaskManager manager;
+        int recovered;
         try {
+            // what the recovery policy is about to act on: tasks the previous process left unfinished
+            recovered = store.findByStatus(EnumSet.of(TaskStatus.PENDING, TaskStatus.RUNNING)).size();
             manager = TaskManager.builder()
                     .store(store)
                     .runner(new CatalogAgentRunner(catalog, config.demoTokenDelay()))
                     .recoveryPolicy(config.resumeInterrupted() ? RecoveryPolicy.resume() : RecoveryPolicy.failInterrupted())
                     .shutdownTimeout(config.shutdownTimeout())
-                    .listener(new TaskListener() {
-                        @Override
-                        public void statusChanged(Task task, TaskStatus from) {
-                            if (RecoveryPolicy.INTERRUPTED.equals(task.error())) {
-                                recovered.incrementAndGet();
-                            }
-                        }
-                    })
                     .build();
         } catch (RuntimeException e) {
             store.close();
@@ -86,7 +80,7 @@ public final class ExampleHost implements AutoCloseable {
             throw e;
         }
         server.start();
-        return new ExampleHost(manager, server, database, recovered.get());
+        return new ExampleHost(manager, server, database, recovered, config.resumeInterrupted());
     }
 
     private static AgentCatalog catalog(HostConfig config) {
@@ -117,7 +111,7 @@ public final class ExampleHost implements AutoCloseable {
         return database;
     }
 
-    /** @return how many interrupted tasks the start failed as interrupted */
+    /** @return how many tasks the previous process left pending or running, recovered by this start */
     public int recovered() {
         return recovered;
     }
@@ -162,7 +156,8 @@ public final class ExampleHost implements AutoCloseable {
             }
         }, "example-host-shutdown"));
         if (host.recovered() > 0) {
-            out.println("Recovered " + host.recovered() + " task(s) interrupted by the previous stop (marked failed).");
+            out.println("Recovered " + host.recovered() + " task(s) interrupted by the previous stop ("
+                    + (host.resumed ? "resumed" : "marked failed; --recovery resume would resume them") + ").");
         }
         String url = host.url().toString();
         if (config.token() != null) {

@@ -1,12 +1,14 @@
 package dev.agenttasks.sqlite;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.type.TypeReference;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.agenttasks.TaskMessage;
 import dev.agenttasks.TaskStoreException;
 
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -19,10 +21,7 @@ import java.util.Map;
  */
 final class Json {
 
-    /** Integral numbers read back as {@code Long} (or {@code BigInteger}), like the engine normalises them. */
-    private static final ObjectMapper MAPPER = new ObjectMapper().enable(DeserializationFeature.USE_LONG_FOR_INTS);
-    private static final TypeReference<LinkedHashMap<String, Object>> MAP = new TypeReference<>() {
-    };
+    private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final TypeReference<LinkedHashMap<String, String>> STRING_MAP = new TypeReference<>() {
     };
 
@@ -37,15 +36,65 @@ final class Json {
         }
     }
 
+    /**
+     * Reads a JSON object straight into immutable maps and lists with the streaming parser (the hot path
+     * of a replay): integral numbers as {@code Long} or {@code BigInteger}, others as {@code Double}.
+     */
     static Map<String, Object> readMap(String json) {
         if (json == null || "{}".equals(json)) {
             return Map.of();
         }
-        try {
-            return immutableMap(MAPPER.readValue(json, MAP));
-        } catch (JsonProcessingException e) {
-            throw new TaskStoreException("stored JSON is unreadable: " + e.getOriginalMessage(), e);
+        try (JsonParser p = MAPPER.getFactory().createParser(json)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                throw new TaskStoreException("stored JSON is not an object: " + abbreviate(json));
+            }
+            return readObject(p);
+        } catch (IOException e) {
+            throw new TaskStoreException("stored JSON is unreadable: " + e.getMessage(), e);
         }
+    }
+
+    private static Map<String, Object> readObject(JsonParser p) throws IOException {
+        Map<String, Object> out = new LinkedHashMap<>();
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String key = p.currentName();
+            p.nextToken();
+            out.put(key, readValue(p));
+        }
+        return Collections.unmodifiableMap(out);
+    }
+
+    private static Object readValue(JsonParser p) throws IOException {
+        switch (p.currentToken()) {
+            case START_OBJECT:
+                return readObject(p);
+            case START_ARRAY: {
+                List<Object> list = new ArrayList<>();
+                while (p.nextToken() != JsonToken.END_ARRAY) {
+                    list.add(readValue(p));
+                }
+                return Collections.unmodifiableList(list);
+            }
+            case VALUE_STRING:
+                return p.getText();
+            case VALUE_NUMBER_INT:
+                return p.getNumberType() == JsonParser.NumberType.BIG_INTEGER ? p.getBigIntegerValue()
+                        : (Object) p.getLongValue();
+            case VALUE_NUMBER_FLOAT:
+                return p.getDoubleValue();
+            case VALUE_TRUE:
+                return Boolean.TRUE;
+            case VALUE_FALSE:
+                return Boolean.FALSE;
+            case VALUE_NULL:
+                return null;
+            default:
+                throw new TaskStoreException("unexpected JSON token " + p.currentToken());
+        }
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() > 80 ? s.substring(0, 80) + "…" : s;
     }
 
     static Map<String, String> readStringMap(String json) {
@@ -80,29 +129,5 @@ final class Json {
         Object content = m.get("content");
         return new TaskMessage(text == null ? null : text.toString(),
                 content == null ? null : (List<Map<String, Object>>) content);
-    }
-
-    @SuppressWarnings("unchecked")
-    private static Object immutable(Object v) {
-        if (v instanceof Map) {
-            return immutableMap((Map<String, Object>) v);
-        }
-        if (v instanceof List) {
-            List<Object> src = (List<Object>) v;
-            List<Object> out = new ArrayList<>(src.size());
-            for (Object o : src) {
-                out.add(immutable(o));
-            }
-            return Collections.unmodifiableList(out);
-        }
-        return v;
-    }
-
-    private static Map<String, Object> immutableMap(Map<String, Object> src) {
-        Map<String, Object> out = new LinkedHashMap<>(Math.max(4, src.size() * 2));
-        for (Map.Entry<String, Object> e : src.entrySet()) {
-            out.put(e.getKey(), immutable(e.getValue()));
-        }
-        return Collections.unmodifiableMap(out);
     }
 }

@@ -16,8 +16,9 @@ import java.util.Objects;
  * a turn starts with {@code status} {@code {"status":"running","turn":n}} (when the status changes)
  * followed, if the turn has a message, by {@code user_message} {@code {"turn":n,"text":…}} or
  * {@code {"turn":n,"content":[…]}}; a turn asking for input ends with {@code status}
- * {@code {"status":"waiting_for_input","question":{…}}}; the terminal event carries
- * {@code "result"} (completed) or {@code "error"} (failed). Everything else comes from the runner.
+ * {@code {"status":"waiting_for_input","turn":n,"question":{…}}}; the terminal event carries
+ * {@code "result"} (completed) or {@code "error"} (failed). Every status event after the first turn
+ * started carries its {@code "turn"} number. Everything else comes from the runner.
  *
  * <p>Data is normalised when emitted: integral numbers are {@link Long}, other numbers
  * {@link Double}; maps keep insertion order. Stores must return data the same way.

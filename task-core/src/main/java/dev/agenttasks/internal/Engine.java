@@ -245,9 +245,38 @@ public final class Engine implements TaskManager {
             if (s == null) {
                 s = new TaskState(r, config.liveTailSize());
                 s.inbox.addAll(store.pendingMessages(r.id()));
+                s.turns = lastTurn(r);
                 active.put(r.id(), s);
             }
             return s;
+        }
+    }
+
+    /**
+     * The number of the last turn a task started, so turn numbers go on after a restart. The engine
+     * records it in every status event after the first turn; a waiting task's last event is one.
+     */
+    private int lastTurn(TaskRecord r) {
+        if (r.lastSeq() == 0) {
+            return 0;
+        }
+        List<TaskEvent> last = store.events(r.id(), r.lastSeq() - 1, 1);
+        if (!last.isEmpty() && last.get(0).data().get("turn") instanceof Long) {
+            return ((Long) last.get(0).data().get("turn")).intValue();
+        }
+        long max = 0;
+        long after = 0;
+        while (true) { // rare: a running task resumed after a crash; scan its log once
+            List<TaskEvent> page = store.events(r.id(), after, 1024);
+            if (page.isEmpty()) {
+                return (int) max;
+            }
+            for (TaskEvent e : page) {
+                if ((e.isStatus() || "user_message".equals(e.type())) && e.data().get("turn") instanceof Long) {
+                    max = Math.max(max, (Long) e.data().get("turn"));
+                }
+                after = e.seq();
+            }
         }
     }
 
@@ -419,12 +448,22 @@ public final class Engine implements TaskManager {
     }
 
     static Map<String, Object> statusData(TaskStatus status, String key, Object value) {
-        if (key == null) {
+        return statusData(status, 0, key, value);
+    }
+
+    /** {@code {"status": …, "turn": n (if n > 0), key: value (if key is set)}}. */
+    static Map<String, Object> statusData(TaskStatus status, int turn, String key, Object value) {
+        if (key == null && turn == 0) {
             return Map.of("status", status.wireName());
         }
         LinkedHashMap<String, Object> m = new LinkedHashMap<>();
         m.put("status", status.wireName());
-        m.put(key, value);
+        if (turn > 0) {
+            m.put("turn", (long) turn);
+        }
+        if (key != null) {
+            m.put(key, value);
+        }
         return java.util.Collections.unmodifiableMap(m);
     }
 
@@ -525,7 +564,7 @@ public final class Engine implements TaskManager {
             s.record = s.record.withTask(t).withOwner(hostId, null);
             ops.add(new StoreOp.UpdateTask(s.record, from));
             ops.add(new StoreOp.AppendEvent(new TaskEvent(s.id, s.nextSeq++, TaskEvent.STATUS,
-                    statusData(TaskStatus.RUNNING, "turn", (long) number), now)));
+                    statusData(TaskStatus.RUNNING, number, null, null), now)));
         }
         if (pm != null) {
             ops.add(new StoreOp.RemoveMessage(s.id, pm.messageId()));
@@ -687,7 +726,7 @@ public final class Engine implements TaskManager {
         }
         List<StoreOp> ops = List.of(new StoreOp.UpdateTask(s.record, from),
                 new StoreOp.AppendEvent(new TaskEvent(s.id, s.nextSeq++, TaskEvent.STATUS,
-                        statusData(to, key, value), now)));
+                        statusData(to, s.turns, key, value), now)));
         CompletableFuture<Void> done = new CompletableFuture<>();
         submitLocked(s, ops, done, () -> {
             notify(l -> l.statusChanged(t, from));

@@ -285,6 +285,7 @@
     $('answer-box').hidden = true;
     $('view-error').textContent = '';
     $('view-id').textContent = id;
+    $('stream-state').textContent = '';
     document.querySelectorAll('#tasks-body tr').forEach((tr) => tr.classList.toggle('selected', tr.dataset.taskId === id));
     try {
       const task = (await api('GET', '/api/tasks/' + encodeURIComponent(id))).data;

@@ -318,6 +318,24 @@ public abstract class TaskEngineContract {
     }
 
     @Test
+    void severalQueuedMessagesRunAsTurnsInTheOrderSent() {
+        Gate gate = gate();
+        runner.script("coder", 1, ScriptedAgentRunner.steps().sessionId("s-1").await(gate).thenComplete());
+        runner.script("coder", ScriptedAgentRunner.steps().thenComplete());
+        Task t = manager().create(TaskRequest.of("coder", "first"));
+        gate.awaitReached(WAIT);
+        for (int i = 1; i <= 3; i++) {
+            assertThat(manager.sendMessage(t.id(), TaskMessage.text("follow-up " + i))).isEqualTo(SendResult.QUEUED);
+        }
+        gate.release();
+        EventLogs.assertCompleteLog(events(t.id()), TaskStatus.COMPLETED);
+        assertThat(runner.turns(t.id())).extracting(turn -> turn.message().text())
+                .containsExactly("first", "follow-up 1", "follow-up 2", "follow-up 3");
+        assertThat(runner.turns(t.id())).extracting(Turn::number).containsExactly(1, 2, 3, 4);
+        assertThat(runner.turns(t.id()).subList(1, 4)).allSatisfy(turn -> assertThat(turn.sessionId()).isEqualTo("s-1"));
+    }
+
+    @Test
     void messagesToFinishedOrUnknownTasksAreRefused() {
         Task t = manager().create(TaskRequest.of("coder", "quick"));
         events(t.id());

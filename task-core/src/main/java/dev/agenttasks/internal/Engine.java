@@ -851,18 +851,24 @@ public final class Engine implements TaskManager {
         }
         Map<String, Object> copy = Json.copyObject(data, "data", limits.maxEventBytes());
         TaskState s = run.state;
-        writer.acquire();
+        if (run.closed) {
+            dropped(run, type);
+            return;
+        }
+        try {
+            writer.acquire();
+        } catch (TaskStoreException e) {
+            if (run.closed) { // cancelled while waiting for room: the event is dropped like any late one
+                dropped(run, type);
+                return;
+            }
+            throw e;
+        }
         boolean submitted = false;
         try {
             synchronized (s) {
                 if (run.closed || s.turn != run) {
-                    long n = eventsDropped.incrementAndGet();
-                    if (n == 1 || n % 1000 == 0) {
-                        log.warn("task {}: dropped event '{}' emitted after turn {} ended or was cancelled ({} dropped so far)",
-                                s.id, type, run.number, n);
-                    } else {
-                        log.debug("task {}: dropped late event '{}' of turn {}", s.id, type, run.number);
-                    }
+                    dropped(run, type);
                     return;
                 }
                 TaskEvent e = new TaskEvent(s.id, s.nextSeq++, type, copy, clock.instant());
@@ -875,6 +881,16 @@ public final class Engine implements TaskManager {
             if (!submitted) {
                 writer.release();
             }
+        }
+    }
+
+    private void dropped(TurnRun run, String type) {
+        long n = eventsDropped.incrementAndGet();
+        if (n == 1 || n % 1000 == 0) {
+            log.warn("task {}: dropped event '{}' emitted after turn {} ended or was cancelled ({} dropped so far)",
+                    run.state.id, type, run.number, n);
+        } else {
+            log.debug("task {}: dropped late event '{}' of turn {}", run.state.id, type, run.number);
         }
     }
 

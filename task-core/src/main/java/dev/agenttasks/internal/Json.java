@@ -16,7 +16,7 @@ import java.util.Map;
 /**
  * Validates JSON-compatible values and makes deep immutable copies of them, measuring their JSON size
  * as it goes. Integral numbers become {@link Long} (or {@link BigInteger} beyond its range), other
- * numbers {@link Double} (or {@link BigDecimal}), so data compares equal after a round trip through
+ * numbers {@link Double}, so data compares equal after a round trip through
  * any JSON store.
  */
 public final class Json {
@@ -135,8 +135,12 @@ public final class Json {
             return d;
         }
         if (v instanceof BigDecimal) {
-            b.add(((BigDecimal) v).precision() + 8);
-            return v;
+            double d = ((BigDecimal) v).doubleValue();
+            if (Double.isInfinite(d)) {
+                throw new InvalidRequestException(b.field, b.field + " has a number JSON readers cannot hold: " + v);
+            }
+            b.add(24);
+            return d; // JSON stores read decimals back as Double
         }
         if (v instanceof Map) {
             return copyMap((Map<?, ?>) v, b, depth);

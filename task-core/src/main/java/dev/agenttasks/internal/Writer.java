@@ -85,6 +85,9 @@ final class Writer implements Runnable {
      * then submit a unit with {@code permit} set, or {@link #release()} if nothing is submitted.
      */
     void acquire() {
+        if (capacity.tryAcquire()) {
+            return; // no wait, so an interrupt flag (a cancelled turn) does not matter here
+        }
         try {
             capacity.acquire();
         } catch (InterruptedException e) {

@@ -155,6 +155,8 @@ class BrowserTest {
         driver.findElement(By.id("lang-switch")).click();
         wait.until(ExpectedConditions.textToBe(By.tagName("h1"), "任务管理"));
         assertThat(text(By.cssSelector("#tasks-body tr[data-task-id] .status-badge"))).isEqualTo("已完成");
+        assertThat(text(By.cssSelector("th"))).isEqualTo("任务名称");
+        screenshot("tasks-page-zh.png");
         driver.findElement(By.id("lang-switch")).click();
         wait.until(ExpectedConditions.textToBe(By.tagName("h1"), "Task Management"));
         screenshot("tasks-page.png");

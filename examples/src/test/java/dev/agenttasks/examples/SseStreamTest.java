@@ -127,7 +127,7 @@ class SseStreamTest {
     }
 
     @Test
-    void idleStreamsGetHeartbeatsAndAClientThatLeavesFreesItsSubscription() throws Exception {
+    void aClientThatLeavesFreesItsStreamAndItsSubscriptionAtOnce() throws Exception {
         try (HostFixture own = HostFixture.start(b -> b.heartbeatInterval(Duration.ofMillis(100)))) {
             String id = own.createDemo("wait for me, ask");
             await().atMost(Duration.ofSeconds(20)).until(() -> own.status(id).equals("waiting_for_input"));

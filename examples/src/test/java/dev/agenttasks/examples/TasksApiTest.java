@@ -61,6 +61,15 @@ class TasksApiTest {
     }
 
     @Test
+    void aFailingAgentFailsTheTaskWithItsError() {
+        String id = host.createDemo("please fail now");
+        await().atMost(Duration.ofSeconds(20)).until(() -> host.status(id).equals("failed"));
+        JsonNode t = HostFixture.json(host.get("/api/tasks/" + id).body());
+        assertThat(t.get("error").asText()).contains("failed on purpose");
+        assertThat(t.get("completed_at").isTextual()).isTrue();
+    }
+
+    @Test
     void createAcceptsContentBlocks() {
         HttpResponse<String> r = host.postJson("/api/tasks", "{\"agent_id\":\"demo\",\"content\":"
                 + "[{\"type\":\"image\",\"source\":\"x\"},{\"type\":\"text\",\"text\":\"from blocks\"}]}");

@@ -136,6 +136,19 @@ public final class ScriptedAgentRunner implements AgentRunner {
             return reached.getCount() == 0;
         }
 
+        /**
+         * Blocks the calling thread until the gate is released, for code outside a script (for example a
+         * subscriber that should stall). Counts as reaching the gate.
+         *
+         * @param timeout the longest wait
+         * @return true if released, false if the wait timed out
+         * @throws InterruptedException if the thread is interrupted while waiting
+         */
+        public boolean awaitRelease(Duration timeout) throws InterruptedException {
+            markReached();
+            return latch.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        }
+
         void markReached() {
             reached.countDown();
         }

@@ -11,7 +11,8 @@ import java.util.Set;
  * Runs the end-to-end benchmarks and prints a Markdown table in which every figure is set against a
  * baseline measured in the same run.
  *
- * <p>Arguments (any order): {@code quick} (small sizes, for a smoke test), {@code only=a,b} or
+ * <p>Arguments (any order): {@code quick} (small sizes, for a smoke test), {@code diag}
+ * (also run diagnostic variants of the baselines), {@code only=a,b} or
  * {@code skip=a,b} with the names {@value #ALL}, {@code out=FILE} to also write the table to a file,
  * {@code dir=DIR} for the database files (default: a new directory under java.io.tmpdir, deleted at the
  * end). JobRunr options as system properties: {@code bench.jobrunr.jobs}, {@code bench.jobrunr.workers},
@@ -49,12 +50,15 @@ public final class BenchMain {
         List<String> list = Arrays.stream(args).flatMap(a -> Arrays.stream(a.trim().split("\\s+")))
                 .filter(a -> !a.isBlank()).map(a -> a.replaceFirst("^--", "")).toList();
         boolean quick = false;
+        boolean diag = false;
         Set<String> selected = new LinkedHashSet<>(List.of(ALL.split(",")));
         Path out = null;
         Path dir = null;
         for (String a : list) {
             if (a.equals("quick")) {
                 quick = true;
+            } else if (a.equals("diag")) {
+                diag = true;
             } else if (a.startsWith("only=")) {
                 selected.retainAll(names(a.substring(5)));
             } else if (a.startsWith("skip=")) {
@@ -76,6 +80,7 @@ public final class BenchMain {
         }
         Report report = new Report(quick ? "quick" : "full", String.join(" ", list));
         Env env = new Env(quick, dir, report);
+        env.diag = diag;
         long start = System.nanoTime();
         Env.log("agent-tasks benchmarks (%s): %s; database files in %s", quick ? "quick" : "full", selected, dir);
         try {

@@ -16,6 +16,8 @@ import java.util.stream.Stream;
 /** Settings of a run and helpers shared by the benchmarks: fresh database files, GC, managers. */
 final class Env {
     final boolean quick;
+    /** Also run the diagnostic variants of the baselines. */
+    boolean diag;
     final Path dir;
     final Report report;
     private final AtomicInteger files = new AtomicInteger();
@@ -40,8 +42,42 @@ final class Env {
         return SqliteTaskStore.open(file);
     }
 
+    /**
+     * A builder with the engine's defaults, except where a system property overrides a setting for an
+     * experiment: {@code bench.liveTailSize}, {@code bench.maxBatchSize}, {@code bench.pageSize},
+     * {@code bench.deliveryThreads}, {@code bench.commitDelayMicros}. The report lists any override.
+     */
     static TaskManager.Builder manager(TaskStore store, AgentRunner runner) {
-        return TaskManager.builder().store(store).runner(runner);
+        TaskManager.Builder b = TaskManager.builder().store(store).runner(runner);
+        Integer v;
+        if ((v = Integer.getInteger("bench.liveTailSize")) != null) {
+            b.liveTailSize(v);
+        }
+        if ((v = Integer.getInteger("bench.maxBatchSize")) != null) {
+            b.maxBatchSize(v);
+        }
+        if ((v = Integer.getInteger("bench.pageSize")) != null) {
+            b.pageSize(v);
+        }
+        if ((v = Integer.getInteger("bench.deliveryThreads")) != null) {
+            b.deliveryThreads(v);
+        }
+        if ((v = Integer.getInteger("bench.commitDelayMicros")) != null) {
+            b.commitDelay(java.time.Duration.ofNanos(v * 1000L));
+        }
+        return b;
+    }
+
+    /** @return the engine settings overridden by system properties, or "none" */
+    static String overrides() {
+        StringBuilder b = new StringBuilder();
+        for (String k : new String[] {"bench.liveTailSize", "bench.maxBatchSize", "bench.pageSize",
+                "bench.deliveryThreads", "bench.commitDelayMicros"}) {
+            if (System.getProperty(k) != null) {
+                b.append(b.length() == 0 ? "" : ", ").append(k.substring(6)).append('=').append(System.getProperty(k));
+            }
+        }
+        return b.length() == 0 ? "none (engine defaults)" : b.toString();
     }
 
     /** Deletes the database files of a finished round, to keep the disk and the page cache small. */

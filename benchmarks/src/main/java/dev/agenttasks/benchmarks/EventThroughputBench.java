@@ -4,7 +4,6 @@ import dev.agenttasks.ManagerStats;
 import dev.agenttasks.Task;
 import dev.agenttasks.TaskManager;
 import dev.agenttasks.TaskRequest;
-import dev.agenttasks.sqlite.SqliteTaskStore;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -23,7 +22,8 @@ final class EventThroughputBench {
     }
 
     /** Result of one engine round. */
-    record Round(double eventsPerSecond, long batches, long deliveries) {
+    record Round(double eventsPerSecond, long batches, long deliveries, java.util.Map<String, Double> cpu, long pageReads,
+                 long eventsRead) {
     }
 
     /**
@@ -31,7 +31,7 @@ final class EventThroughputBench {
      */
     Round engineRound(int events, int subscribers) throws Exception {
         CountDownLatch gate = new CountDownLatch(1);
-        try (SqliteTaskStore store = Env.sqlite(env.newDb("events"));
+        try (CountingStore store = new CountingStore(Env.sqlite(env.newDb("events")));
              TaskManager tasks = Env.manager(store, Agents.runner(Agents.stream(gate, events))).build()) {
             Task task = tasks.create(TaskRequest.of("bench", "stream"));
             List<Subscribers.Counting> subs = new ArrayList<>();
@@ -41,6 +41,7 @@ final class EventThroughputBench {
                 subs.add(s);
             }
             ManagerStats before = tasks.stats();
+            CpuMeter cpu = new CpuMeter();
             long start = System.nanoTime();
             gate.countDown();
             long end = start;
@@ -51,17 +52,23 @@ final class EventThroughputBench {
                     throw new IllegalStateException("subscriber saw " + s.count + " of " + events + " events");
                 }
             }
+            java.util.Map<String, Double> used = cpu.stop();
             ManagerStats after = tasks.stats();
             return new Round(events / ((end - start) / 1e9), after.writeBatches() - before.writeBatches(),
-                    after.eventsDelivered() - before.eventsDelivered());
+                    after.eventsDelivered() - before.eventsDelivered(), used, store.pageReads.get(), store.eventsRead.get());
         } finally {
             env.deleteDbFiles();
         }
     }
 
+    java.util.Map<String, Double> lastRawCpu = java.util.Map.of();
+
     double rawRound(int events) throws Exception {
         try {
-            return RawSqlite.insertEvents(env.newDb("raw-events"), events, 1000);
+            CpuMeter cpu = new CpuMeter();
+            double rate = RawSqlite.insertEvents(env.newDb("raw-events"), events, 1000);
+            lastRawCpu = cpu.stop();
+            return rate;
         } finally {
             env.deleteDbFiles();
         }
@@ -85,6 +92,18 @@ final class EventThroughputBench {
             batch.add(events / (double) Math.max(1, er.batches()));
             Env.log("  round %d: raw %,.0f rows/s, engine %,.0f events/s (%d store transactions, %.0f events each)",
                     r + 1, rr, er.eventsPerSecond(), er.batches(), events / (double) Math.max(1, er.batches()));
+            Env.log("    engine: %s; %,d events read back from the store in %d pages", CpuMeter.format(er.cpu(), events, "event"),
+                    er.eventsRead(), er.pageReads());
+            Env.log("    raw:    %s", CpuMeter.format(lastRawCpu, events, "row"));
+            if (r == rounds - 1) {
+                env.report.note("Event throughput CPU, last round: engine " + CpuMeter.format(er.cpu(), events, "event")
+                        + String.format(java.util.Locale.ROOT, " (%,d of the %,d events read back from the store by the "
+                        + "subscriber in %d pages)", er.eventsRead(), events, er.pageReads())
+                        + "; raw " + CpuMeter.format(lastRawCpu, events, "row"));
+            }
+        }
+        if (env.diag) {
+            diagnose(events);
         }
         double ratio = engine.median() / raw.median();
         env.report.row("Event throughput (1 task, 1 subscriber, SQLite)", Report.fmt(engine.median(), "events/s"),
@@ -95,6 +114,35 @@ final class EventThroughputBench {
                         + "(spread %s); median %.0f events per store transaction",
                 events, engine.rounds("%,.0f"), Report.pct(engine.spread()), raw.rounds("%,.0f"),
                 Report.pct(raw.spread()), batch.median()));
+    }
+
+    /**
+     * Where the gap to raw inserts comes from: raw inserts with the store's JSON and SQL, measured in
+     * CPU time of the inserting thread (wall time on a shared machine is too noisy for this).
+     */
+    private void diagnose(int events) throws Exception {
+        String[] names = {"plain INSERT", "+ Jackson-serialised data", "conditional INSERT ... SELECT ... WHERE seq = "
+                + "max(seq) + 1 (the store's APPEND_EVENT)", "both", "both, 4,000 rows/tx"};
+        Samples[] cpu = new Samples[names.length];
+        for (int v = 0; v < names.length; v++) {
+            cpu[v] = new Samples();
+        }
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        for (int r = 0; r < 3; r++) {
+            for (int v = 0; v < names.length; v++) {
+                long t0 = mx.getCurrentThreadCpuTime();
+                RawSqlite.insertEvents(env.newDb("diag"), events, v == 4 ? 4000 : 1000, v == 1 || v >= 3, v >= 2);
+                cpu[v].add((mx.getCurrentThreadCpuTime() - t0) / 1e3 / events);
+                env.deleteDbFiles();
+            }
+        }
+        StringBuilder b = new StringBuilder("Event throughput diagnosis, CPU µs per row of the inserting thread (raw JDBC, "
+                + "median of 3): ");
+        for (int v = 0; v < names.length; v++) {
+            b.append(v == 0 ? "" : "; ").append(names[v]).append(' ')
+                    .append(String.format(java.util.Locale.ROOT, "%.2f", cpu[v].median()));
+        }
+        env.report.note(b.toString());
     }
 
     void runFanOut() throws Exception {
@@ -112,6 +160,16 @@ final class EventThroughputBench {
             hundred.add(b.eventsPerSecond());
             Env.log("  round %d: 1 subscriber %,.0f events/s; %d subscribers %,.0f events/s (%,.0f deliveries/s)",
                     r + 1, a.eventsPerSecond(), many, b.eventsPerSecond(), b.eventsPerSecond() * many);
+            Env.log("    1 subscriber:    %s", CpuMeter.format(a.cpu(), events, "event"));
+            Env.log("    %d subscribers: %s; %d page reads", many, CpuMeter.format(b.cpu(), events, "event"), b.pageReads());
+            Env.log("    %,d events read back from the store (%.1f per delivery)", b.eventsRead(),
+                    b.eventsRead() / (double) Math.max(1, b.deliveries()));
+            if (r == rounds - 1) {
+                env.report.note("Fan-out CPU, last round: " + many + " subscribers " + CpuMeter.format(b.cpu(), events, "event")
+                        + String.format(java.util.Locale.ROOT, " (%,d events read back from the store in %d pages for %,d "
+                        + "deliveries)", b.eventsRead(), b.pageReads(), b.deliveries())
+                        + "; 1 subscriber " + CpuMeter.format(a.cpu(), events, "event"));
+            }
         }
         double ratio = hundred.median() / one.median();
         env.report.row("Fan-out (1 task, " + many + " subscribers, SQLite)",

@@ -86,7 +86,7 @@ final class FootprintBench {
     }
 
     void run() throws Exception {
-        int count = env.size(10_000, 1_000);
+        int count = env.size(10_000, 500);
         Env.log("== footprint: %,d tasks WAITING_FOR_INPUT, then %,d idle subscriptions", count, count);
         Waiting waiting = new Waiting();
         try (SqliteTaskStore store = Env.sqlite(env.newDb("footprint"));

@@ -40,7 +40,7 @@ final class LatencyBench {
     }
 
     void run() throws Exception {
-        int seconds = env.size(10, 2);
+        int seconds = env.size(10, 1);
         int events = seconds * RATE;
         Env.log("== latency: %,d events at %,d events/s per store (+ warm-up)", events, RATE);
         measure(true, events / 5);

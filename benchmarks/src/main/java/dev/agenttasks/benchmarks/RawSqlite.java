@@ -58,7 +58,21 @@ final class RawSqlite {
      *
      * @return rows per second
      */
-    static double insertEvents(Path file, int count, int perTx) throws SQLException {
+    static double insertEvents(Path file, int count, int perTx) throws Exception {
+        return insertEvents(file, count, perTx, false, false);
+    }
+
+    /** The store's append statement: inserts only if the seq follows the task's last one. */
+    static final String CONDITIONAL_APPEND = "INSERT INTO events (task_id, seq, type, data, ts) "
+            + "SELECT ?1, ?2, ?3, ?4, ?5 "
+            + "WHERE ?2 = coalesce((SELECT max(seq) FROM events WHERE task_id = ?1), 0) + 1";
+
+    /**
+     * Diagnostic variants of {@link #insertEvents(Path, int, int)}: {@code jackson} serialises each row's
+     * data from a map with Jackson (as the store does), {@code conditional} uses the store's
+     * conditional append statement instead of a plain INSERT.
+     */
+    static double insertEvents(Path file, int count, int perTx, boolean jackson, boolean conditional) throws Exception {
         createSchema(file);
         try (Connection c = connect(file)) {
             try (PreparedStatement ps = c.prepareStatement(INSERT_TASK)) {
@@ -66,15 +80,15 @@ final class RawSqlite {
             }
             c.setAutoCommit(false);
             long start = System.nanoTime();
-            try (PreparedStatement ps = c.prepareStatement(
-                    "INSERT INTO events (task_id, seq, type, data, ts) VALUES (?, ?, ?, ?, ?)")) {
+            try (PreparedStatement ps = c.prepareStatement(conditional ? CONDITIONAL_APPEND
+                    : "INSERT INTO events (task_id, seq, type, data, ts) VALUES (?, ?, ?, ?, ?)")) {
                 int inTx = 0;
                 for (int i = 0; i < count; i++) {
                     long now = System.nanoTime();
                     ps.setString(1, "raw-events");
                     ps.setLong(2, i + 1L);
                     ps.setString(3, Agents.TYPE);
-                    ps.setString(4, Agents.payloadJson(i, now));
+                    ps.setString(4, jackson ? MAPPER.writeValueAsString(Agents.payload(i)) : Agents.payloadJson(i, now));
                     ps.setLong(5, System.currentTimeMillis() * 1_000_000L);
                     ps.addBatch();
                     if (++inTx == perTx) {
@@ -121,6 +135,84 @@ final class RawSqlite {
             }
             return count / ((System.nanoTime() - start) / 1e9);
         }
+    }
+
+    /**
+     * Diagnostic: the engine's whole write set per task in raw JDBC (insert task, 7 events, a message
+     * added and removed, 2 status updates), {@code tasksPerTx} tasks per transaction.
+     *
+     * @return CPU microseconds of this thread per task
+     */
+    static double engineWriteSet(Path file, int count, int tasksPerTx, boolean conditional) throws Exception {
+        createSchema(file);
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        try (Connection c = connect(file)) {
+            c.setAutoCommit(false);
+            long cpu0 = mx.getCurrentThreadCpuTime();
+            try (PreparedStatement insert = c.prepareStatement(INSERT_TASK);
+                 PreparedStatement event = c.prepareStatement(conditional ? CONDITIONAL_APPEND
+                         : "INSERT INTO events (task_id, seq, type, data, ts) VALUES (?, ?, ?, ?, ?)");
+                 PreparedStatement addMsg = c.prepareStatement(
+                         "INSERT INTO messages (task_id, message_id, message, created_at) VALUES (?, ?, ?, ?)");
+                 PreparedStatement delMsg = c.prepareStatement("DELETE FROM messages WHERE task_id = ? AND message_id = ?");
+                 PreparedStatement update = c.prepareStatement("UPDATE tasks SET session_id = ?, status = ?, started_at = ?, "
+                         + "completed_at = ?, error = ?, owner = ?, lease_until = ? WHERE id = ? AND status = ?")) {
+                for (int i = 0; i < count; i++) {
+                    String id = "task_" + String.format("%026d", i);
+                    long now = System.currentTimeMillis() * 1_000_000L;
+                    insertTask(insert, id);
+                    addEvent(event, id, 1, "status", "{\"status\":\"pending\"}", now);
+                    addMsg.setString(1, id);
+                    addMsg.setString(2, "msg_" + i);
+                    addMsg.setString(3, "{\"text\":\"task " + i + "\"}");
+                    addMsg.setLong(4, now);
+                    addMsg.executeUpdate();
+                    update(update, id, "RUNNING", "PENDING", now);
+                    addEvent(event, id, 2, "status", "{\"status\":\"running\",\"turn\":1}", now);
+                    delMsg.setString(1, id);
+                    delMsg.setString(2, "msg_" + i);
+                    delMsg.executeUpdate();
+                    addEvent(event, id, 3, "user_message", "{\"turn\":1,\"text\":\"task " + i + "\"}", now);
+                    for (int k = 0; k < 3; k++) {
+                        addEvent(event, id, 4 + k, "step", "{\"n\":" + k + "}", now);
+                    }
+                    update(update, id, "COMPLETED", "RUNNING", now);
+                    addEvent(event, id, 7, "status", "{\"status\":\"completed\",\"result\":{}}", now);
+                    if ((i + 1) % tasksPerTx == 0) {
+                        c.commit();
+                    }
+                }
+                c.commit();
+            }
+            return (mx.getCurrentThreadCpuTime() - cpu0) / 1e3 / count;
+        }
+    }
+
+    private static void addEvent(PreparedStatement ps, String id, long seq, String type, String data, long ts)
+            throws SQLException {
+        ps.setString(1, id);
+        ps.setLong(2, seq);
+        ps.setString(3, type);
+        ps.setString(4, data);
+        ps.setLong(5, ts);
+        ps.executeUpdate();
+    }
+
+    private static void update(PreparedStatement ps, String id, String to, String from, long now) throws SQLException {
+        ps.setNull(1, java.sql.Types.VARCHAR);
+        ps.setString(2, to);
+        ps.setLong(3, now);
+        if (to.equals("COMPLETED")) {
+            ps.setLong(4, now);
+        } else {
+            ps.setNull(4, java.sql.Types.INTEGER);
+        }
+        ps.setNull(5, java.sql.Types.VARCHAR);
+        ps.setString(6, to.equals("COMPLETED") ? null : "host");
+        ps.setNull(7, java.sql.Types.INTEGER);
+        ps.setString(8, id);
+        ps.setString(9, from);
+        ps.executeUpdate();
     }
 
     /**

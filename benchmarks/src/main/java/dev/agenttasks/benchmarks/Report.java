@@ -80,6 +80,7 @@ final class Report {
         b.append(String.format(Locale.ROOT, "Mode: %s (args: %s); finished %s; load average %.2f before, %.2f after%n",
                 mode, args.isBlank() ? "none" : args, Instant.now(), loadBefore,
                 ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage()));
+        b.append("Engine settings overridden: ").append(Env.overrides()).append('\n');
         b.append('\n');
         b.append("Rounds and notes:\n\n");
         for (String n : notes) {

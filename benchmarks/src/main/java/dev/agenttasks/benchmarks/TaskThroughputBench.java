@@ -51,6 +51,9 @@ final class TaskThroughputBench {
         }
     }
 
+    String lastEngineCpu = "";
+    String lastRawCpu = "";
+
     double engineRound(int count) throws Exception {
         Finished finished = new Finished(count);
         try (SqliteTaskStore store = Env.sqlite(env.newDb("tasks"));
@@ -60,6 +63,7 @@ final class TaskThroughputBench {
                  }
                  return TurnResult.completed();
              })).maxConcurrentTasks(MAX_CONCURRENT).listener(finished).build()) {
+            CpuMeter cpu = new CpuMeter();
             long start = System.nanoTime();
             Thread[] threads = new Thread[CREATORS];
             Throwable[] failure = new Throwable[1];
@@ -87,6 +91,8 @@ final class TaskThroughputBench {
                 throw new IllegalStateException("only " + (count - finished.all.getCount()) + " of " + count + " finished");
             }
             double rate = count / ((System.nanoTime() - start) / 1e9);
+            lastEngineCpu = CpuMeter.format(cpu.stop(), count, "task") + ", " + tasks.stats().writeBatches()
+                    + " store transactions";
             if (finished.other.get() > 0) {
                 throw new IllegalStateException(finished.other.get() + " tasks did not complete");
             }
@@ -98,7 +104,10 @@ final class TaskThroughputBench {
 
     double rawRound(int count) throws Exception {
         try {
-            return RawSqlite.taskTransactions(env.newDb("raw-tasks"), count);
+            CpuMeter cpu = new CpuMeter();
+            double rate = RawSqlite.taskTransactions(env.newDb("raw-tasks"), count);
+            lastRawCpu = CpuMeter.format(cpu.stop(), count, "task");
+            return rate;
         } finally {
             env.deleteDbFiles();
         }
@@ -138,6 +147,8 @@ final class TaskThroughputBench {
             engine.add(e);
             raw.add(w);
             Env.log("  round %d: engine %,.0f tasks/s, raw %,.0f tasks/s", r + 1, e, w);
+            Env.log("    engine: %s", lastEngineCpu);
+            Env.log("    raw:    %s", lastRawCpu);
         }
         Samples jobrunr = new Samples();
         boolean complete = true;
@@ -153,6 +164,10 @@ final class TaskThroughputBench {
                         j.complete() ? "" : ", stopped at the time limit");
             }
         }
+        if (env.diag) {
+            diagnose(count);
+        }
+        env.report.note("Task throughput CPU, last round: engine " + lastEngineCpu + "; raw " + lastRawCpu);
         double vsRaw = engine.median() / raw.median();
         if (withJobRunr) {
             double vsJobRunr = engine.median() / jobrunr.median();
@@ -172,6 +187,24 @@ final class TaskThroughputBench {
                 withJobRunr ? String.format(Locale.ROOT, "; JobRunr (%,d jobs, %d workers, %d s poll) %s jobs/s (spread %s)",
                         jobRunrCount, jobRunrWorkers(), jobRunrPollSeconds(), jobrunr.rounds("%,.0f"),
                         Report.pct(jobrunr.spread())) : "; JobRunr skipped"));
+    }
+
+    /** The engine's write set per task in raw JDBC, by transaction size, in CPU time. */
+    private void diagnose(int count) throws Exception {
+        StringBuilder b = new StringBuilder("Task throughput diagnosis, the engine's 12 writes per task in raw JDBC, CPU µs "
+                + "per task (median of 3):");
+        for (boolean conditional : new boolean[] {false, true}) {
+            for (int perTx : new int[] {1, 2, 10, 100}) {
+                Samples cpu = new Samples();
+                for (int r = 0; r < 3; r++) {
+                    cpu.add(RawSqlite.engineWriteSet(env.newDb("diag"), count, perTx, conditional));
+                    env.deleteDbFiles();
+                }
+                b.append(String.format(Locale.ROOT, " %s events, %d task(s)/tx %.1f;",
+                        conditional ? "conditional" : "plain", perTx, cpu.median()));
+            }
+        }
+        env.report.note(b.toString());
     }
 
     static String jobRunrVersion() {

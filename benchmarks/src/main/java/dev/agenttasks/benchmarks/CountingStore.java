@@ -1,0 +1,81 @@
+package dev.agenttasks.benchmarks;
+
+import dev.agenttasks.TaskEvent;
+import dev.agenttasks.TaskQuery;
+import dev.agenttasks.TaskStatus;
+import dev.agenttasks.spi.PendingMessage;
+import dev.agenttasks.spi.StoreOp;
+import dev.agenttasks.spi.TaskCursor;
+import dev.agenttasks.spi.TaskRecord;
+import dev.agenttasks.spi.TaskStore;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** A store that counts the event pages the engine reads from the store it wraps (for diagnosis). */
+final class CountingStore implements TaskStore {
+    private final TaskStore delegate;
+    final AtomicLong pageReads = new AtomicLong();
+    final AtomicLong eventsRead = new AtomicLong();
+
+    CountingStore(TaskStore delegate) {
+        this.delegate = delegate;
+    }
+
+    @Override
+    public void write(List<StoreOp> ops) {
+        delegate.write(ops);
+    }
+
+    @Override
+    public Optional<TaskRecord> task(String taskId) {
+        return delegate.task(taskId);
+    }
+
+    @Override
+    public List<TaskRecord> list(TaskQuery query, TaskCursor after, int limit) {
+        return delegate.list(query, after, limit);
+    }
+
+    @Override
+    public List<TaskRecord> findByStatus(Set<TaskStatus> statuses) {
+        return delegate.findByStatus(statuses);
+    }
+
+    @Override
+    public List<TaskEvent> events(String taskId, long afterSeq, int limit) {
+        List<TaskEvent> page = delegate.events(taskId, afterSeq, limit);
+        pageReads.incrementAndGet();
+        eventsRead.addAndGet(page.size());
+        return page;
+    }
+
+    @Override
+    public List<PendingMessage> pendingMessages(String taskId) {
+        return delegate.pendingMessages(taskId);
+    }
+
+    @Override
+    public Map<TaskStatus, Long> countByStatus() {
+        return delegate.countByStatus();
+    }
+
+    @Override
+    public boolean delete(String taskId) {
+        return delegate.delete(taskId);
+    }
+
+    @Override
+    public int purgeTerminal(Instant completedBefore, int limit) {
+        return delegate.purgeTerminal(completedBefore, limit);
+    }
+
+    @Override
+    public void close() {
+        delegate.close();
+    }
+}

@@ -1,0 +1,54 @@
+package dev.agenttasks.benchmarks;
+
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadInfo;
+import java.lang.management.ThreadMXBean;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * CPU time per thread group (thread name without its trailing number) between two snapshots: a
+ * measure of where the work goes that, unlike wall time, hardly depends on the other processes that
+ * share the machine.
+ */
+final class CpuMeter {
+    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+    private final Map<Long, Long> start = new HashMap<>();
+
+    CpuMeter() {
+        if (THREADS.isThreadCpuTimeSupported() && !THREADS.isThreadCpuTimeEnabled()) {
+            THREADS.setThreadCpuTimeEnabled(true);
+        }
+        for (long id : THREADS.getAllThreadIds()) {
+            start.put(id, Math.max(0, THREADS.getThreadCpuTime(id)));
+        }
+    }
+
+    /** @return CPU milliseconds per thread group since construction (threads that ended are missed) */
+    Map<String, Double> stop() {
+        Map<String, Double> out = new TreeMap<>();
+        for (long id : THREADS.getAllThreadIds()) {
+            long now = THREADS.getThreadCpuTime(id);
+            ThreadInfo info = THREADS.getThreadInfo(id);
+            if (now < 0 || info == null) {
+                continue;
+            }
+            long used = now - start.getOrDefault(id, 0L);
+            if (used > 0) {
+                String group = info.getThreadName().replaceAll("[-#]?\\d+$", "");
+                out.merge(group, used / 1e6, Double::sum);
+            }
+        }
+        return out;
+    }
+
+    static String format(Map<String, Double> cpu, int perUnits, String unit) {
+        StringBuilder b = new StringBuilder();
+        cpu.entrySet().stream().filter(e -> e.getValue() >= 1).sorted((a, c) -> Double.compare(c.getValue(), a.getValue()))
+                .forEach(e -> b.append(b.length() == 0 ? "" : ", ").append(e.getKey()).append(' ')
+                        .append(String.format(Locale.ROOT, "%.1f µs", e.getValue() * 1000 / perUnits)));
+        return b + " CPU per " + unit;
+    }
+}

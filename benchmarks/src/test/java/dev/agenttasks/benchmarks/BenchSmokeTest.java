@@ -1,0 +1,53 @@
+package dev.agenttasks.benchmarks;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * Runs the bench program's quick mode once (without the JobRunr baseline, whose 5 s poll interval
+ * would dominate) so that a broken benchmark shows up in the build. Asserts what was measured, never
+ * how fast.
+ */
+class BenchSmokeTest {
+
+    @Test
+    void quickModeMeasuresEveryFigureAgainstItsBaseline(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("table.md");
+        Report report = BenchMain.run("quick", "skip=jobrunr", "dir=" + dir.resolve("db"), "out=" + out);
+
+        List<Report.Row> rows = report.rows();
+        assertThat(rows).extracting(Report.Row::metric).anySatisfy(m -> assertThat(m).startsWith("Event throughput"))
+                .anySatisfy(m -> assertThat(m).startsWith("Task throughput vs raw"))
+                .anySatisfy(m -> assertThat(m).startsWith("Latency p99"))
+                .anySatisfy(m -> assertThat(m).startsWith("Replay ("))
+                .anySatisfy(m -> assertThat(m).startsWith("Fan-out"))
+                .anySatisfy(m -> assertThat(m).startsWith("Heap per WAITING_FOR_INPUT"))
+                .anySatisfy(m -> assertThat(m).startsWith("Threads held"));
+        for (Report.Row r : rows) {
+            if (!r.ratio().equals("-")) {
+                assertThat(Double.parseDouble(r.ratio())).as(r.metric()).isPositive();
+            }
+        }
+        assertThat(rows).filteredOn(r -> r.metric().startsWith("Threads held"))
+                .singleElement().satisfies(r -> assertThat(r.value()).startsWith("0 in a turn"));
+        assertThat(Files.readString(out)).contains("| metric |", "Event throughput", "Machine:");
+        try (var files = Files.list(dir.resolve("db"))) {
+            assertThat(files.filter(p -> p.toString().endsWith(".db"))).as("database files are removed").isEmpty();
+        }
+    }
+
+    @Test
+    void unknownArgumentsAreRefused() {
+        assertThatThrownBy(() -> BenchMain.run("only=nothing")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("unknown benchmark 'nothing'");
+        assertThatThrownBy(() -> BenchMain.run("fast")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("unknown argument 'fast'");
+    }
+}

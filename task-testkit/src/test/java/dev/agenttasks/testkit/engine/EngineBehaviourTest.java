@@ -18,6 +18,7 @@ import dev.agenttasks.testkit.ScriptedAgentRunner.Gate;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
+import java.lang.reflect.Method;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -33,6 +34,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Further engine behaviour from the issue and DESIGN.md: ids, memory release, listeners, threads, paging. */
 class EngineBehaviourTest extends EngineTestBase {
@@ -146,6 +148,43 @@ class EngineBehaviourTest extends EngineTestBase {
             EventLogs.assertCompleteLog(sub.awaitCompletion(WAIT), TaskStatus.COMPLETED);
         }
         assertThat(threads).isNotEmpty().noneMatch(name -> name.contains("ForkJoinPool.commonPool"));
+    }
+
+    @Test
+    void theDefaultExecutorUsesVirtualThreadsWhenTheJvmHasThem() throws Exception {
+        Method isVirtual = virtualCheck();
+        Set<Boolean> virtual = ConcurrentHashMap.newKeySet();
+        runner.script("coder", ScriptedAgentRunner.steps()
+                .then((turn, ctx) -> virtual.add((Boolean) isVirtual.invoke(Thread.currentThread()))).thenComplete());
+        start();
+        for (int i = 0; i < 3; i++) {
+            events(manager.create(TaskRequest.of("coder", "virtual " + i)).id());
+        }
+        assertThat(virtual).containsExactly(Boolean.TRUE);
+    }
+
+    @Test
+    void onJava17TheDefaultExecutorIsABoundedPlatformPool() {
+        assumeTrue(Runtime.version().feature() < 21, "the JVM has virtual threads");
+        Set<String> names = ConcurrentHashMap.newKeySet();
+        runner.script("coder", ScriptedAgentRunner.steps()
+                .then((turn, ctx) -> names.add(Thread.currentThread().getName())).thenComplete());
+        start(b -> b.maxConcurrentTasks(2));
+        for (int i = 0; i < 40; i++) {
+            events(manager.create(TaskRequest.of("coder", "platform " + i)).id());
+        }
+        // threads are reused, not one per turn; a few beyond the limit may exist for turns past their grace
+        assertThat(names).isNotEmpty().hasSizeLessThanOrEqualTo(2 + 8)
+                .noneMatch(name -> name.contains("ForkJoinPool.commonPool"));
+    }
+
+    private static Method virtualCheck() {
+        assumeTrue(Runtime.version().feature() >= 21, "virtual threads need Java 21+");
+        try {
+            return Thread.class.getMethod("isVirtual");
+        } catch (NoSuchMethodException e) {
+            throw new AssertionError(e);
+        }
     }
 
     @Test

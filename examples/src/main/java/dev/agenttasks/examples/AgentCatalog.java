@@ -146,7 +146,10 @@ public final class AgentCatalog {
         return List.copyOf(entries.values());
     }
 
-    /** @param id an agent id @return its entry, if any */
+    /**
+     * @param id an agent id
+     * @return its entry, if any
+     */
     public Optional<Entry> get(String id) {
         return Optional.ofNullable(id == null ? null : entries.get(id));
     }

@@ -184,79 +184,118 @@ public record HostConfig(String bindAddress, int port, Path dataDir, String toke
         private Builder() {
         }
 
-        /** @param v address to bind @return this */
+        /**
+         * @param v address to bind
+         * @return this
+         */
         public Builder bindAddress(String v) {
             this.bindAddress = v;
             return this;
         }
 
-        /** @param v port, 0 for ephemeral @return this */
+        /**
+         * @param v port, 0 for ephemeral
+         * @return this
+         */
         public Builder port(int v) {
             this.port = v;
             return this;
         }
 
-        /** @param v data folder @return this */
+        /**
+         * @param v data folder
+         * @return this
+         */
         public Builder dataDir(Path v) {
             this.dataDir = v;
             return this;
         }
 
-        /** @param v bearer token, or null @return this */
+        /**
+         * @param v bearer token, or null
+         * @return this
+         */
         public Builder token(String v) {
             this.token = v;
             return this;
         }
 
-        /** @param v an extra accepted host name @return this */
+        /**
+         * @param v an extra accepted host name
+         * @return this
+         */
         public Builder allowedHost(String v) {
             this.allowedHosts.add(Objects.requireNonNull(v, "allowed host can not be null"));
             return this;
         }
 
-        /** @param v body limit in bytes @return this */
+        /**
+         * @param v body limit in bytes
+         * @return this
+         */
         public Builder maxBodyBytes(int v) {
             this.maxBodyBytes = v;
             return this;
         }
 
-        /** @param v heartbeat interval @return this */
+        /**
+         * @param v heartbeat interval
+         * @return this
+         */
         public Builder heartbeatInterval(Duration v) {
             this.heartbeatInterval = v;
             return this;
         }
 
-        /** @param v per-task stream cap @return this */
+        /**
+         * @param v per-task stream cap
+         * @return this
+         */
         public Builder maxStreamsPerTask(int v) {
             this.maxStreamsPerTask = v;
             return this;
         }
 
-        /** @param v total stream cap @return this */
+        /**
+         * @param v total stream cap
+         * @return this
+         */
         public Builder maxStreamsTotal(int v) {
             this.maxStreamsTotal = v;
             return this;
         }
 
-        /** @param v agent catalog file, or null @return this */
+        /**
+         * @param v agent catalog file, or null
+         * @return this
+         */
         public Builder agentsFile(Path v) {
             this.agentsFile = v;
             return this;
         }
 
-        /** @param v demo agent pause between tokens @return this */
+        /**
+         * @param v demo agent pause between tokens
+         * @return this
+         */
         public Builder demoTokenDelay(Duration v) {
             this.demoTokenDelay = v;
             return this;
         }
 
-        /** @param v resume interrupted tasks instead of failing them @return this */
+        /**
+         * @param v resume interrupted tasks instead of failing them
+         * @return this
+         */
         public Builder resumeInterrupted(boolean v) {
             this.resumeInterrupted = v;
             return this;
         }
 
-        /** @param v how long a stop waits for running turns @return this */
+        /**
+         * @param v how long a stop waits for running turns
+         * @return this
+         */
         public Builder shutdownTimeout(Duration v) {
             this.shutdownTimeout = v;
             return this;

@@ -28,6 +28,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
@@ -116,8 +117,11 @@ public final class ProcessAgentRunner implements AgentRunner {
             String error = null;
             while (outcome == null && error == null) {
                 Object item = lines.poll(100, TimeUnit.MILLISECONDS);
-                if (Thread.currentThread().isInterrupted() || context.isCancelled()) {
-                    throw new InterruptedException("task " + turn.taskId() + " cancelled");
+                if (Thread.interrupted()) {
+                    throw new InterruptedException("task " + turn.taskId() + " interrupted");
+                }
+                if (context.isCancelled()) {
+                    throw new CancellationException("task " + turn.taskId() + " cancelled");
                 }
                 if (item == null) {
                     continue;
@@ -172,11 +176,13 @@ public final class ProcessAgentRunner implements AgentRunner {
                 throw new AgentProcessException("agent process exited with code " + code + tailOf(stderr));
             }
             return outcome != null ? outcome : TurnResult.completed(Map.of("exit_code", 0));
-        } catch (InterruptedException e) {
+        } catch (InterruptedException | CancellationException e) {
             log.info("Task {} turn {}: cancelled, killing agent process tree of {}", turn.taskId(), turn.number(),
                     process.pid());
             killTree(process);
-            Thread.currentThread().interrupt();
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
             throw e;
         } finally {
             if (process.isAlive()) {

@@ -111,6 +111,25 @@ class ProcessAgentRunnerTest {
     }
 
     @Test
+    void theCancellationFlagAlsoKillsTheProcess(@TempDir Path dir) throws Exception {
+        Path pid = dir.resolve("pid");
+        ProcessAgentRunner runner = sh("echo $$ > " + pid + "; exec sleep 300");
+        RecordingContext ctx = new RecordingContext();
+        java.util.concurrent.CompletableFuture<TurnResult> turn = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return runner.runTurn(turn(1, null, "x", null), ctx);
+            } catch (Exception e) {
+                throw new java.util.concurrent.CompletionException(e);
+            }
+        });
+        await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(pid) && !Files.readString(pid).isBlank());
+        long agent = Long.parseLong(Files.readString(pid).trim());
+        ctx.cancelled = true;
+        assertThatThrownBy(turn::join).hasCauseInstanceOf(java.util.concurrent.CancellationException.class);
+        await().atMost(Duration.ofSeconds(10)).until(() -> ProcessHandle.of(agent).map(h -> !h.isAlive()).orElse(true));
+    }
+
+    @Test
     void theBundledCliAgentSpeaksTheProtocol() throws Exception {
         AgentCatalog.Entry cli = AgentCatalog.bundled().get("cli-echo").orElseThrow();
         List<String> command = new java.util.ArrayList<>(cli.command());

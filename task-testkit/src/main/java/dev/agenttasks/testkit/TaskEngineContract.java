@@ -279,6 +279,38 @@ public abstract class TaskEngineContract {
     }
 
     @Test
+    void liveAndReplayedEventsAreIdenticalEvenAfterARestart() throws Exception {
+        Map<String, Object> rich = new java.util.LinkedHashMap<>();
+        rich.put("int", 7);
+        rich.put("long", 10_000_000_000L);
+        rich.put("double", 2.5);
+        rich.put("bool", true);
+        rich.put("null", null);
+        rich.put("text", "日本語 🚀 \"q\"");
+        rich.put("list", List.of(1, "two", List.of(3.0)));
+        rich.put("map", Map.of("nested", Map.of("deeper", List.of(false))));
+        runner.script("coder", ScriptedAgentRunner.steps().sessionId("s-1").emit("rich", rich)
+                .emitMany(20, "n", i -> Map.of("i", i)).thenComplete(Map.of("answer", 42)));
+        Task t = manager().create(TaskRequest.of("coder", "identical"));
+        RecordingSubscriber<TaskEvent> live = RecordingSubscriber.unbounded();
+        manager.events(t.id()).subscribe(live);
+        List<TaskEvent> seenLive = live.awaitCompletion(WAIT);
+        List<TaskEvent> replayed = events(t.id());
+        assertThat(replayed).isEqualTo(seenLive);
+
+        manager.close();
+        store = reopenStore();
+        start(b -> b);
+        List<TaskEvent> afterRestart = events(t.id());
+        assertThat(afterRestart).as("events replayed by a new manager from the store only").isEqualTo(seenLive);
+        assertThat(afterRestart.get(afterRestart.size() - 1).timestamp()).isEqualTo(
+                seenLive.get(seenLive.size() - 1).timestamp());
+        Task restored = manager.get(t.id()).orElseThrow();
+        assertThat(restored.status()).isEqualTo(TaskStatus.COMPLETED);
+        assertThat(restored.sessionId()).isEqualTo("s-1");
+    }
+
+    @Test
     void aFollowUpMessageResumesTheSessionOfAWaitingTask() {
         runner.script("coder", 1, ScriptedAgentRunner.steps().sessionId("s-42")
                 .emit("text", Map.of("text", "which file?")).thenAskForInput(Map.of("question", "Which file?")));

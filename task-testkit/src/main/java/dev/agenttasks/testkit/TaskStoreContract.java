@@ -1002,7 +1002,7 @@ public abstract class TaskStoreContract {
             list.add(List.of(3, List.of(4, Map.of("five", 5))));
             list.add(Map.of("k", List.of(true, false)));
             Map<String, Object> data = new LinkedHashMap<>();
-            data.put("text", "Hello, wörld! 日本語 🚀 \"quotes\" 'single' \\ back\nslash\ttab\u0000nul");
+            data.put("text", "Hello, wörld! 日本語 🚀 \"quotes\" 'single' \\ back\nslash\ttab\u0001control");
             data.put("nested", nested);
             data.put("list", list);
             data.put("emoji key 🔑", "value");
@@ -1019,6 +1019,15 @@ public abstract class TaskStoreContract {
             assertThat(got.type()).isEqualTo("rich");
             assertThat(got.timestamp()).isEqualTo(T0.plusMillis(123));
             assertJsonEquals(got.data(), data);
+        }
+
+        @Test
+        void stringsWithNulCharactersRoundTrip() {
+            // JSON strings may hold U+0000; a store on a database that rejects it in text must encode it
+            insert(record("t1", TaskStatus.RUNNING, T0));
+            String text = "before\u0000after";
+            write(new AppendEvent(new TaskEvent("t1", 1, "nul", Map.of("text", text), T0)));
+            assertThat(store.events("t1", 0, 1).get(0).data().get("text")).isEqualTo(text);
         }
 
         @Test

@@ -28,6 +28,16 @@ public interface TaskListener {
     }
 
     /**
+     * Called while the manager starts, once for every task a previous host left {@code PENDING} or
+     * {@code RUNNING}.
+     *
+     * @param task   the task as it was found
+     * @param action what the {@link RecoveryPolicy} decided
+     */
+    default void taskRecovered(Task task, RecoveryPolicy.Action action) {
+    }
+
+    /**
      * @param taskId the task whose write failed, or {@code null} if no single task was concerned
      * @param error  the store failure
      */

@@ -200,6 +200,8 @@ public final class Engine implements TaskManager {
                 log.warn("recovery policy threw for task {}; failing it", r.id(), e);
                 action = RecoveryPolicy.Action.FAIL;
             }
+            RecoveryPolicy.Action decided = action;
+            notify(l -> l.taskRecovered(r.task(), decided));
             if (action == RecoveryPolicy.Action.RESUME) {
                 TaskState s = load(r);
                 s.resumeNext = r.task().status() == TaskStatus.RUNNING;

@@ -81,4 +81,55 @@ class EngineSmokeTest {
             assertThat(replay.events).isEqualTo(live.events.subList(5, live.events.size()));
         }
     }
+
+    @Test
+    void recoveryTellsListenersAndFailsInterruptedTasks() {
+        TaskStore store = TaskStore.inMemory();
+        java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
+        AgentRunner blocking = new AgentRunner() {
+            @Override
+            public Optional<AgentDescriptor> describe(String agentId) {
+                return Optional.of(new AgentDescriptor(agentId, agentId, null));
+            }
+
+            @Override
+            public TurnResult runTurn(Turn turn, TurnContext ctx) throws Exception {
+                started.countDown();
+                new java.util.concurrent.CountDownLatch(1).await();
+                return TurnResult.completed();
+            }
+        };
+        TaskStore keepOpen = new TaskStore() { // the second manager reopens the same in-memory data
+            @Override public void write(List<dev.agenttasks.spi.StoreOp> ops) { store.write(ops); }
+            @Override public Optional<dev.agenttasks.spi.TaskRecord> task(String id) { return store.task(id); }
+            @Override public List<dev.agenttasks.spi.TaskRecord> list(dev.agenttasks.TaskQuery q, dev.agenttasks.spi.TaskCursor a, int l) { return store.list(q, a, l); }
+            @Override public List<dev.agenttasks.spi.TaskRecord> findByStatus(java.util.Set<TaskStatus> s) { return store.findByStatus(s); }
+            @Override public List<TaskEvent> events(String id, long after, int l) { return store.events(id, after, l); }
+            @Override public List<dev.agenttasks.spi.PendingMessage> pendingMessages(String id) { return store.pendingMessages(id); }
+            @Override public Map<TaskStatus, Long> countByStatus() { return store.countByStatus(); }
+            @Override public boolean delete(String id) { return store.delete(id); }
+            @Override public int purgeTerminal(java.time.Instant before, int limit) { return store.purgeTerminal(before, limit); }
+            @Override public void close() { }
+        };
+        Task t;
+        try (TaskManager m = TaskManager.builder().store(keepOpen).runner(blocking)
+                .shutdownTimeout(java.time.Duration.ZERO).build()) {
+            t = m.create(TaskRequest.of("a", "block"));
+            org.awaitility.Awaitility.await().until(() -> started.getCount() == 0);
+        }
+        assertThat(store.task(t.id()).orElseThrow().task().status()).isEqualTo(TaskStatus.RUNNING);
+        List<String> seen = new CopyOnWriteArrayList<>();
+        try (TaskManager m = TaskManager.builder().store(keepOpen).runner(blocking)
+                .listener(new dev.agenttasks.TaskListener() {
+                    @Override
+                    public void taskRecovered(Task task, dev.agenttasks.RecoveryPolicy.Action action) {
+                        seen.add(task.id() + ":" + task.status() + ":" + action);
+                    }
+                }).build()) {
+            assertThat(seen).containsExactly(t.id() + ":RUNNING:FAIL");
+            Task after = m.get(t.id()).orElseThrow();
+            assertThat(after.status()).isEqualTo(TaskStatus.FAILED);
+            assertThat(after.error()).isEqualTo(dev.agenttasks.RecoveryPolicy.INTERRUPTED);
+        }
+    }
 }

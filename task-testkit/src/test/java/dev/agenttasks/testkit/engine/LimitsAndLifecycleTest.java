@@ -358,6 +358,34 @@ class LimitsAndLifecycleTest extends EngineTestBase {
         }
 
         @Test
+        void aFollowUpQueuedBeforeTheHostStoppedIsDeliveredAfterTheResumedTurn() {
+            Gate stuck = gate();
+            runner.scriptWhen(turn -> turn.number() == 1 && !turn.resumed(),
+                    ScriptedAgentRunner.steps().sessionId("s-q").await(stuck).thenComplete());
+            start(b -> b.shutdownTimeout(Duration.ofMillis(100)));
+            Task t = manager.create(TaskRequest.of("coder", "long job"));
+            stuck.awaitReached(WAIT);
+            assertThat(manager.sendMessage(t.id(), TaskMessage.text("queued before the crash")))
+                    .isEqualTo(dev.agenttasks.SendResult.QUEUED);
+            manager.close();
+            runner.awaitTurnFinished(t.id(), 1, WAIT);
+            assertThat(data.task(t.id()).orElseThrow().task().status()).isEqualTo(TaskStatus.RUNNING);
+
+            start(b -> b.recoveryPolicy(RecoveryPolicy.resume()));
+            List<TaskEvent> log = events(t.id());
+            EventLogs.assertCompleteLog(log, TaskStatus.COMPLETED);
+            List<Turn> after = runner.turns(t.id()).subList(1, runner.turns(t.id()).size());
+            // RecoveryPolicy.RESUME: "a RUNNING task gets a turn with resumed() set and its saved session id";
+            // the queued message then runs as a further turn, or rides along on the resumed turn
+            assertThat(after).isNotEmpty();
+            assertThat(after.get(0).resumed()).as("the first turn after the restart is a resume: %s", after).isTrue();
+            assertThat(after).allSatisfy(turn -> assertThat(turn.sessionId()).isEqualTo("s-q"));
+            assertThat(after).filteredOn(turn -> turn.message() != null)
+                    .extracting(turn -> turn.message().text()).containsExactly("queued before the crash");
+            assertThat(data.pendingMessages(t.id())).isEmpty();
+        }
+
+        @Test
         void aCustomPolicyDecidesPerTask() {
             seed("task_a", "coder", TaskStatus.RUNNING, "s-a", TaskStatus.PENDING, TaskStatus.RUNNING);
             seed("task_b", "helper", TaskStatus.RUNNING, "s-b", TaskStatus.PENDING, TaskStatus.RUNNING);

@@ -546,9 +546,10 @@ public final class Engine implements TaskManager {
 
     /** Moves the task to RUNNING for a new turn, consuming the next message. Caller holds the task lock. */
     private TurnRun beginTurnLocked(TaskState s) {
-        PendingMessage pm = s.inbox.poll();
         boolean resumed = s.resumeNext;
         s.resumeNext = false;
+        // a resumed turn continues the interrupted one; queued messages run as the turns after it
+        PendingMessage pm = resumed ? null : s.inbox.poll();
         if (pm == null && !resumed && s.turns > 0) {
             return null; // nothing to run
         }
@@ -1002,6 +1003,12 @@ public final class Engine implements TaskManager {
     public boolean delete(String taskId) {
         checkId(taskId, "task_id");
         checkOpen();
+        // open subscriptions end with TaskDeletedException, not with the CANCELLED event written below
+        Set<EventSubscription> open = subscriptions.get(taskId);
+        if (open != null && store.task(taskId).isPresent()) {
+            TaskDeletedException gone = new TaskDeletedException(taskId);
+            open.forEach(sub -> sub.fail(gone));
+        }
         TaskState s = liveState(taskId);
         if (s != null) {
             try {

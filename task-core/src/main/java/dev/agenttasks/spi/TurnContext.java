@@ -15,7 +15,8 @@ public interface TurnContext {
      * committed before any subscriber sees it. Blocks only if the store falls far behind.
      *
      * @param type the event type, not blank and not {@code "status"} (reserved for the engine)
-     * @param data JSON-compatible data (strings, numbers, booleans, null, lists, maps with string keys)
+     * @param data JSON-compatible data (strings, numbers, booleans, null, lists, maps with string keys);
+     *             {@code null} is recorded as an empty object
      * @throws dev.agenttasks.InvalidRequestException   if the type or data is invalid
      * @throws dev.agenttasks.PayloadTooLargeException if the data is over the event size limit
      */

@@ -16,7 +16,7 @@ import java.util.Set;
  * {@code skip=a,b} with the names {@value #ALL}, {@code out=FILE} to also write the table to a file,
  * {@code dir=DIR} for the database files (default: a new directory under java.io.tmpdir, deleted at the
  * end). JobRunr options as system properties: {@code bench.jobrunr.jobs}, {@code bench.jobrunr.workers},
- * {@code bench.jobrunr.pollSeconds}.
+ * {@code bench.jobrunr.pollSeconds}; {@code bench.creators} (threads that create tasks and enqueue jobs, default 16).
  */
 public final class BenchMain {
     /** The benchmark names, in the order they run. */

@@ -21,6 +21,9 @@ final class CountingStore implements TaskStore {
     private final TaskStore delegate;
     final AtomicLong pageReads = new AtomicLong();
     final AtomicLong eventsRead = new AtomicLong();
+    /** Durations of {@link #write} calls in nanoseconds (the writer thread is the only caller). */
+    final long[] writeNanos = new long[1 << 16];
+    int writes;
 
     CountingStore(TaskStore delegate) {
         this.delegate = delegate;
@@ -28,7 +31,23 @@ final class CountingStore implements TaskStore {
 
     @Override
     public void write(List<StoreOp> ops) {
+        long start = System.nanoTime();
         delegate.write(ops);
+        long took = System.nanoTime() - start;
+        synchronized (writeNanos) {
+            if (writes < writeNanos.length) {
+                writeNanos[writes++] = took;
+            }
+        }
+    }
+
+    /** @return sorted durations of the writes so far, in nanoseconds */
+    long[] sortedWriteNanos() {
+        synchronized (writeNanos) {
+            long[] w = java.util.Arrays.copyOf(writeNanos, writes);
+            java.util.Arrays.sort(w);
+            return w;
+        }
     }
 
     @Override

@@ -20,7 +20,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * jobs and raw single-task transactions.
  */
 final class TaskThroughputBench {
-    static final int CREATORS = 4;
+    static final int CREATORS = Integer.getInteger("bench.creators", 16);
     static final int MAX_CONCURRENT = 64;
     private final Env env;
     private final boolean withJobRunr;
@@ -123,7 +123,7 @@ final class TaskThroughputBench {
     }
 
     static int jobRunrWorkers() {
-        return Integer.getInteger("bench.jobrunr.workers", 16);
+        return Integer.getInteger("bench.jobrunr.workers", MAX_CONCURRENT);
     }
 
     static int jobRunrPollSeconds() {
@@ -132,12 +132,12 @@ final class TaskThroughputBench {
 
     void run() throws Exception {
         int count = env.size(10_000, 1_000);
-        int rounds = env.size(3, 1);
+        int rounds = env.size(5, 1);
         int jobRunrCount = env.size(Integer.getInteger("bench.jobrunr.jobs", 10_000), 500);
-        int jobRunrRounds = env.size(2, 1);
+        int jobRunrRounds = env.size(3, 1);
         Env.log("== task throughput: %,d tasks x 3 events, %d creator threads, maxConcurrentTasks %d, %d rounds (+1 warm-up)",
                 count, CREATORS, MAX_CONCURRENT, rounds);
-        engineRound(count / 5);
+        engineRound(env.quick ? count / 5 : count);
         rawRound(count / 5);
         Samples engine = new Samples();
         Samples raw = new Samples();
@@ -155,7 +155,7 @@ final class TaskThroughputBench {
         if (withJobRunr) {
             Env.log("  JobRunr %s: %,d no-op jobs, %d enqueue threads, %d workers, poll interval %d s, %d rounds (+1 warm-up)",
                     jobRunrVersion(), jobRunrCount, CREATORS, jobRunrWorkers(), jobRunrPollSeconds(), jobRunrRounds);
-            jobRunrRound(Math.min(500, jobRunrCount));
+            jobRunrRound(Math.min(2000, jobRunrCount));
             for (int r = 0; r < jobRunrRounds; r++) {
                 JobRunrBaseline.Result j = jobRunrRound(jobRunrCount);
                 jobrunr.add(j.jobsPerSecond());

@@ -79,8 +79,8 @@ final class EventThroughputBench {
         int rounds = env.size(5, 2);
         Env.log("== event throughput: %,d events of ~%d bytes, %d rounds (+1 warm-up)", events,
                 Agents.PAYLOAD_BYTES, rounds);
-        rawRound(events / 4);
-        engineRound(events / 4, 1);
+        rawRound(events);
+        engineRound(events, 1);
         Samples engine = new Samples();
         Samples raw = new Samples();
         Samples batch = new Samples();
@@ -102,9 +102,6 @@ final class EventThroughputBench {
                         + "; raw " + CpuMeter.format(lastRawCpu, events, "row"));
             }
         }
-        if (env.diag) {
-            diagnose(events);
-        }
         double ratio = engine.median() / raw.median();
         env.report.row("Event throughput (1 task, 1 subscriber, SQLite)", Report.fmt(engine.median(), "events/s"),
                 "raw sqlite-jdbc batched inserts, 1,000 rows/tx: " + Report.fmt(raw.median(), "rows/s"),
@@ -114,6 +111,9 @@ final class EventThroughputBench {
                         + "(spread %s); median %.0f events per store transaction",
                 events, engine.rounds("%,.0f"), Report.pct(engine.spread()), raw.rounds("%,.0f"),
                 Report.pct(raw.spread()), batch.median()));
+        if (env.diag) {
+            diagnose(events);
+        }
     }
 
     /**
@@ -121,6 +121,20 @@ final class EventThroughputBench {
      * CPU time of the inserting thread (wall time on a shared machine is too noisy for this).
      */
     private void diagnose(int events) throws Exception {
+        Samples bigTail = new Samples();
+        Samples rawAgain = new Samples();
+        Env.experimentTail = 8192;
+        try {
+            for (int r = 0; r < 3; r++) {
+                rawAgain.add(rawRound(events));
+                bigTail.add(engineRound(events, 1).eventsPerSecond());
+            }
+        } finally {
+            Env.experimentTail = null;
+        }
+        env.report.row("Event throughput with liveTailSize 8192 (experiment)", Report.fmt(bigTail.median(), "events/s"),
+                "raw inserts: " + Report.fmt(rawAgain.median(), "rows/s"), Report.ratio(bigTail.median() / rawAgain.median()),
+                null, null);
         String[] names = {"plain INSERT", "+ Jackson-serialised data", "conditional INSERT ... SELECT ... WHERE seq = "
                 + "max(seq) + 1 (the store's APPEND_EVENT)", "both", "both, 4,000 rows/tx"};
         Samples[] cpu = new Samples[names.length];
@@ -150,7 +164,8 @@ final class EventThroughputBench {
         int many = 100;
         int rounds = env.size(3, 1);
         Env.log("== fan-out: %,d events, %d subscribers vs 1, %d rounds (+1 warm-up)", events, many, rounds);
-        engineRound(events / 4, many);
+        engineRound(events, 1);
+        engineRound(events, many);
         Samples one = new Samples();
         Samples hundred = new Samples();
         for (int r = 0; r < rounds; r++) {
@@ -179,5 +194,21 @@ final class EventThroughputBench {
                 "Fan-out, %,d events per round: %d subscribers %s events/s (spread %s); 1 subscriber %s events/s (spread %s)",
                 events, many, hundred.rounds("%,.0f"), Report.pct(hundred.spread()), one.rounds("%,.0f"),
                 Report.pct(one.spread())));
+        if (env.diag) {
+            Samples oneBig = new Samples();
+            Samples hundredBig = new Samples();
+            Env.experimentTail = 8192;
+            try {
+                for (int r = 0; r < rounds; r++) {
+                    oneBig.add(engineRound(events, 1).eventsPerSecond());
+                    hundredBig.add(engineRound(events, many).eventsPerSecond());
+                }
+            } finally {
+                Env.experimentTail = null;
+            }
+            env.report.row("Fan-out with liveTailSize 8192 (experiment)", Report.fmt(hundredBig.median(), "events/s"),
+                    "1 subscriber, same setting: " + Report.fmt(oneBig.median(), "events/s"),
+                    Report.ratio(hundredBig.median() / oneBig.median()), null, null);
+        }
     }
 }

@@ -113,9 +113,9 @@ final class TaskThroughputBench {
         }
     }
 
-    JobRunrBaseline.Result jobRunrRound(int count) throws Exception {
+    JobRunrBaseline.Result jobRunrRound(int count, int workers) throws Exception {
         try {
-            return JobRunrBaseline.run(env.newDb("jobrunr"), count, CREATORS, jobRunrWorkers(),
+            return JobRunrBaseline.run(env.newDb("jobrunr"), count, CREATORS, workers,
                     Duration.ofSeconds(jobRunrPollSeconds()), Duration.ofSeconds(env.size(180, 60)));
         } finally {
             env.deleteDbFiles();
@@ -155,9 +155,9 @@ final class TaskThroughputBench {
         if (withJobRunr) {
             Env.log("  JobRunr %s: %,d no-op jobs, %d enqueue threads, %d workers, poll interval %d s, %d rounds (+1 warm-up)",
                     jobRunrVersion(), jobRunrCount, CREATORS, jobRunrWorkers(), jobRunrPollSeconds(), jobRunrRounds);
-            jobRunrRound(Math.min(2000, jobRunrCount));
+            jobRunrRound(Math.min(2000, jobRunrCount), jobRunrWorkers());
             for (int r = 0; r < jobRunrRounds; r++) {
-                JobRunrBaseline.Result j = jobRunrRound(jobRunrCount);
+                JobRunrBaseline.Result j = jobRunrRound(jobRunrCount, jobRunrWorkers());
                 jobrunr.add(j.jobsPerSecond());
                 complete &= j.complete();
                 Env.log("  JobRunr round %d: %,.0f jobs/s (%d succeeded%s)", r + 1, j.jobsPerSecond(), j.succeeded(),
@@ -168,14 +168,34 @@ final class TaskThroughputBench {
             diagnose(count);
         }
         env.report.note("Task throughput CPU, last round: engine " + lastEngineCpu + "; raw " + lastRawCpu);
+        Samples jobrunrDefault = new Samples();
+        int defaultWorkers = Runtime.getRuntime().availableProcessors() * 8;
+        if (withJobRunr && !env.quick && defaultWorkers != jobRunrWorkers()) {
+            for (int r = 0; r < 2; r++) {
+                JobRunrBaseline.Result j = jobRunrRound(jobRunrCount, defaultWorkers);
+                jobrunrDefault.add(j.jobsPerSecond());
+                complete &= j.complete();
+                Env.log("  JobRunr with its default %d workers, round %d: %,.0f jobs/s (%d succeeded)", defaultWorkers, r + 1,
+                        j.jobsPerSecond(), j.succeeded());
+            }
+        }
         double vsRaw = engine.median() / raw.median();
         if (withJobRunr) {
             double vsJobRunr = engine.median() / jobrunr.median();
             env.report.row("Task throughput (" + String.format(Locale.ROOT, "%,d", count) + " tasks x 3 events, limit 64, SQLite)",
                     Report.fmt(engine.median(), "tasks/s"),
                     "JobRunr " + jobRunrVersion() + " SQLite, " + String.format(Locale.ROOT, "%,d", jobRunrCount)
-                            + " no-op jobs: " + Report.fmt(jobrunr.median(), "jobs/s") + (complete ? "" : " (time-limited)"),
+                            + " no-op jobs, " + jobRunrWorkers() + " workers: " + Report.fmt(jobrunr.median(), "jobs/s") + (complete ? "" : " (time-limited)"),
                     Report.ratio(vsJobRunr), ">= 10", vsJobRunr >= 10);
+            if (!jobrunrDefault.isEmpty()) {
+                double vsDefault = engine.median() / jobrunrDefault.median();
+                env.report.row("Task throughput vs JobRunr with its default worker count (" + defaultWorkers + ")",
+                        Report.fmt(engine.median(), "tasks/s"),
+                        "JobRunr, " + defaultWorkers + " workers: " + Report.fmt(jobrunrDefault.median(), "jobs/s"),
+                        Report.ratio(vsDefault), "(>= 10)", vsDefault >= 10);
+                env.report.note(String.format(Locale.ROOT, "JobRunr with its default worker count (%d = 8 per CPU): %s jobs/s",
+                        defaultWorkers, jobrunrDefault.rounds("%,.0f")));
+            }
         }
         env.report.row("Task throughput vs raw JDBC", Report.fmt(engine.median(), "tasks/s"),
                 "raw sqlite-jdbc, 1 tx per task (insert + 2 updates): " + Report.fmt(raw.median(), "tasks/s"),

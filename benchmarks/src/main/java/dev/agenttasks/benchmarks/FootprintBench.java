@@ -71,6 +71,7 @@ final class FootprintBench {
         return ids;
     }
 
+    /** @return platform threads whose stack is inside a turn (virtual threads are not listed; see the counter) */
     private static int threadsInTurns() {
         int n = 0;
         for (StackTraceElement[] stack : Thread.getAllStackTraces().values()) {
@@ -89,9 +90,16 @@ final class FootprintBench {
         int count = env.size(10_000, 500);
         Env.log("== footprint: %,d tasks WAITING_FOR_INPUT, then %,d idle subscriptions", count, count);
         Waiting waiting = new Waiting();
+        java.util.concurrent.atomic.AtomicInteger inTurn = new java.util.concurrent.atomic.AtomicInteger();
         try (SqliteTaskStore store = Env.sqlite(env.newDb("footprint"));
-             TaskManager tasks = Env.manager(store, Agents.runner((turn, ctx) ->
-                     TurnResult.awaitingInput(Map.of("question", "Which file?"))))
+             TaskManager tasks = Env.manager(store, Agents.runner((turn, ctx) -> {
+                 inTurn.incrementAndGet();
+                 try {
+                     return TurnResult.awaitingInput(Map.of("question", "Which file?"));
+                 } finally {
+                     inTurn.decrementAndGet();
+                 }
+             }))
                      .maxConcurrentTasks(64).listener(waiting).build()) {
             int threadsAtStart = ManagementFactory.getThreadMXBean().getThreadCount();
             createWaiting(tasks, waiting, 200); // warm-up: classes, pools, statements
@@ -100,7 +108,7 @@ final class FootprintBench {
             List<String> ids = createWaiting(tasks, waiting, count);
             long heap1 = Env.usedHeapAfterGc();
             int threads1 = ManagementFactory.getThreadMXBean().getThreadCount();
-            int inTurns = threadsInTurns();
+            int inTurns = Math.max(Math.max(inTurn.get(), threadsInTurns()), tasks.stats().runningTurns());
             double perTask = (heap1 - heap0) / (double) count;
 
             // baseline: the same task records held in a plain map (what any in-process registry must keep)

@@ -136,7 +136,7 @@ final class EventThroughputBench {
                 "raw inserts: " + Report.fmt(rawAgain.median(), "rows/s"), Report.ratio(bigTail.median() / rawAgain.median()),
                 null, null);
         String[] names = {"plain INSERT", "+ Jackson-serialised data", "conditional INSERT ... SELECT ... WHERE seq = "
-                + "max(seq) + 1 (the store's APPEND_EVENT)", "both", "both, 4,000 rows/tx"};
+                + "max(seq) + 1 (a per-row seq check in SQL, as the store did before its commit 30d7e39)", "both", "both, 4,000 rows/tx"};
         Samples[] cpu = new Samples[names.length];
         for (int v = 0; v < names.length; v++) {
             cpu[v] = new Samples();

@@ -221,7 +221,7 @@ final class TaskThroughputBench {
                     env.deleteDbFiles();
                 }
                 b.append(String.format(Locale.ROOT, " %s events, %d task(s)/tx %.1f;",
-                        conditional ? "conditional" : "plain", perTx, cpu.median()));
+                        conditional ? "conditional (per-row seq check in SQL)" : "plain", perTx, cpu.median()));
             }
         }
         env.report.note(b.toString());

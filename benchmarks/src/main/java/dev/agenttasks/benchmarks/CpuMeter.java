@@ -16,6 +16,7 @@ import java.util.TreeMap;
 final class CpuMeter {
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
     private final Map<Long, Long> start = new HashMap<>();
+    private final long processStart = processCpuNanos();
 
     CpuMeter() {
         if (THREADS.isThreadCpuTimeSupported() && !THREADS.isThreadCpuTimeEnabled()) {
@@ -24,6 +25,20 @@ final class CpuMeter {
         for (long id : THREADS.getAllThreadIds()) {
             start.put(id, Math.max(0, THREADS.getThreadCpuTime(id)));
         }
+    }
+
+    /** @return CPU time of the whole process in nanoseconds, or -1 if the JVM does not tell */
+    static long processCpuNanos() {
+        java.lang.management.OperatingSystemMXBean os = ManagementFactory.getOperatingSystemMXBean();
+        if (os instanceof com.sun.management.OperatingSystemMXBean) {
+            return ((com.sun.management.OperatingSystemMXBean) os).getProcessCpuTime();
+        }
+        return -1;
+    }
+
+    /** @return CPU nanoseconds of the whole process (every thread, also those that ended) since construction */
+    long processNanos() {
+        return processCpuNanos() - processStart;
     }
 
     /** @return CPU milliseconds per thread group since construction (threads that ended are missed) */

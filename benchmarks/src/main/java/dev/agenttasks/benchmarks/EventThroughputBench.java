@@ -23,7 +23,7 @@ final class EventThroughputBench {
 
     /** Result of one engine round. */
     record Round(double eventsPerSecond, long batches, long deliveries, java.util.Map<String, Double> cpu, long pageReads,
-                 long eventsRead) {
+                 long eventsRead, double processCpuPerEvent) {
     }
 
     /**
@@ -52,21 +52,24 @@ final class EventThroughputBench {
                     throw new IllegalStateException("subscriber saw " + s.count + " of " + events + " events");
                 }
             }
+            double processCpu = cpu.processNanos() / 1e3 / events;
             java.util.Map<String, Double> used = cpu.stop();
             ManagerStats after = tasks.stats();
             return new Round(events / ((end - start) / 1e9), after.writeBatches() - before.writeBatches(),
-                    after.eventsDelivered() - before.eventsDelivered(), used, store.pageReads.get(), store.eventsRead.get());
+                    after.eventsDelivered() - before.eventsDelivered(), used, store.pageReads.get(), store.eventsRead.get(), processCpu);
         } finally {
             env.deleteDbFiles();
         }
     }
 
     java.util.Map<String, Double> lastRawCpu = java.util.Map.of();
+    double lastRawProcessCpu;
 
     double rawRound(int events) throws Exception {
         try {
             CpuMeter cpu = new CpuMeter();
             double rate = RawSqlite.insertEvents(env.newDb("raw-events"), events, 1000);
+            lastRawProcessCpu = cpu.processNanos() / 1e3 / events;
             lastRawCpu = cpu.stop();
             return rate;
         } finally {
@@ -84,11 +87,15 @@ final class EventThroughputBench {
         Samples engine = new Samples();
         Samples raw = new Samples();
         Samples batch = new Samples();
+        Samples engineCpu = new Samples();
+        Samples rawCpu = new Samples();
         for (int r = 0; r < rounds; r++) {
             double rr = rawRound(events);
             raw.add(rr);
+            rawCpu.add(lastRawProcessCpu);
             Round er = engineRound(events, 1);
             engine.add(er.eventsPerSecond());
+            engineCpu.add(er.processCpuPerEvent());
             batch.add(events / (double) Math.max(1, er.batches()));
             Env.log("  round %d: raw %,.0f rows/s, engine %,.0f events/s (%d store transactions, %.0f events each)",
                     r + 1, rr, er.eventsPerSecond(), er.batches(), events / (double) Math.max(1, er.batches()));
@@ -106,6 +113,9 @@ final class EventThroughputBench {
         env.report.row("Event throughput (1 task, 1 subscriber, SQLite)", Report.fmt(engine.median(), "events/s"),
                 "raw sqlite-jdbc batched inserts, 1,000 rows/tx: " + Report.fmt(raw.median(), "rows/s"),
                 Report.ratio(ratio), ">= 0.7", ratio >= 0.7);
+        env.report.row("Event throughput: process CPU per event (all threads)", Report.fmt(engineCpu.median(), "µs"),
+                "raw inserts: " + Report.fmt(rawCpu.median(), "µs") + " per row",
+                Report.ratio(rawCpu.median() / engineCpu.median()) + " (raw / engine)", null, null);
         env.report.note(String.format(java.util.Locale.ROOT,
                 "Event throughput, %,d events per round: engine rounds %s events/s (spread %s); raw rounds %s rows/s "
                         + "(spread %s); median %.0f events per store transaction",

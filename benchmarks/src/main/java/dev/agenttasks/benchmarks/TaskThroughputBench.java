@@ -52,6 +52,9 @@ final class TaskThroughputBench {
     }
 
     String lastEngineCpu = "";
+    double lastEngineProcessCpu;
+    double lastRawProcessCpu;
+    double lastJobRunrProcessCpu;
     String lastRawCpu = "";
 
     double engineRound(int count) throws Exception {
@@ -91,6 +94,7 @@ final class TaskThroughputBench {
                 throw new IllegalStateException("only " + (count - finished.all.getCount()) + " of " + count + " finished");
             }
             double rate = count / ((System.nanoTime() - start) / 1e9);
+            lastEngineProcessCpu = cpu.processNanos() / 1e3 / count;
             lastEngineCpu = CpuMeter.format(cpu.stop(), count, "task") + ", " + tasks.stats().writeBatches()
                     + " store transactions";
             if (finished.other.get() > 0) {
@@ -106,6 +110,7 @@ final class TaskThroughputBench {
         try {
             CpuMeter cpu = new CpuMeter();
             double rate = RawSqlite.taskTransactions(env.newDb("raw-tasks"), count);
+            lastRawProcessCpu = cpu.processNanos() / 1e3 / count;
             lastRawCpu = CpuMeter.format(cpu.stop(), count, "task");
             return rate;
         } finally {
@@ -115,8 +120,11 @@ final class TaskThroughputBench {
 
     JobRunrBaseline.Result jobRunrRound(int count, int workers) throws Exception {
         try {
-            return JobRunrBaseline.run(env.newDb("jobrunr"), count, CREATORS, workers,
+            CpuMeter cpu = new CpuMeter();
+            JobRunrBaseline.Result r = JobRunrBaseline.run(env.newDb("jobrunr"), count, CREATORS, workers,
                     Duration.ofSeconds(jobRunrPollSeconds()), Duration.ofSeconds(env.size(180, 60)));
+            lastJobRunrProcessCpu = cpu.processNanos() / 1e3 / Math.max(1, r.succeeded());
+            return r;
         } finally {
             env.deleteDbFiles();
         }
@@ -141,9 +149,14 @@ final class TaskThroughputBench {
         rawRound(count / 5);
         Samples engine = new Samples();
         Samples raw = new Samples();
+        Samples engineCpu = new Samples();
+        Samples rawCpu = new Samples();
+        Samples jobrunrCpu = new Samples();
         for (int r = 0; r < rounds; r++) {
             double e = engineRound(count);
+            engineCpu.add(lastEngineProcessCpu);
             double w = rawRound(count);
+            rawCpu.add(lastRawProcessCpu);
             engine.add(e);
             raw.add(w);
             Env.log("  round %d: engine %,.0f tasks/s, raw %,.0f tasks/s", r + 1, e, w);
@@ -159,6 +172,7 @@ final class TaskThroughputBench {
             for (int r = 0; r < jobRunrRounds; r++) {
                 JobRunrBaseline.Result j = jobRunrRound(jobRunrCount, jobRunrWorkers());
                 jobrunr.add(j.jobsPerSecond());
+                jobrunrCpu.add(lastJobRunrProcessCpu);
                 complete &= j.complete();
                 Env.log("  JobRunr round %d: %,.0f jobs/s (%d succeeded%s)", r + 1, j.jobsPerSecond(), j.succeeded(),
                         j.complete() ? "" : ", stopped at the time limit");
@@ -197,6 +211,10 @@ final class TaskThroughputBench {
                         defaultWorkers, jobrunrDefault.rounds("%,.0f")));
             }
         }
+        env.report.row("Task throughput: process CPU per task (all threads)", Report.fmt(engineCpu.median(), "µs"),
+                (withJobRunr ? "JobRunr " + Report.fmt(jobrunrCpu.median(), "µs") + " per job; " : "")
+                        + "raw JDBC " + Report.fmt(rawCpu.median(), "µs") + " per task",
+                withJobRunr ? Report.ratio(jobrunrCpu.median() / engineCpu.median()) + " (JobRunr / engine)" : "-", null, null);
         env.report.row("Task throughput vs raw JDBC", Report.fmt(engine.median(), "tasks/s"),
                 "raw sqlite-jdbc, 1 tx per task (insert + 2 updates): " + Report.fmt(raw.median(), "tasks/s"),
                 Report.ratio(vsRaw), null, null);

@@ -12,10 +12,11 @@ import java.util.Objects;
  * so the log alone tells the whole story of a task. The last event of a finished task is its terminal
  * status event.
  *
- * <p>The engine writes these events itself: seq 1 is always {@code status} {@code {"status":"pending"}};
- * a turn starts with {@code status} {@code {"status":"running","turn":n}} (when the status changes)
- * followed, if the turn has a message, by {@code user_message} {@code {"turn":n,"text":…}} or
- * {@code {"turn":n,"content":[…]}}; a turn asking for input ends with {@code status}
+ * <p>The engine writes these events itself: seq 1 is always {@code status} {@code {"status":"pending"}},
+ * followed, if the task was created with a message, by {@code user_message}
+ * {@code {"turn":1,"text":…}} (or {@code "content":[…]}); a turn starts with {@code status}
+ * {@code {"status":"running","turn":n}} (when the status changes), and a follow-up message is recorded
+ * as {@code user_message} {@code {"turn":n,…}} when its turn starts; a turn asking for input ends with {@code status}
  * {@code {"status":"waiting_for_input","turn":n,"question":{…}}}; the terminal event carries
  * {@code "result"} (completed) or {@code "error"} (failed). Every status event after the first turn
  * started carries its {@code "turn"} number. Everything else comes from the runner.

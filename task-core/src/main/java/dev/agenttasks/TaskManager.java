@@ -150,16 +150,20 @@ public interface TaskManager extends AutoCloseable {
     final class Builder {
         /** Default {@link #maxConcurrentTasks(int)}: 16. */
         public static final int DEFAULT_MAX_CONCURRENT_TASKS = 16;
-        /** Default {@link #liveTailSize(int)}: 1024 events per task. */
-        public static final int DEFAULT_LIVE_TAIL_SIZE = 1024;
-        /** Default {@link #pageSize(int)}: 256 events. */
-        public static final int DEFAULT_PAGE_SIZE = 256;
+        /**
+         * Default {@link #liveTailSize(int)}: 4096 events per task (four writer batches, so live
+         * subscribers keep up from memory; the ring grows only as a task emits and is dropped when it
+         * waits or finishes).
+         */
+        public static final int DEFAULT_LIVE_TAIL_SIZE = 4096;
+        /** Default {@link #pageSize(int)}: 1024 events. */
+        public static final int DEFAULT_PAGE_SIZE = 1024;
         /** Default {@link #cancelGrace(Duration)}: 5 seconds. */
         public static final Duration DEFAULT_CANCEL_GRACE = Duration.ofSeconds(5);
         /** Default {@link #shutdownTimeout(Duration)}: 10 seconds. */
         public static final Duration DEFAULT_SHUTDOWN_TIMEOUT = Duration.ofSeconds(10);
-        /** Default {@link #maxBatchSize(int)}: 4096 writes per transaction. */
-        public static final int DEFAULT_MAX_BATCH_SIZE = 4096;
+        /** Default {@link #maxBatchSize(int)}: 1024 writes per transaction. */
+        public static final int DEFAULT_MAX_BATCH_SIZE = 1024;
         /** Default {@link #writeQueueCapacity(int)}: 65536 pending writes. */
         public static final int DEFAULT_WRITE_QUEUE_CAPACITY = 65536;
 
@@ -247,7 +251,11 @@ public interface TaskManager extends AutoCloseable {
             return this;
         }
 
-        /** @param n events a subscription that fell behind reads from the store at a time @return this */
+        /**
+         * @param n the most events a subscription that fell behind reads from the store at a time and
+         *          holds in memory; it reads fewer when its outstanding demand is smaller (at least 64)
+         * @return this
+         */
         public Builder pageSize(int n) {
             this.pageSize = positive(n, "pageSize");
             return this;

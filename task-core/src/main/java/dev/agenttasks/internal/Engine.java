@@ -72,6 +72,7 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class Engine implements TaskManager {
     private static final Logger log = LoggerFactory.getLogger(Engine.class);
     private static final Set<TaskStatus> UNFINISHED = EnumSet.of(TaskStatus.PENDING, TaskStatus.RUNNING);
+    private static final String USER_MESSAGE = "user_message";
 
     /** Validated builder settings. */
     public record Config(TaskStore store, AgentRunner runner, int maxConcurrentTasks, Duration defaultTimeout,
@@ -248,6 +249,9 @@ public final class Engine implements TaskManager {
                 s = new TaskState(r, config.liveTailSize());
                 s.inbox.addAll(store.pendingMessages(r.id()));
                 s.turns = lastTurn(r);
+                if (s.turns == 0 && r.task().status() == TaskStatus.PENDING) {
+                    s.firstMessage = firstMessageOf(r);
+                }
                 active.put(r.id(), s);
             }
             return s;
@@ -263,7 +267,7 @@ public final class Engine implements TaskManager {
             return 0;
         }
         List<TaskEvent> last = store.events(r.id(), r.lastSeq() - 1, 1);
-        if (!last.isEmpty() && last.get(0).data().get("turn") instanceof Long) {
+        if (!last.isEmpty() && last.get(0).isStatus() && last.get(0).data().get("turn") instanceof Long) {
             return ((Long) last.get(0).data().get("turn")).intValue();
         }
         long max = 0;
@@ -274,7 +278,8 @@ public final class Engine implements TaskManager {
                 return (int) max;
             }
             for (TaskEvent e : page) {
-                if ((e.isStatus() || "user_message".equals(e.type())) && e.data().get("turn") instanceof Long) {
+                if (e.isStatus() && e.data().get("turn") instanceof Long
+                        || USER_MESSAGE.equals(e.type()) && e.data().get("turn") instanceof Long && max > 0) {
                     max = Math.max(max, (Long) e.data().get("turn"));
                 }
                 after = e.seq();
@@ -299,8 +304,11 @@ public final class Engine implements TaskManager {
         return store.task(taskId);
     }
 
-    List<TaskEvent> readPage(String taskId, long afterSeq) {
-        return store.events(taskId, afterSeq, config.pageSize());
+    /** A page sized to the subscriber's outstanding demand: at least 64 events, at most the page size. */
+    List<TaskEvent> readPage(String taskId, long afterSeq, long demand) {
+        int max = config.pageSize();
+        int size = (int) Math.min(max, Math.max(Math.min(64, max), demand));
+        return store.events(taskId, afterSeq, size);
     }
 
     // ------------------------------------------------------------------ validation
@@ -424,9 +432,11 @@ public final class Engine implements TaskManager {
             ops.add(new StoreOp.InsertTask(record));
             ops.add(new StoreOp.AppendEvent(new TaskEvent(id, s.nextSeq++, TaskEvent.STATUS,
                     statusData(TaskStatus.PENDING, null, null), now)));
-            PendingMessage pm = new PendingMessage(id, Ids.message(), message, now);
-            ops.add(new StoreOp.AddMessage(pm));
-            s.inbox.add(pm);
+            if (message != null) { // the log holds the first message: no pending-message row to write and remove
+                ops.add(new StoreOp.AppendEvent(new TaskEvent(id, s.nextSeq++, USER_MESSAGE,
+                        userMessageData(1, message), now)));
+            }
+            s.firstMessage = message;
             s.queued = true;
             active.put(id, s);
             writer.submit(new Writer.Unit(s, s.writeGeneration, ops, done, () -> notify(l -> l.taskCreated(task))));
@@ -548,15 +558,25 @@ public final class Engine implements TaskManager {
     private TurnRun beginTurnLocked(TaskState s) {
         boolean resumed = s.resumeNext;
         s.resumeNext = false;
-        // a resumed turn continues the interrupted one; queued messages run as the turns after it
-        PendingMessage pm = resumed ? null : s.inbox.poll();
-        if (pm == null && !resumed && s.turns > 0) {
-            return null; // nothing to run
+        boolean neverStarted = s.turns == 0 && s.task().startedAt() == null;
+        PendingMessage pm = null;
+        TaskMessage message = null;
+        if (resumed) {
+            // a resumed turn continues the interrupted one; queued messages run as the turns after it
+        } else if (neverStarted && s.firstMessage != null) {
+            message = s.firstMessage; // recorded in the log at creation
+        } else {
+            pm = s.inbox.poll();
+            if (pm == null && !neverStarted) {
+                return null; // nothing to run
+            }
+            message = pm == null ? null : pm.message();
         }
         int number = ++s.turns;
         TurnRun run = new TurnRun(this, s, number);
-        run.message = pm == null ? null : pm.message();
-        run.resumed = resumed && pm == null;
+        run.message = message;
+        s.firstMessage = null;
+        run.resumed = resumed;
         s.turn = run;
         Instant now = clock.instant();
         List<StoreOp> ops = new ArrayList<>(4);
@@ -572,15 +592,8 @@ public final class Engine implements TaskManager {
         if (pm != null) {
             ops.add(new StoreOp.RemoveMessage(s.id, pm.messageId()));
             if (pm.message() != null) {
-                LinkedHashMap<String, Object> data = new LinkedHashMap<>();
-                data.put("turn", (long) number);
-                if (pm.message().text() != null) {
-                    data.put("text", pm.message().text());
-                } else {
-                    data.put("content", pm.message().content());
-                }
-                ops.add(new StoreOp.AppendEvent(new TaskEvent(s.id, s.nextSeq++, "user_message",
-                        java.util.Collections.unmodifiableMap(data), now)));
+                ops.add(new StoreOp.AppendEvent(new TaskEvent(s.id, s.nextSeq++, USER_MESSAGE,
+                        userMessageData(number, pm.message()), now)));
             }
         }
         Task after = s.task();
@@ -591,6 +604,33 @@ public final class Engine implements TaskManager {
             notify(l -> l.turnStarted(after, number));
         });
         return run;
+    }
+
+    private static Map<String, Object> userMessageData(int turn, TaskMessage m) {
+        LinkedHashMap<String, Object> data = new LinkedHashMap<>();
+        data.put("turn", (long) turn);
+        if (m.text() != null) {
+            data.put("text", m.text());
+        } else {
+            data.put("content", m.content());
+        }
+        return java.util.Collections.unmodifiableMap(data);
+    }
+
+    /** The first message of a task that has not started, from its {@code user_message} event. */
+    private TaskMessage firstMessageOf(TaskRecord r) {
+        for (TaskEvent e : store.events(r.id(), 0, 4)) {
+            if (USER_MESSAGE.equals(e.type()) && Long.valueOf(1).equals(e.data().get("turn"))) {
+                Object text = e.data().get("text");
+                if (text instanceof String) {
+                    return TaskMessage.text((String) text);
+                }
+                @SuppressWarnings("unchecked")
+                List<Map<String, Object>> content = (List<Map<String, Object>>) e.data().get("content");
+                return content == null ? null : TaskMessage.content(content);
+            }
+        }
+        return null;
     }
 
     private Turn turnFor(TaskState s, TurnRun run) {

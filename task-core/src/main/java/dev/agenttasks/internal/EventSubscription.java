@@ -231,7 +231,7 @@ final class EventSubscription implements Flow.Subscription, Runnable {
         } else if (s > finalSeq) {
             return null;
         }
-        List<TaskEvent> page = engine.readPage(taskId, cursor);
+        List<TaskEvent> page = engine.readPage(taskId, cursor, requested.get());
         for (TaskEvent p : page) {
             if (p.seq() > cursor) {
                 buffer.add(p);

@@ -18,6 +18,8 @@ final class TaskState {
     long nextSeq;
     /** Messages stored and not yet handed to a turn, in order. */
     final ArrayDeque<PendingMessage> inbox = new ArrayDeque<>();
+    /** The message of the first turn, recorded at creation as a {@code user_message} event; null after it ran. */
+    dev.agenttasks.TaskMessage firstMessage;
     /** The turn in progress, or null. */
     TurnRun turn;
     /** True while waiting in the engine's queue for a concurrency slot. */

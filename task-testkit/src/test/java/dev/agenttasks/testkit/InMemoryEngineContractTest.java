@@ -5,11 +5,11 @@ import dev.agenttasks.spi.TaskStore;
 /** The real engine over the in-memory store passes the engine contract. */
 class InMemoryEngineContractTest extends TaskEngineContract {
 
-    private ReopenableInMemoryStore current;
+    private StoreHandle current;
 
     @Override
     protected TaskStore newStore() {
-        current = new ReopenableInMemoryStore(TaskStore.inMemory());
+        current = new StoreHandle(TaskStore.inMemory());
         return current;
     }
 

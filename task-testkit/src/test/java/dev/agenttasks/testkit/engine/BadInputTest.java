@@ -46,10 +46,10 @@ class BadInputTest extends EngineTestBase {
 
     /** Asserts the call fails with the exception type and writes nothing at all. */
     private void rejectedBeforeWriting(ThrowingCallable call, Class<? extends Throwable> type) {
-        int writes = storeHandle.writes.get();
+        int writes = storeHandle.writes();
         long tasks = data.list(TaskQuery.all().withLimit(1000), null, 1000).size();
         assertThatThrownBy(call).isInstanceOf(type);
-        assertThat(storeHandle.writes.get()).as("store writes").isEqualTo(writes);
+        assertThat(storeHandle.writes()).as("store writes").isEqualTo(writes);
         assertThat(data.list(TaskQuery.all().withLimit(1000), null, 1000)).hasSize((int) tasks);
         assertThat(runner.turns()).isEmpty();
     }
@@ -209,11 +209,11 @@ class BadInputTest extends EngineTestBase {
         }
 
         private void sendRejected(String id, TaskMessage message, Class<? extends Throwable> type) {
-            int writes = storeHandle.writes.get();
+            int writes = storeHandle.writes();
             int turns = runner.turns().size();
             long lastSeq = data.task(waiting.id()).orElseThrow().lastSeq();
             assertThatThrownBy(() -> manager.sendMessage(id, message)).isInstanceOf(type);
-            assertThat(storeHandle.writes.get()).isEqualTo(writes);
+            assertThat(storeHandle.writes()).isEqualTo(writes);
             assertThat(runner.turns()).hasSize(turns);
             assertThat(data.pendingMessages(waiting.id())).isEmpty();
             assertThat(data.task(waiting.id()).orElseThrow().lastSeq()).isEqualTo(lastSeq);

@@ -1,5 +1,6 @@
 package dev.agenttasks.testkit.engine;
 
+import dev.agenttasks.testkit.StoreHandle;
 import dev.agenttasks.Task;
 import dev.agenttasks.TaskEvent;
 import dev.agenttasks.TaskManager;

@@ -1,4 +1,4 @@
-package dev.agenttasks.testkit.engine;
+package dev.agenttasks.testkit;
 
 import dev.agenttasks.TaskEvent;
 import dev.agenttasks.TaskQuery;
@@ -18,19 +18,45 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A closable handle on a shared store: closing it leaves the data open for the next manager (a
- * "restart") and for the test's own inspection. It counts writes, so tests can check nothing was written.
+ * A closable handle on a shared store. A manager closes the store it was given; closing a handle
+ * leaves the shared data open, so a test can "restart" by building a new manager on a new handle of
+ * the same data (as a durable store would be reopened) and inspect the data directly. The handle
+ * counts the batches written through it, so a test can check that a call wrote nothing.
+ *
+ * <pre>{@code
+ * TaskStore data = TaskStore.inMemory();
+ * TaskManager first = TaskManager.builder().store(new StoreHandle(data)).runner(runner).build();
+ * first.close();                      // data stays open
+ * TaskManager second = TaskManager.builder().store(new StoreHandle(data)).runner(runner).build();
+ * }</pre>
  */
-final class StoreHandle implements TaskStore {
+public final class StoreHandle implements TaskStore {
     private final TaskStore data;
+    private final AtomicInteger writes = new AtomicInteger();
     private volatile boolean closed;
-    final AtomicInteger writes = new AtomicInteger();
 
-    StoreHandle(TaskStore data) {
-        this.data = data;
+    /** @param data the shared store; never closed by this handle */
+    public StoreHandle(TaskStore data) {
+        this.data = java.util.Objects.requireNonNull(data, "data can not be null");
     }
 
-    boolean isClosed() {
+    /** @return a new open handle on the same data */
+    public StoreHandle reopen() {
+        return new StoreHandle(data);
+    }
+
+    /** @return the shared store, for direct inspection */
+    public TaskStore data() {
+        return data;
+    }
+
+    /** @return how many batches were written through this handle */
+    public int writes() {
+        return writes.get();
+    }
+
+    /** @return true once this handle was closed */
+    public boolean isClosed() {
         return closed;
     }
 

@@ -42,9 +42,6 @@ final class Env {
         return SqliteTaskStore.open(file);
     }
 
-    /** A live tail size set by a diagnostic experiment of this run, or null. */
-    static volatile Integer experimentTail;
-
     /**
      * A builder with the engine's defaults, except where a system property overrides a setting for an
      * experiment: {@code bench.liveTailSize}, {@code bench.maxBatchSize}, {@code bench.pageSize},
@@ -52,9 +49,6 @@ final class Env {
      */
     static TaskManager.Builder manager(TaskStore store, AgentRunner runner) {
         TaskManager.Builder b = TaskManager.builder().store(store).runner(runner);
-        if (experimentTail != null) {
-            b.liveTailSize(experimentTail);
-        }
         Integer v;
         if ((v = Integer.getInteger("bench.liveTailSize")) != null) {
             b.liveTailSize(v);

@@ -131,20 +131,6 @@ final class EventThroughputBench {
      * CPU time of the inserting thread (wall time on a shared machine is too noisy for this).
      */
     private void diagnose(int events) throws Exception {
-        Samples bigTail = new Samples();
-        Samples rawAgain = new Samples();
-        Env.experimentTail = 8192;
-        try {
-            for (int r = 0; r < 3; r++) {
-                rawAgain.add(rawRound(events));
-                bigTail.add(engineRound(events, 1).eventsPerSecond());
-            }
-        } finally {
-            Env.experimentTail = null;
-        }
-        env.report.row("Event throughput with liveTailSize 8192 (experiment)", Report.fmt(bigTail.median(), "events/s"),
-                "raw inserts: " + Report.fmt(rawAgain.median(), "rows/s"), Report.ratio(bigTail.median() / rawAgain.median()),
-                null, null);
         String[] names = {"plain INSERT", "+ Jackson-serialised data", "conditional INSERT ... SELECT ... WHERE seq = "
                 + "max(seq) + 1 (a per-row seq check in SQL, as the store did before its commit 30d7e39)", "both", "both, 4,000 rows/tx"};
         Samples[] cpu = new Samples[names.length];
@@ -204,21 +190,5 @@ final class EventThroughputBench {
                 "Fan-out, %,d events per round: %d subscribers %s events/s (spread %s); 1 subscriber %s events/s (spread %s)",
                 events, many, hundred.rounds("%,.0f"), Report.pct(hundred.spread()), one.rounds("%,.0f"),
                 Report.pct(one.spread())));
-        if (env.diag) {
-            Samples oneBig = new Samples();
-            Samples hundredBig = new Samples();
-            Env.experimentTail = 8192;
-            try {
-                for (int r = 0; r < rounds; r++) {
-                    oneBig.add(engineRound(events, 1).eventsPerSecond());
-                    hundredBig.add(engineRound(events, many).eventsPerSecond());
-                }
-            } finally {
-                Env.experimentTail = null;
-            }
-            env.report.row("Fan-out with liveTailSize 8192 (experiment)", Report.fmt(hundredBig.median(), "events/s"),
-                    "1 subscriber, same setting: " + Report.fmt(oneBig.median(), "events/s"),
-                    Report.ratio(hundredBig.median() / oneBig.median()), null, null);
-        }
     }
 }

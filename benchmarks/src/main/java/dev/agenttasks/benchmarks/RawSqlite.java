@@ -138,8 +138,8 @@ final class RawSqlite {
     }
 
     /**
-     * Diagnostic: the engine's whole write set per task in raw JDBC (insert task, 7 events, a message
-     * added and removed, 2 status updates), {@code tasksPerTx} tasks per transaction.
+     * Diagnostic: the engine's whole write set per task in raw JDBC (insert task, 7 events, 2 status
+     * updates: what the engine writes since task-core 520066b), {@code tasksPerTx} tasks per transaction.
      *
      * @return CPU microseconds of this thread per task
      */
@@ -152,9 +152,6 @@ final class RawSqlite {
             try (PreparedStatement insert = c.prepareStatement(INSERT_TASK);
                  PreparedStatement event = c.prepareStatement(conditional ? CONDITIONAL_APPEND
                          : "INSERT INTO events (task_id, seq, type, data, ts) VALUES (?, ?, ?, ?, ?)");
-                 PreparedStatement addMsg = c.prepareStatement(
-                         "INSERT INTO messages (task_id, message_id, message, created_at) VALUES (?, ?, ?, ?)");
-                 PreparedStatement delMsg = c.prepareStatement("DELETE FROM messages WHERE task_id = ? AND message_id = ?");
                  PreparedStatement update = c.prepareStatement("UPDATE tasks SET session_id = ?, status = ?, started_at = ?, "
                          + "completed_at = ?, error = ?, owner = ?, lease_until = ? WHERE id = ? AND status = ?")) {
                 for (int i = 0; i < count; i++) {
@@ -162,17 +159,9 @@ final class RawSqlite {
                     long now = System.currentTimeMillis() * 1_000_000L;
                     insertTask(insert, id);
                     addEvent(event, id, 1, "status", "{\"status\":\"pending\"}", now);
-                    addMsg.setString(1, id);
-                    addMsg.setString(2, "msg_" + i);
-                    addMsg.setString(3, "{\"text\":\"task " + i + "\"}");
-                    addMsg.setLong(4, now);
-                    addMsg.executeUpdate();
+                    addEvent(event, id, 2, "user_message", "{\"turn\":1,\"text\":\"task " + i + "\"}", now);
                     update(update, id, "RUNNING", "PENDING", now);
-                    addEvent(event, id, 2, "status", "{\"status\":\"running\",\"turn\":1}", now);
-                    delMsg.setString(1, id);
-                    delMsg.setString(2, "msg_" + i);
-                    delMsg.executeUpdate();
-                    addEvent(event, id, 3, "user_message", "{\"turn\":1,\"text\":\"task " + i + "\"}", now);
+                    addEvent(event, id, 3, "status", "{\"status\":\"running\",\"turn\":1}", now);
                     for (int k = 0; k < 3; k++) {
                         addEvent(event, id, 4 + k, "step", "{\"n\":" + k + "}", now);
                     }

@@ -89,10 +89,10 @@ final class ReplayBench {
                     "raw JDBC SELECT ... ORDER BY seq + Jackson parse: " + Report.fmt(raw.median(), "rows/s"),
                     Report.ratio(ratio), ">= 0.8", ratio >= 0.8);
             double ratioBig = bigPages.median() / raw.median();
-            env.report.row("Replay with pageSize 4096 (default 256)", Report.fmt(bigPages.median(), "events/s"),
+            env.report.row("Replay with pageSize 4096 (default " + TaskManager.Builder.DEFAULT_PAGE_SIZE + ")", Report.fmt(bigPages.median(), "events/s"),
                     "same raw read", Report.ratio(ratioBig), null, null);
             env.report.note(String.format(Locale.ROOT,
-                    "Replay of %,d events (+ status events), subscriber requests Long.MAX_VALUE: engine %s events/s "
+                    "Replay of %,d events (+ status events), default page size " + TaskManager.Builder.DEFAULT_PAGE_SIZE + ", subscriber requests Long.MAX_VALUE: engine %s events/s "
                             + "(spread %s); raw %s rows/s (spread %s). The raw baseline runs one SELECT seq, type, data, ts "
                             + "on an already open connection, parses every data column with Jackson into a LinkedHashMap "
                             + "wrapped unmodifiable and builds a TaskEvent; it does no paging and no delivery to a subscriber",

@@ -229,7 +229,7 @@ final class TaskThroughputBench {
 
     /** The engine's write set per task in raw JDBC, by transaction size, in CPU time. */
     private void diagnose(int count) throws Exception {
-        StringBuilder b = new StringBuilder("Task throughput diagnosis, the engine's 12 writes per task in raw JDBC, CPU µs "
+        StringBuilder b = new StringBuilder("Task throughput diagnosis, the engine's 10 writes per task in raw JDBC, CPU µs "
                 + "per task (median of 3):");
         for (boolean conditional : new boolean[] {false, true}) {
             for (int perTx : new int[] {1, 2, 10, 100}) {

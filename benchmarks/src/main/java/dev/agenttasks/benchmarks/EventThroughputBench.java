@@ -23,7 +23,7 @@ final class EventThroughputBench {
 
     /** Result of one engine round. */
     record Round(double eventsPerSecond, long batches, long deliveries, java.util.Map<String, Double> cpu, long pageReads,
-                 long eventsRead, double processCpuPerEvent) {
+                 long eventsRead, double processCpuPerEvent, double writeWallPerEvent) {
     }
 
     /**
@@ -56,7 +56,8 @@ final class EventThroughputBench {
             java.util.Map<String, Double> used = cpu.stop();
             ManagerStats after = tasks.stats();
             return new Round(events / ((end - start) / 1e9), after.writeBatches() - before.writeBatches(),
-                    after.eventsDelivered() - before.eventsDelivered(), used, store.pageReads.get(), store.eventsRead.get(), processCpu);
+                    after.eventsDelivered() - before.eventsDelivered(), used, store.pageReads.get(), store.eventsRead.get(), processCpu,
+                    java.util.Arrays.stream(store.sortedWriteNanos()).sum() / 1e3 / events);
         } finally {
             env.deleteDbFiles();
         }
@@ -99,13 +100,14 @@ final class EventThroughputBench {
             batch.add(events / (double) Math.max(1, er.batches()));
             Env.log("  round %d: raw %,.0f rows/s, engine %,.0f events/s (%d store transactions, %.0f events each)",
                     r + 1, rr, er.eventsPerSecond(), er.batches(), events / (double) Math.max(1, er.batches()));
-            Env.log("    engine: %s; %,d events read back from the store in %d pages", CpuMeter.format(er.cpu(), events, "event"),
-                    er.eventsRead(), er.pageReads());
+            Env.log("    engine: %s; %,d events read back from the store in %d pages; %.2f µs wall in TaskStore.write per event",
+                    CpuMeter.format(er.cpu(), events, "event"), er.eventsRead(), er.pageReads(), er.writeWallPerEvent());
             Env.log("    raw:    %s", CpuMeter.format(lastRawCpu, events, "row"));
             if (r == rounds - 1) {
                 env.report.note("Event throughput CPU, last round: engine " + CpuMeter.format(er.cpu(), events, "event")
                         + String.format(java.util.Locale.ROOT, " (%,d of the %,d events read back from the store by the "
-                        + "subscriber in %d pages)", er.eventsRead(), events, er.pageReads())
+                        + "subscriber in %d pages; %.2f µs wall time in TaskStore.write per event)", er.eventsRead(), events,
+                        er.pageReads(), er.writeWallPerEvent())
                         + "; raw " + CpuMeter.format(lastRawCpu, events, "row"));
             }
         }

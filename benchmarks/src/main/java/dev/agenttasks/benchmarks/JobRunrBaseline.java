@@ -12,6 +12,7 @@ import org.sqlite.SQLiteDataSource;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 
 /**
  * JobRunr with its SQLite storage provider in its best configuration found: WAL journal,
@@ -24,7 +25,8 @@ final class JobRunrBaseline {
     }
 
     /** Result: jobs per second and whether all jobs finished before the time limit. */
-    record Result(double jobsPerSecond, long succeeded, boolean complete) {
+    record Result(double jobsPerSecond, long succeeded, boolean complete, double enqueueSeconds,
+                  double firstSuccessSeconds, double seconds) {
     }
 
     static SQLiteDataSource dataSource(Path file) {
@@ -67,23 +69,34 @@ final class JobRunrBaseline {
                 }, "jobrunr-enqueue-" + t);
                 threads[t].start();
             }
+            long deadline = start + limit.toNanos();
+            long succeeded = 0;
+            long firstSuccess = 0;
+            long enqueued = 0;
+            while (System.nanoTime() < deadline) {
+                if (enqueued == 0 && Arrays.stream(threads).noneMatch(Thread::isAlive)) {
+                    enqueued = System.nanoTime();
+                }
+                succeeded = storage.countJobs(StateName.SUCCEEDED);
+                if (succeeded > 0 && firstSuccess == 0) {
+                    firstSuccess = System.nanoTime();
+                }
+                if (succeeded >= jobs) {
+                    break;
+                }
+                Thread.sleep(50);
+            }
+            long end = System.nanoTime();
             for (Thread t : threads) {
                 t.join();
             }
             if (failure[0] != null) {
                 throw new IllegalStateException("JobRunr enqueue failed", failure[0]);
             }
-            long deadline = start + limit.toNanos();
-            long succeeded = 0;
-            while (System.nanoTime() < deadline) {
-                succeeded = storage.countJobs(StateName.SUCCEEDED);
-                if (succeeded >= jobs) {
-                    break;
-                }
-                Thread.sleep(50);
-            }
-            double seconds = (System.nanoTime() - start) / 1e9;
-            return new Result(succeeded / seconds, succeeded, succeeded >= jobs);
+            double seconds = (end - start) / 1e9;
+            return new Result(succeeded / seconds, succeeded, succeeded >= jobs,
+                    enqueued == 0 ? Double.NaN : (enqueued - start) / 1e9,
+                    firstSuccess == 0 ? Double.NaN : (firstSuccess - start) / 1e9, seconds);
         } finally {
             JobRunr.destroy();
         }

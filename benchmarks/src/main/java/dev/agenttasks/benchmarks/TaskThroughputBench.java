@@ -52,6 +52,7 @@ final class TaskThroughputBench {
     }
 
     String lastEngineCpu = "";
+    String lastJobRunrTimeline = "";
     double lastEngineProcessCpu;
     double lastRawProcessCpu;
     double lastJobRunrProcessCpu;
@@ -174,8 +175,12 @@ final class TaskThroughputBench {
                 jobrunr.add(j.jobsPerSecond());
                 jobrunrCpu.add(lastJobRunrProcessCpu);
                 complete &= j.complete();
-                Env.log("  JobRunr round %d: %,.0f jobs/s (%d succeeded%s)", r + 1, j.jobsPerSecond(), j.succeeded(),
-                        j.complete() ? "" : ", stopped at the time limit");
+                Env.log("  JobRunr round %d: %,.0f jobs/s (%d succeeded%s; enqueued in %.1f s, first success after %.1f s, "
+                                + "last after %.1f s)", r + 1, j.jobsPerSecond(), j.succeeded(),
+                        j.complete() ? "" : ", stopped at the time limit", j.enqueueSeconds(), j.firstSuccessSeconds(),
+                        j.seconds());
+                lastJobRunrTimeline = String.format(Locale.ROOT, "all enqueued after %.1f s, first success after %.1f s, "
+                        + "last after %.1f s", j.enqueueSeconds(), j.firstSuccessSeconds(), j.seconds());
             }
         }
         if (env.diag) {
@@ -224,7 +229,7 @@ final class TaskThroughputBench {
                 raw.rounds("%,.0f"), Report.pct(raw.spread()),
                 withJobRunr ? String.format(Locale.ROOT, "; JobRunr (%,d jobs, %d workers, %d s poll) %s jobs/s (spread %s)",
                         jobRunrCount, jobRunrWorkers(), jobRunrPollSeconds(), jobrunr.rounds("%,.0f"),
-                        Report.pct(jobrunr.spread())) : "; JobRunr skipped"));
+                        Report.pct(jobrunr.spread())) + "; last JobRunr round: " + lastJobRunrTimeline : "; JobRunr skipped"));
     }
 
     /** The engine's write set per task in raw JDBC, by transaction size, in CPU time. */

@@ -46,7 +46,7 @@ public final class BenchMain {
      * @return the report
      * @throws Exception if a benchmark fails
      */
-    public static Report run(String... args) throws Exception {
+    static Report run(String... args) throws Exception {
         List<String> list = Arrays.stream(args).flatMap(a -> Arrays.stream(a.trim().split("\\s+")))
                 .filter(a -> !a.isBlank()).map(a -> a.replaceFirst("^--", "")).toList();
         boolean quick = false;

@@ -892,7 +892,7 @@ public final class Engine implements TaskManager {
         if (TaskEvent.STATUS.equals(type)) {
             throw new InvalidRequestException("type", "event type \"status\" is reserved for the engine");
         }
-        Map<String, Object> copy = Json.copyObject(data, "data", limits.maxEventBytes());
+        Map<String, Object> copy = Json.copyEncoded(data, "data", limits.maxEventBytes());
         TaskState s = run.state;
         if (run.closed) {
             dropped(run, type);

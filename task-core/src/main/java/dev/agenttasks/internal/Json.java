@@ -21,6 +21,120 @@ import java.util.Map;
  */
 public final class Json {
     private static final int MAX_DEPTH = 64;
+    private static final char[] HEX = "0123456789abcdef".toCharArray();
+
+    /** An immutable JSON object that carries its own compact JSON text. */
+    static final class EncodedMap extends java.util.AbstractMap<String, Object>
+            implements dev.agenttasks.spi.JsonEncoded {
+        private final Map<String, Object> map;
+        private final String json;
+
+        EncodedMap(Map<String, Object> map, String json) {
+            this.map = map;
+            this.json = json;
+        }
+
+        @Override
+        public java.util.Set<Entry<String, Object>> entrySet() {
+            return map.entrySet();
+        }
+
+        @Override
+        public Object get(Object key) {
+            return map.get(key);
+        }
+
+        @Override
+        public boolean containsKey(Object key) {
+            return map.containsKey(key);
+        }
+
+        @Override
+        public int size() {
+            return map.size();
+        }
+
+        @Override
+        public String json() {
+            return json;
+        }
+    }
+
+    /**
+     * Copies event data like {@link #copyObject} and encodes it once, so the store writer does not have to.
+     *
+     * @param in       the data
+     * @param field    name used in exceptions
+     * @param maxBytes size limit
+     * @return an immutable copy that implements {@link dev.agenttasks.spi.JsonEncoded}
+     */
+    public static Map<String, Object> copyEncoded(Map<String, ?> in, String field, long maxBytes) {
+        Map<String, Object> copy = copyObject(in, field, maxBytes);
+        StringBuilder sb = new StringBuilder(64);
+        write(sb, copy);
+        return new EncodedMap(copy, sb.toString());
+    }
+
+    /**
+     * Appends the compact JSON text of a value made by this class.
+     *
+     * @param sb where to write
+     * @param v  a JSON-compatible value
+     */
+    static void write(StringBuilder sb, Object v) {
+        if (v == null) {
+            sb.append("null");
+        } else if (v instanceof String) {
+            writeString(sb, (String) v);
+        } else if (v instanceof Map) {
+            sb.append('{');
+            boolean first = true;
+            for (Map.Entry<?, ?> e : ((Map<?, ?>) v).entrySet()) {
+                if (!first) {
+                    sb.append(',');
+                }
+                first = false;
+                writeString(sb, (String) e.getKey());
+                sb.append(':');
+                write(sb, e.getValue());
+            }
+            sb.append('}');
+        } else if (v instanceof List) {
+            sb.append('[');
+            boolean first = true;
+            for (Object o : (List<?>) v) {
+                if (!first) {
+                    sb.append(',');
+                }
+                first = false;
+                write(sb, o);
+            }
+            sb.append(']');
+        } else {
+            sb.append(v); // Long, BigInteger, finite Double, Boolean: their toString is valid JSON
+        }
+    }
+
+    private static void writeString(StringBuilder sb, String s) {
+        sb.append('"');
+        int n = s.length();
+        for (int i = 0; i < n; i++) {
+            char c = s.charAt(i);
+            if (c == '"' || c == '\\') {
+                sb.append('\\').append(c);
+            } else if (c < 0x20) {
+                switch (c) {
+                    case '\n': sb.append("\\n"); break;
+                    case '\r': sb.append("\\r"); break;
+                    case '\t': sb.append("\\t"); break;
+                    default: sb.append("\\u00").append(HEX[c >> 4]).append(HEX[c & 15]);
+                }
+            } else {
+                sb.append(c);
+            }
+        }
+        sb.append('"');
+    }
 
     private Json() {
     }

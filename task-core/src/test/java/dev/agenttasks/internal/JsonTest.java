@@ -78,4 +78,21 @@ class JsonTest {
         assertThatThrownBy(() -> Json.copyObject(Map.of("s", chinese), "data", 1000))
                 .isInstanceOf(PayloadTooLargeException.class);
     }
+
+    @Test
+    void encodesEventDataOnceAsCompactJson() {
+        Map<String, Object> in = new LinkedHashMap<>();
+        in.put("s", "a\"b\\c\n\u0001é");
+        in.put("n", 42);
+        in.put("d", 1.5);
+        in.put("b", false);
+        in.put("z", null);
+        in.put("l", List.of(1, "x", Map.of("k", List.of())));
+        Map<String, Object> out = Json.copyEncoded(in, "data", 1000);
+        assertThat(((dev.agenttasks.spi.JsonEncoded) out).json())
+                .isEqualTo("{\"s\":\"a\\\"b\\\\c\\n\\u0001é\",\"n\":42,\"d\":1.5,\"b\":false,\"z\":null,"
+                        + "\"l\":[1,\"x\",{\"k\":[]}]}");
+        assertThat(out).isEqualTo(Json.copyObject(in, "data", 1000));
+        assertThatThrownBy(() -> out.put("x", 1)).isInstanceOf(UnsupportedOperationException.class);
+    }
 }

@@ -5,6 +5,7 @@ import dev.agenttasks.TaskEvent;
 import dev.agenttasks.TaskQuery;
 import dev.agenttasks.TaskStatus;
 import dev.agenttasks.TaskStoreException;
+import dev.agenttasks.spi.JsonEncoded;
 import dev.agenttasks.spi.PendingMessage;
 import dev.agenttasks.spi.StoreConflictException;
 import dev.agenttasks.spi.StoreOp;
@@ -329,7 +330,8 @@ public final class SqliteTaskStore implements TaskStore {
             ps.setString(1, id);
             ps.setLong(2, ev.seq());
             ps.setString(3, ev.type());
-            ps.setString(4, Json.write(ev.data()));
+            // the engine encodes event data on the emitting thread; use it rather than encoding here
+            ps.setString(4, ev.data() instanceof JsonEncoded ? ((JsonEncoded) ev.data()).json() : Json.write(ev.data()));
             ps.setLong(5, Times.toNanos(ev.timestamp(), "event timestamp"));
             ps.addBatch();
         }

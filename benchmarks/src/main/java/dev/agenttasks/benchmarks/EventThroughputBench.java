@@ -23,7 +23,7 @@ final class EventThroughputBench {
 
     /** Result of one engine round. */
     record Round(double eventsPerSecond, long batches, long deliveries, java.util.Map<String, Double> cpu, long pageReads,
-                 long eventsRead, double processCpuPerEvent, double writeWallPerEvent) {
+                 long eventsRead, double processCpuPerEvent, double writeWallPerEvent, String alloc, long gcMillis) {
     }
 
     /**
@@ -53,11 +53,13 @@ final class EventThroughputBench {
                 }
             }
             double processCpu = cpu.processNanos() / 1e3 / events;
+            String alloc = CpuMeter.formatBytes(cpu.allocatedBytes(), events, "event");
+            long gc = cpu.gcMillisSince();
             java.util.Map<String, Double> used = cpu.stop();
             ManagerStats after = tasks.stats();
             return new Round(events / ((end - start) / 1e9), after.writeBatches() - before.writeBatches(),
                     after.eventsDelivered() - before.eventsDelivered(), used, store.pageReads.get(), store.eventsRead.get(), processCpu,
-                    java.util.Arrays.stream(store.sortedWriteNanos()).sum() / 1e3 / events);
+                    java.util.Arrays.stream(store.sortedWriteNanos()).sum() / 1e3 / events, alloc, gc);
         } finally {
             env.deleteDbFiles();
         }
@@ -102,13 +104,16 @@ final class EventThroughputBench {
                     r + 1, rr, er.eventsPerSecond(), er.batches(), events / (double) Math.max(1, er.batches()));
             Env.log("    engine: %s; %,d events read back from the store in %d pages; %.2f µs wall in TaskStore.write per event",
                     CpuMeter.format(er.cpu(), events, "event"), er.eventsRead(), er.pageReads(), er.writeWallPerEvent());
+            Env.log("    engine: %s; %d ms in GC; process CPU %.2f µs per event", er.alloc(), er.gcMillis(),
+                    er.processCpuPerEvent());
             Env.log("    raw:    %s", CpuMeter.format(lastRawCpu, events, "row"));
             if (r == rounds - 1) {
                 env.report.note("Event throughput CPU, last round: engine " + CpuMeter.format(er.cpu(), events, "event")
                         + String.format(java.util.Locale.ROOT, " (%,d of the %,d events read back from the store by the "
                         + "subscriber in %d pages; %.2f µs wall time in TaskStore.write per event)", er.eventsRead(), events,
                         er.pageReads(), er.writeWallPerEvent())
-                        + "; raw " + CpuMeter.format(lastRawCpu, events, "row"));
+                        + "; raw " + CpuMeter.format(lastRawCpu, events, "row") + ". Engine " + er.alloc() + ", "
+                        + er.gcMillis() + " ms in GC pauses and concurrent phases for the round");
             }
         }
         double ratio = engine.median() / raw.median();

@@ -69,8 +69,16 @@ public final class Json {
      * @return an immutable copy that implements {@link dev.agenttasks.spi.JsonEncoded}
      */
     public static Map<String, Object> copyEncoded(Map<String, ?> in, String field, long maxBytes) {
-        Map<String, Object> copy = copyObject(in, field, maxBytes);
-        StringBuilder sb = new StringBuilder(64);
+        Budget b = new Budget(field, maxBytes);
+        Map<String, Object> copy;
+        if (in == null) {
+            b.add(2);
+            copy = Map.of();
+        } else {
+            copy = copyMap(in, b, 0);
+        }
+        // the measured size is the UTF-8 length, at least the char count: the builder never grows
+        StringBuilder sb = new StringBuilder((int) Math.min(Integer.MAX_VALUE - 8, b.size + 16));
         write(sb, copy);
         return new EncodedMap(copy, sb.toString());
     }
@@ -118,22 +126,26 @@ public final class Json {
     private static void writeString(StringBuilder sb, String s) {
         sb.append('"');
         int n = s.length();
+        int run = 0; // start of the current run of characters that need no escape
         for (int i = 0; i < n; i++) {
             char c = s.charAt(i);
+            if (c != '"' && c != '\\' && c >= 0x20) {
+                continue;
+            }
+            sb.append(s, run, i);
+            run = i + 1;
             if (c == '"' || c == '\\') {
                 sb.append('\\').append(c);
-            } else if (c < 0x20) {
+            } else {
                 switch (c) {
                     case '\n': sb.append("\\n"); break;
                     case '\r': sb.append("\\r"); break;
                     case '\t': sb.append("\\t"); break;
                     default: sb.append("\\u00").append(HEX[c >> 4]).append(HEX[c & 15]);
                 }
-            } else {
-                sb.append(c);
             }
         }
-        sb.append('"');
+        sb.append(s, run, n).append('"');
     }
 
     private Json() {

@@ -8,7 +8,10 @@ public class InvalidRequestException extends TaskException {
     private static final long serialVersionUID = 1L;
     private final String field;
 
-    /** @param field the input at fault (for example {@code "message"}) @param message what is wrong */
+    /**
+     * @param field the input at fault (for example {@code "message"})
+     * @param message what is wrong
+     */
     public InvalidRequestException(String field, String message) {
         super(message);
         this.field = field;

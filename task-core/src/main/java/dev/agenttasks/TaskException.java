@@ -9,7 +9,10 @@ public class TaskException extends RuntimeException {
         super(message);
     }
 
-    /** @param message what went wrong @param cause the underlying failure */
+    /**
+     * @param message what went wrong
+     * @param cause the underlying failure
+     */
     public TaskException(String message, Throwable cause) {
         super(message, cause);
     }

@@ -41,17 +41,26 @@ public record TaskLimits(int maxIdLength, int maxTitleLength, int maxMetadataByt
                 DEFAULT_MAX_OPTIONS_BYTES, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_EVENT_BYTES);
     }
 
-    /** @param bytes new event limit @return a copy with it */
+    /**
+     * @param bytes new event limit
+     * @return a copy with it
+     */
     public TaskLimits withMaxEventBytes(int bytes) {
         return new TaskLimits(maxIdLength, maxTitleLength, maxMetadataBytes, maxOptionsBytes, maxMessageBytes, bytes);
     }
 
-    /** @param bytes new message limit @return a copy with it */
+    /**
+     * @param bytes new message limit
+     * @return a copy with it
+     */
     public TaskLimits withMaxMessageBytes(int bytes) {
         return new TaskLimits(maxIdLength, maxTitleLength, maxMetadataBytes, maxOptionsBytes, bytes, maxEventBytes);
     }
 
-    /** @param bytes new metadata limit @return a copy with it */
+    /**
+     * @param bytes new metadata limit
+     * @return a copy with it
+     */
     public TaskLimits withMaxMetadataBytes(int bytes) {
         return new TaskLimits(maxIdLength, maxTitleLength, bytes, maxOptionsBytes, maxMessageBytes, maxEventBytes);
     }

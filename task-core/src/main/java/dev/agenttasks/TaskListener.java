@@ -11,11 +11,17 @@ public interface TaskListener {
     default void taskCreated(Task task) {
     }
 
-    /** @param task the task whose turn just started (status {@code RUNNING}) @param turn the turn number, from 1 */
+    /**
+     * @param task the task whose turn just started (status {@code RUNNING})
+     * @param turn the turn number, from 1
+     */
     default void turnStarted(Task task, int turn) {
     }
 
-    /** @param task the task after the change @param from its previous status */
+    /**
+     * @param task the task after the change
+     * @param from its previous status
+     */
     default void statusChanged(Task task, TaskStatus from) {
     }
 

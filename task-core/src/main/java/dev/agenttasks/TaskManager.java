@@ -189,25 +189,37 @@ public interface TaskManager extends AutoCloseable {
         Builder() {
         }
 
-        /** @param store where tasks and events live (required) @return this */
+        /**
+         * @param store where tasks and events live (required)
+         * @return this
+         */
         public Builder store(TaskStore store) {
             this.store = Objects.requireNonNull(store, "store can not be null");
             return this;
         }
 
-        /** @param runner how agents are resolved and run (required) @return this */
+        /**
+         * @param runner how agents are resolved and run (required)
+         * @return this
+         */
         public Builder runner(AgentRunner runner) {
             this.runner = Objects.requireNonNull(runner, "runner can not be null");
             return this;
         }
 
-        /** @param n most turns running at once; further tasks stay {@code PENDING} in creation order @return this */
+        /**
+         * @param n most turns running at once; further tasks stay {@code PENDING} in creation order
+         * @return this
+         */
         public Builder maxConcurrentTasks(int n) {
             this.maxConcurrentTasks = positive(n, "maxConcurrentTasks");
             return this;
         }
 
-        /** @param timeout longest a turn may run before its task fails, unless the request sets one; null for none @return this */
+        /**
+         * @param timeout longest a turn may run before its task fails, unless the request sets one; null for none
+         * @return this
+         */
         public Builder defaultTimeout(Duration timeout) {
             this.defaultTimeout = timeout == null ? null : positive(timeout, "defaultTimeout");
             return this;
@@ -223,13 +235,19 @@ public interface TaskManager extends AutoCloseable {
             return this;
         }
 
-        /** @param timeout how long {@link TaskManager#close()} waits for running turns @return this */
+        /**
+         * @param timeout how long {@link TaskManager#close()} waits for running turns
+         * @return this
+         */
         public Builder shutdownTimeout(Duration timeout) {
             this.shutdownTimeout = nonNegative(timeout, "shutdownTimeout");
             return this;
         }
 
-        /** @param delay how long the writer waits to gather a larger batch (default 0: commit what is queued) @return this */
+        /**
+         * @param delay how long the writer waits to gather a larger batch (default 0: commit what is queued)
+         * @return this
+         */
         public Builder commitDelay(Duration delay) {
             this.commitDelay = nonNegative(delay, "commitDelay");
             return this;
@@ -245,7 +263,10 @@ public interface TaskManager extends AutoCloseable {
             return this;
         }
 
-        /** @param n committed events each active task keeps in memory for live subscribers @return this */
+        /**
+         * @param n committed events each active task keeps in memory for live subscribers
+         * @return this
+         */
         public Builder liveTailSize(int n) {
             this.liveTailSize = positive(n, "liveTailSize");
             return this;
@@ -261,49 +282,73 @@ public interface TaskManager extends AutoCloseable {
             return this;
         }
 
-        /** @param n most writes in one store transaction @return this */
+        /**
+         * @param n most writes in one store transaction
+         * @return this
+         */
         public Builder maxBatchSize(int n) {
             this.maxBatchSize = positive(n, "maxBatchSize");
             return this;
         }
 
-        /** @param n writes queued before emitters wait for the store @return this */
+        /**
+         * @param n writes queued before emitters wait for the store
+         * @return this
+         */
         public Builder writeQueueCapacity(int n) {
             this.writeQueueCapacity = positive(n, "writeQueueCapacity");
             return this;
         }
 
-        /** @param n threads that deliver events to subscribers @return this */
+        /**
+         * @param n threads that deliver events to subscribers
+         * @return this
+         */
         public Builder deliveryThreads(int n) {
             this.deliveryThreads = positive(n, "deliveryThreads");
             return this;
         }
 
-        /** @param policy what to do at start with tasks a dead host left running @return this */
+        /**
+         * @param policy what to do at start with tasks a dead host left running
+         * @return this
+         */
         public Builder recoveryPolicy(RecoveryPolicy policy) {
             this.recoveryPolicy = Objects.requireNonNull(policy, "recoveryPolicy can not be null");
             return this;
         }
 
-        /** @param listener receives lifecycle callbacks; may be called several times @return this */
+        /**
+         * @param listener receives lifecycle callbacks; may be called several times
+         * @return this
+         */
         public Builder listener(TaskListener listener) {
             this.listeners.add(Objects.requireNonNull(listener, "listener can not be null"));
             return this;
         }
 
-        /** @param limits size limits for input @return this */
+        /**
+         * @param limits size limits for input
+         * @return this
+         */
         public Builder limits(TaskLimits limits) {
             this.limits = Objects.requireNonNull(limits, "limits can not be null");
             return this;
         }
 
-        /** @param clock source of timestamps @return this */
+        /**
+         * @param clock source of timestamps
+         * @return this
+         */
         public Builder clock(Clock clock) {
             this.clock = Objects.requireNonNull(clock, "clock can not be null");
             return this;
         }
 
-        /** @param hostId name of this host, recorded as the owner of the tasks it runs @return this */
+        /**
+         * @param hostId name of this host, recorded as the owner of the tasks it runs
+         * @return this
+         */
         public Builder hostId(String hostId) {
             this.hostId = Objects.requireNonNull(hostId, "hostId can not be null");
             return this;

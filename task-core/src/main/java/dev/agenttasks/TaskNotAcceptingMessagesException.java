@@ -6,7 +6,10 @@ public class TaskNotAcceptingMessagesException extends TaskException {
     private final String taskId;
     private final TaskStatus status;
 
-    /** @param taskId the task @param status its status */
+    /**
+     * @param taskId the task
+     * @param status its status
+     */
     public TaskNotAcceptingMessagesException(String taskId, TaskStatus status) {
         super("task " + taskId + " does not accept messages in status " + status.wireName());
         this.taskId = taskId;

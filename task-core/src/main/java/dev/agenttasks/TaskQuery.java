@@ -32,32 +32,50 @@ public record TaskQuery(Set<TaskStatus> statuses, String agentId, String titleCo
         return new TaskQuery(Set.of(), null, null, DEFAULT_LIMIT, null);
     }
 
-    /** @param s statuses to keep @return a copy filtering on them */
+    /**
+     * @param s statuses to keep
+     * @return a copy filtering on them
+     */
     public TaskQuery withStatuses(Set<TaskStatus> s) {
         return new TaskQuery(s, agentId, titleContains, limit, cursor);
     }
 
-    /** @param s one or more statuses @return a copy filtering on them */
+    /**
+     * @param s one or more statuses
+     * @return a copy filtering on them
+     */
     public TaskQuery withStatus(TaskStatus... s) {
         return withStatuses(s.length == 0 ? Set.of() : EnumSet.of(s[0], s));
     }
 
-    /** @param id agent id @return a copy filtering on it */
+    /**
+     * @param id agent id
+     * @return a copy filtering on it
+     */
     public TaskQuery withAgentId(String id) {
         return new TaskQuery(statuses, id, titleContains, limit, cursor);
     }
 
-    /** @param text title substring @return a copy filtering on it */
+    /**
+     * @param text title substring
+     * @return a copy filtering on it
+     */
     public TaskQuery withTitleContains(String text) {
         return new TaskQuery(statuses, agentId, text, limit, cursor);
     }
 
-    /** @param n page size @return a copy with that page size */
+    /**
+     * @param n page size
+     * @return a copy with that page size
+     */
     public TaskQuery withLimit(int n) {
         return new TaskQuery(statuses, agentId, titleContains, n, cursor);
     }
 
-    /** @param c cursor from a previous page @return a copy starting after it */
+    /**
+     * @param c cursor from a previous page
+     * @return a copy starting after it
+     */
     public TaskQuery withCursor(String c) {
         return new TaskQuery(statuses, agentId, titleContains, limit, c);
     }

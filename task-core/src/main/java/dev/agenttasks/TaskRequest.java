@@ -70,49 +70,75 @@ public record TaskRequest(
             this.agentId = agentId;
         }
 
-        /** @param message the first message @return this */
+        /**
+         * @param message the first message
+         * @return this
+         */
         public Builder message(TaskMessage message) {
             this.message = message;
             return this;
         }
 
-        /** @param text the first message as plain text @return this */
+        /**
+         * @param text the first message as plain text
+         * @return this
+         */
         public Builder text(String text) {
             this.message = TaskMessage.text(text);
             return this;
         }
 
-        /** @param key option name @param value JSON-compatible value @return this */
+        /**
+         * @param key option name
+         * @param value JSON-compatible value
+         * @return this
+         */
         public Builder option(String key, Object value) {
             options.put(Objects.requireNonNull(key, "key"), value);
             return this;
         }
 
-        /** @param all options to add @return this */
+        /**
+         * @param all options to add
+         * @return this
+         */
         public Builder options(Map<String, ?> all) {
             options.putAll(all);
             return this;
         }
 
-        /** @param key metadata key @param value metadata value @return this */
+        /**
+         * @param key metadata key
+         * @param value metadata value
+         * @return this
+         */
         public Builder metadata(String key, String value) {
             metadata.put(Objects.requireNonNull(key, "key"), value);
             return this;
         }
 
-        /** @param workDir the task's work directory @return this */
+        /**
+         * @param workDir the task's work directory
+         * @return this
+         */
         public Builder workDir(String workDir) {
             this.workDir = workDir;
             return this;
         }
 
-        /** @param title explicit title instead of the derived one @return this */
+        /**
+         * @param title explicit title instead of the derived one
+         * @return this
+         */
         public Builder title(String title) {
             this.title = title;
             return this;
         }
 
-        /** @param timeout longest time one turn may run @return this */
+        /**
+         * @param timeout longest time one turn may run
+         * @return this
+         */
         public Builder timeout(Duration timeout) {
             this.timeout = timeout;
             return this;

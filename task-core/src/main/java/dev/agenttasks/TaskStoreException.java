@@ -9,7 +9,10 @@ public class TaskStoreException extends TaskException {
         super(message);
     }
 
-    /** @param message what failed @param cause the underlying failure */
+    /**
+     * @param message what failed
+     * @param cause the underlying failure
+     */
     public TaskStoreException(String message, Throwable cause) {
         super(message, cause);
     }

@@ -10,7 +10,10 @@ public class StoreConflictException extends TaskStoreException {
     private static final long serialVersionUID = 1L;
     private final String taskId;
 
-    /** @param taskId the task concerned @param message what conflicted */
+    /**
+     * @param taskId the task concerned
+     * @param message what conflicted
+     */
     public StoreConflictException(String taskId, String message) {
         super(message);
         this.taskId = taskId;

@@ -31,17 +31,27 @@ public record TaskRecord(Task task, Map<String, Object> options, long timeoutMil
         return task.id();
     }
 
-    /** @param t new snapshot @return a copy with it */
+    /**
+     * @param t new snapshot
+     * @return a copy with it
+     */
     public TaskRecord withTask(Task t) {
         return new TaskRecord(t, options, timeoutMillis, owner, leaseUntil, lastSeq);
     }
 
-    /** @param newOwner host @param until lease end @return a copy with them */
+    /**
+     * @param newOwner host
+     * @param until lease end
+     * @return a copy with them
+     */
     public TaskRecord withOwner(String newOwner, Instant until) {
         return new TaskRecord(task, options, timeoutMillis, newOwner, until, lastSeq);
     }
 
-    /** @param seq highest seq @return a copy with it */
+    /**
+     * @param seq highest seq
+     * @return a copy with it
+     */
     public TaskRecord withLastSeq(long seq) {
         return new TaskRecord(task, options, timeoutMillis, owner, leaseUntil, seq);
     }

@@ -25,7 +25,10 @@ public record TurnResult(Kind kind, Map<String, Object> data) {
         data = data == null ? Map.of() : data;
     }
 
-    /** @param result the result, may be empty @return a completed turn */
+    /**
+     * @param result the result, may be empty
+     * @return a completed turn
+     */
     public static TurnResult completed(Map<String, Object> result) {
         return new TurnResult(Kind.COMPLETED, result);
     }
@@ -35,7 +38,10 @@ public record TurnResult(Kind kind, Map<String, Object> data) {
         return new TurnResult(Kind.COMPLETED, Map.of());
     }
 
-    /** @param question what the agent asks, for example {@code {"question": "Which file?"}} @return an awaiting turn */
+    /**
+     * @param question what the agent asks, for example {@code {"question": "Which file?"}}
+     * @return an awaiting turn
+     */
     public static TurnResult awaitingInput(Map<String, Object> question) {
         return new TurnResult(Kind.AWAITING_INPUT, question);
     }

@@ -1060,7 +1060,7 @@ public final class Engine implements TaskManager {
                 s.deleted = true;
                 s.writeGeneration++; // drop anything a runaway turn still queues
             }
-            flushWriter();
+            writer.flush();
         }
         boolean existed = store.delete(taskId);
         if (s != null) {
@@ -1075,19 +1075,6 @@ public final class Engine implements TaskManager {
             log.info("task {} deleted", taskId);
         }
         return existed;
-    }
-
-    /** Waits until everything queued so far is written. */
-    private void flushWriter() {
-        TaskState marker = new TaskState(new TaskRecord(new Task("flush", "flush", null, TaskStatus.PENDING, "flush",
-                null, Instant.EPOCH, null, null, null, null, null), null, 0, null, null, 0), 1);
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        writer.submit(new Writer.Unit(marker, 0, List.of(), done, null));
-        try {
-            done.join();
-        } catch (CompletionException e) {
-            log.debug("flush failed", e);
-        }
     }
 
     // ------------------------------------------------------------------ messages

@@ -26,7 +26,10 @@ import java.util.concurrent.TimeUnit;
 final class Writer implements Runnable {
     private static final Logger log = LoggerFactory.getLogger(Writer.class);
 
-    /** A group of ops committed together, with an optional future and an action after commit. */
+    /**
+     * A group of ops committed together, with an optional future and an action after commit. A unit
+     * without a task state is a flush marker.
+     */
     static final class Unit {
         final TaskState state;
         final int generation;
@@ -113,6 +116,17 @@ final class Writer implements Runnable {
             throw new ManagerClosedException();
         }
         queue.add(unit);
+    }
+
+    /** Waits until everything queued before this call is committed (or has failed). */
+    void flush() {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        submit(new Unit(null, 0, List.of(), done, null));
+        try {
+            done.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            log.debug("flush ended with a failure", e);
+        }
     }
 
     private void done(List<Unit> units) {
@@ -208,7 +222,7 @@ final class Writer implements Runnable {
         List<Unit> live = new ArrayList<>(batch.size());
         List<StoreOp> all = new ArrayList<>();
         for (Unit u : batch) {
-            if (u.generation != u.state.writeGeneration) {
+            if (u.state != null && u.generation != u.state.writeGeneration) {
                 u.fail(new TaskStoreException("write of task " + u.state.id + " dropped after an earlier store failure"));
                 continue;
             }
@@ -225,7 +239,7 @@ final class Writer implements Runnable {
             }
             committed(live);
         } catch (RuntimeException e) {
-            if (live.stream().map(u -> u.state).distinct().count() == 1) {
+            if (live.stream().map(u -> u.state).distinct().count() == 1 && live.get(0).state != null) {
                 engine.writeFailed(live.get(0).state, e, live);
                 return;
             }
@@ -242,7 +256,11 @@ final class Writer implements Runnable {
                     batches++;
                     committed(g.getValue());
                 } catch (RuntimeException e2) {
-                    engine.writeFailed(g.getKey(), e2, g.getValue());
+                    if (g.getKey() == null) {
+                        g.getValue().forEach(u -> u.fail(e2)); // flush markers carry no writes
+                    } else {
+                        engine.writeFailed(g.getKey(), e2, g.getValue());
+                    }
                 }
             }
         }
@@ -252,6 +270,9 @@ final class Writer implements Runnable {
     void committed(List<Unit> units) {
         Set<TaskState> touched = new LinkedHashSet<>();
         for (Unit u : units) {
+            if (u.state == null) {
+                continue; // a flush marker
+            }
             engine.applyCommitted(u);
             touched.add(u.state);
         }

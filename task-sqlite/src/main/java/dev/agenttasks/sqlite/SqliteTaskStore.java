@@ -704,8 +704,13 @@ public final class SqliteTaskStore implements TaskStore {
         }
         sql.append(" ORDER BY t.created_at DESC, t.id DESC LIMIT ?");
         args.add(limit);
-        return read("list of tasks", r -> {
-            PreparedStatement ps = r.prepare(sql.toString());
+        return queryTasks("list of tasks", sql.toString(), args);
+    }
+
+    /** Runs a task query with bound arguments and maps every row. */
+    private List<TaskRecord> queryTasks(String what, String sql, List<Object> args) {
+        return read(what, r -> {
+            PreparedStatement ps = r.prepare(sql);
             bind(ps, args);
             try (ResultSet rs = ps.executeQuery()) {
                 List<TaskRecord> out = new ArrayList<>();
@@ -732,17 +737,7 @@ public final class SqliteTaskStore implements TaskStore {
         }
         String sql = SELECT_TASK + " WHERE t.status IN (" + placeholders(args.size())
                 + ") ORDER BY t.created_at, t.id";
-        return read("find of tasks by status", r -> {
-            PreparedStatement ps = r.prepare(sql);
-            bind(ps, args);
-            try (ResultSet rs = ps.executeQuery()) {
-                List<TaskRecord> out = new ArrayList<>();
-                while (rs.next()) {
-                    out.add(taskRecord(rs));
-                }
-                return out;
-            }
-        });
+        return queryTasks("find of tasks by status", sql, args);
     }
 
     /** {@inheritDoc} One short read transaction per call, so paging through a long log never pins the WAL. */

@@ -882,6 +882,18 @@ public final class Engine implements TaskManager {
 
     // ------------------------------------------------------------------ runner callbacks
 
+    /** A runner reading its task's log (TurnContext.events): commits what is queued, then reads. */
+    List<TaskEvent> turnEvents(TurnRun run, long afterSeq, int limit) {
+        if (afterSeq < 0) {
+            throw new InvalidRequestException("afterSeq", "afterSeq must not be negative");
+        }
+        if (limit < 1) {
+            throw new InvalidRequestException("limit", "limit must be at least 1");
+        }
+        writer.flush();
+        return store.events(run.state.id, afterSeq, Math.min(limit, config.pageSize()));
+    }
+
     void emit(TurnRun run, String type, Map<String, ?> data) {
         if (type == null || type.isBlank()) {
             throw new InvalidRequestException("type", "event type must not be blank");

@@ -46,6 +46,11 @@ final class TurnRun implements TurnContext {
     }
 
     @Override
+    public java.util.List<dev.agenttasks.TaskEvent> events(long afterSeq, int limit) {
+        return engine.turnEvents(this, afterSeq, limit);
+    }
+
+    @Override
     public boolean isCancelled() {
         return cancelled;
     }

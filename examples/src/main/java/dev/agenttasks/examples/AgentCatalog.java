@@ -24,9 +24,18 @@ import java.util.regex.Pattern;
  *   {"id": "demo", "name": "Demo agent", "model": "demo-1", "runner": "demo"},
  *   {"id": "cli", "name": "CLI agent", "model": "echo-1", "runner": "process",
  *    "command": ["{java}", "-cp", "{classpath}", "dev.agenttasks.examples.ExampleCliAgent"],
- *    "session_arg": "--session"}
+ *    "session_arg": "--session"},
+ *   {"id": "gpt", "name": "GPT assistant", "model": "gpt-4o-mini", "runner": "openai",
+ *    "base_url": "https://api.openai.com/v1", "api_key_env": "OPENAI_API_KEY",
+ *    "system_prompt": "You are a helpful assistant."}
  * ]}
  * }</pre>
+ *
+ * An {@code openai} agent talks to any OpenAI-compatible chat-completions endpoint (OpenAI, a local
+ * Ollama at {@code http://localhost:11434/v1}, vLLM, …) through LangChain4j: {@code model} and
+ * {@code base_url} are required; the API key is read from the environment variable named by
+ * {@code api_key_env} (never written in the file; leave it out for servers without keys);
+ * {@code system_prompt} is optional.
  *
  * In a {@code command}, {@code {java}} stands for this JVM's {@code java} launcher and {@code {classpath}}
  * for the class path of the bundled example CLI agent.
@@ -38,7 +47,19 @@ public final class AgentCatalog {
         /** {@link DemoAgentRunner}: scripted, no network. */
         DEMO,
         /** {@link ProcessAgentRunner}: a command per turn, JSON lines out. */
-        PROCESS
+        PROCESS,
+        /** A LangChain4j agent on an OpenAI-compatible endpoint ({@link OpenAiAgents}). */
+        OPENAI
+    }
+
+    /**
+     * The settings of an {@code openai} agent.
+     *
+     * @param baseUrl      the endpoint's base URL, for example {@code https://api.openai.com/v1}
+     * @param apiKeyEnv    the environment variable holding the API key, or {@code null} if none is needed
+     * @param systemPrompt the system prompt, or {@code null}
+     */
+    public record OpenAiSettings(String baseUrl, String apiKeyEnv, String systemPrompt) {
     }
 
     /**
@@ -48,13 +69,29 @@ public final class AgentCatalog {
      * @param kind       which runner runs it
      * @param command    the command of a process agent (placeholders resolved), empty for a demo agent
      * @param sessionArg the option that passes the session id to a process agent, or {@code null}
+     * @param openAi     the settings of an {@code openai} agent, {@code null} for other kinds
      */
-    public record Entry(AgentDescriptor descriptor, Kind kind, List<String> command, String sessionArg) {
+    public record Entry(AgentDescriptor descriptor, Kind kind, List<String> command, String sessionArg,
+                        OpenAiSettings openAi) {
         /** Copies the command. */
         public Entry {
             command = List.copyOf(command);
         }
+
+        /**
+         * An entry of a demo or process agent.
+         *
+         * @param descriptor id, display name and model
+         * @param kind       which runner runs it
+         * @param command    the command of a process agent, empty for a demo agent
+         * @param sessionArg the option that passes the session id to a process agent, or {@code null}
+         */
+        public Entry(AgentDescriptor descriptor, Kind kind, List<String> command, String sessionArg) {
+            this(descriptor, kind, command, sessionArg, null);
+        }
     }
+
+    private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,127}");
 
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
 
@@ -116,7 +153,11 @@ public final class AgentCatalog {
             String runner = Optional.ofNullable(text(a, "runner", false)).orElse("demo");
             Kind kind;
             List<String> command = new ArrayList<>();
-            if (runner.equals("demo")) {
+            OpenAiSettings openAi = null;
+            if (runner.equals("openai")) {
+                kind = Kind.OPENAI;
+                openAi = openAi(a, id, model);
+            } else if (runner.equals("demo")) {
                 kind = Kind.DEMO;
             } else if (runner.equals("process")) {
                 kind = Kind.PROCESS;
@@ -134,7 +175,7 @@ public final class AgentCatalog {
                 throw new IllegalArgumentException("agent " + id + ": unknown runner " + runner);
             }
             if (out.put(id, new Entry(new AgentDescriptor(id, name, model), kind, command,
-                    text(a, "session_arg", false))) != null) {
+                    text(a, "session_arg", false), openAi)) != null) {
                 throw new IllegalArgumentException("duplicate agent id: " + id);
             }
         }
@@ -152,6 +193,33 @@ public final class AgentCatalog {
      */
     public Optional<Entry> get(String id) {
         return Optional.ofNullable(id == null ? null : entries.get(id));
+    }
+
+    private static OpenAiSettings openAi(JsonNode a, String id, String model) {
+        if (model == null || model.isBlank()) {
+            throw new IllegalArgumentException("openai agent " + id + " needs a \"model\"");
+        }
+        String baseUrl = text(a, "base_url", false);
+        if (baseUrl == null || !(baseUrl.startsWith("http://") || baseUrl.startsWith("https://"))) {
+            throw new IllegalArgumentException("openai agent " + id + " needs a \"base_url\" starting with http:// or https://");
+        }
+        try {
+            java.net.URI uri = new java.net.URI(baseUrl);
+            if (uri.getHost() == null) {
+                throw new URISyntaxException(baseUrl, "no host");
+            }
+        } catch (URISyntaxException e) {
+            throw new IllegalArgumentException("openai agent " + id + ": bad base_url " + baseUrl + ": " + e.getMessage(), e);
+        }
+        String env = text(a, "api_key_env", false);
+        if (env != null && !ENV_NAME.matcher(env).matches()) {
+            throw new IllegalArgumentException("openai agent " + id + ": api_key_env must name an environment variable: " + env);
+        }
+        if (a.has("api_key")) {
+            throw new IllegalArgumentException("openai agent " + id
+                    + ": put the key in an environment variable and name it in \"api_key_env\", not in the file");
+        }
+        return new OpenAiSettings(baseUrl, env, text(a, "system_prompt", false));
     }
 
     private static String text(JsonNode node, String field, boolean required) {

@@ -25,9 +25,11 @@ public final class CatalogAgentRunner implements AgentRunner {
         for (AgentCatalog.Entry e : catalog.entries()) {
             AgentDescriptor d = e.descriptor();
             descriptors.put(d.id(), d);
-            runners.put(d.id(), e.kind() == AgentCatalog.Kind.DEMO
-                    ? new DemoAgentRunner(d, demoTokenDelay)
-                    : new ProcessAgentRunner(d, e.command(), e.sessionArg()));
+            runners.put(d.id(), switch (e.kind()) {
+                case DEMO -> new DemoAgentRunner(d, demoTokenDelay);
+                case PROCESS -> new ProcessAgentRunner(d, e.command(), e.sessionArg());
+                case OPENAI -> OpenAiAgents.runner(e, System::getenv);
+            });
         }
     }
 

@@ -159,8 +159,8 @@ public final class LangChain4jAgentRunner implements AgentRunner {
             }
             checkCancelled(context);
             if (++calls > maxModelCalls) {
-                throw new IllegalStateException("the model asked for tools " + maxModelCalls
-                        + " times in one turn without answering (limit " + maxModelCalls + " model calls)");
+                throw new IllegalStateException("the model was still calling tools after " + maxModelCalls
+                        + " model calls in one turn (the runner's maxModelCalls limit)");
             }
             AiMessage answer = call(context, conversation);
             List<Map<String, Object>> toolCalls = new ArrayList<>();

@@ -158,6 +158,22 @@ class RunnerErrorsAndRecoveryTest {
     }
 
     @Test
+    void anUnknownToolGetsAnErrorResultAndAToolLoopStopsAtTheLimit() {
+        server.enqueue(FakeOpenAiServer.toolCall("c1", "no_such_tool", "{}"),
+                FakeOpenAiServer.toolCall("c2", "count", "{\"n\":2}"));
+        LogContext ctx = new LogContext().add("user_message", Map.of("turn", 1L, "text", "loop"));
+        LangChain4jAgentRunner runner = LangChain4jAgentRunner.builder(AGENT)
+                .model(OpenAiStreamingChatModel.builder().baseUrl(server.baseUrl()).apiKey("k").modelName("m").build())
+                .tools(counter).maxModelCalls(2).build();
+
+        assertThatThrownBy(() -> runner.runTurn(turn(1), ctx)).isInstanceOf(IllegalStateException.class)
+                .hasMessage("the model was still calling tools after 2 model calls in one turn (the runner's maxModelCalls limit)");
+        assertThat(ctx.data(AgentEvents.TOOL_RESULT)).extracting(d -> d.get("outcome") + ": " + d.get("result"))
+                .containsExactly("error: error: there is no tool named no_such_tool", "ok: counted 2");
+        assertThat(server.requests()).hasSize(2);
+    }
+
+    @Test
     void theBuilderRejectsBadConfiguration() {
         assertThatThrownBy(() -> LangChain4jAgentRunner.builder(AGENT).build())
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("model");

@@ -14,7 +14,6 @@ import dev.langchain4j.data.message.UserMessage;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 
@@ -174,8 +173,7 @@ final class Conversation {
 
     private OpenCall find(Map<String, Object> data) {
         Object id = data.get("id");
-        for (Iterator<OpenCall> it = open.iterator(); it.hasNext(); ) {
-            OpenCall c = it.next();
+        for (OpenCall c : open) {
             if (c.request.id() != null && c.request.id().equals(id)) {
                 return c;
             }

@@ -75,11 +75,11 @@ public final class ExampleHost implements AutoCloseable {
         TasksHttpServer server;
         try {
             server = new TasksHttpServer(manager, catalog, config);
+            server.start();
         } catch (IOException | RuntimeException e) {
             manager.close();
             throw e;
         }
-        server.start();
         return new ExampleHost(manager, server, database, recovered, config.resumeInterrupted());
     }
 

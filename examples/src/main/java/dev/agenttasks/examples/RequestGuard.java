@@ -1,7 +1,5 @@
 package dev.agenttasks.examples;
 
-import com.sun.net.httpserver.HttpExchange;
-
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
@@ -58,12 +56,12 @@ final class RequestGuard {
      *
      * @throws ApiException 403 when the Host or Origin header is not this host's own
      */
-    void checkOrigin(HttpExchange ex) {
-        String host = ex.getRequestHeaders().getFirst("Host");
+    void checkOrigin(Exchange ex) {
+        String host = ex.header("Host");
         if (host == null || !authorities.contains(host.trim().toLowerCase(Locale.ROOT))) {
             throw new ApiException(403, "Host", "request rejected: Host header is not this server's");
         }
-        String origin = ex.getRequestHeaders().getFirst("Origin");
+        String origin = ex.header("Origin");
         if (origin != null && !origins.contains(origin.trim().toLowerCase(Locale.ROOT))) {
             throw new ApiException(403, "Origin", "request rejected: cross-origin requests are not allowed");
         }
@@ -74,17 +72,17 @@ final class RequestGuard {
      *
      * @throws ApiException 401 when it is missing or wrong
      */
-    void checkToken(HttpExchange ex) {
+    void checkToken(Exchange ex) {
         if (token == null) {
             return;
         }
-        String auth = ex.getRequestHeaders().getFirst("Authorization");
+        String auth = ex.header("Authorization");
         byte[] given = new byte[0];
         if (auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7)) {
             given = auth.substring(7).trim().getBytes(StandardCharsets.UTF_8);
         }
         if (!MessageDigest.isEqual(given, token)) {
-            ex.getResponseHeaders().set("WWW-Authenticate", "Bearer");
+            ex.setHeader("WWW-Authenticate", "Bearer");
             throw new ApiException(401, "Authorization", "a valid bearer token is required");
         }
     }

@@ -36,6 +36,9 @@ import java.net.URI;
 import java.nio.ByteBuffer;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -69,8 +72,12 @@ import java.util.regex.Pattern;
  *       (201 with the task), {@code POST /api/tasks/{id}/cancel}, {@code POST /api/tasks/{id}/message};</li>
  *   <li>{@code GET /api/tasks/{id}/stream}: the task's events as SSE, resuming after the
  *       {@code Last-Event-ID} header or the {@code after} parameter;</li>
- *   <li>{@code GET /api/agents}: the agent catalog; {@code GET /} and static files: the Tasks page.</li>
+ *   <li>{@code GET /api/agents}: the agent catalog; {@code GET /} and static files: the Tasks page;</li>
+ *   <li>{@code POST /api/stream-session}: with a token configured, sets the cookie that lets an
+ *       {@code EventSource} (which can not send headers) open event streams.</li>
  * </ul>
+ * With a token configured, every {@code /api} route requires {@code Authorization: Bearer <token>}; event
+ * streams take that header or the stream cookie. The page itself is served without it and asks for the token.
  * Errors are {@code {"error": "...", "field": "..."}} with 400 (bad input), 401 (token), 403 (foreign
  * Host/Origin), 404, 405, 409 (task does not accept the request), 413, 415, 429 (stream caps) or 503
  * (manager closed).
@@ -303,7 +310,24 @@ public final class TasksHttpServer implements AutoCloseable {
     private void api(Exchange ex, List<String> seg) throws IOException {
         String method = ex.method().toUpperCase(Locale.ROOT);
         int n = seg.size();
-        if (n == 1 && seg.get(0).equals("agents")) {
+        boolean isStream = n == 3 && seg.get(0).equals("tasks") && seg.get(2).equals("stream");
+        if (isStream) {
+            guard.checkStream(ex);
+        } else {
+            guard.checkToken(ex);
+        }
+        if (n == 1 && seg.get(0).equals("stream-session")) {
+            allow(ex, method, "POST");
+            HttpIo.drain(ex);
+            String cookie = guard.issueStreamCookie();
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("token_required", cookie != null);
+            if (cookie != null) {
+                ex.addHeader("Set-Cookie", cookie);
+                out.put("expires_in", RequestGuard.STREAM_SESSION_TTL.toSeconds());
+            }
+            HttpIo.sendJson(ex, 200, out);
+        } else if (n == 1 && seg.get(0).equals("agents")) {
             allow(ex, method, "GET");
             HttpIo.sendJson(ex, 200, agents());
         } else if (n == 1 && seg.get(0).equals("tasks")) {
@@ -329,7 +353,7 @@ public final class TasksHttpServer implements AutoCloseable {
         } else if (n == 3 && seg.get(0).equals("tasks") && seg.get(2).equals("message")) {
             allow(ex, method, "POST");
             message(ex, seg.get(1));
-        } else if (n == 3 && seg.get(0).equals("tasks") && seg.get(2).equals("stream")) {
+        } else if (isStream) {
             allow(ex, method, "GET");
             stream(ex, seg.get(1));
         } else {
@@ -433,10 +457,18 @@ public final class TasksHttpServer implements AutoCloseable {
         }
         List<String> addDirs = stringList(body, "add_dirs");
         if (addDirs != null) {
+            List<String> checked = new ArrayList<>();
+            for (String dir : addDirs) {
+                checked.add(checkedDir("add_dirs", dir));
+            }
+            addDirs = checked;
             options.put("add_dirs", addDirs);
         }
         b.options(options);
         String workDir = optionalText(body, "work_dir");
+        if (workDir != null) {
+            workDir = checkedDir("work_dir", workDir);
+        }
         if (workDir == null && addDirs != null && !addDirs.isEmpty()) {
             workDir = addDirs.get(0);
         }
@@ -470,7 +502,6 @@ public final class TasksHttpServer implements AutoCloseable {
     }
 
     private void delete(Exchange ex, String id) throws IOException {
-        guard.checkToken(ex);
         HttpIo.drain(ex);
         if (!manager.delete(id)) {
             throw new ApiException(404, "no such task: " + id);
@@ -479,7 +510,6 @@ public final class TasksHttpServer implements AutoCloseable {
     }
 
     private void cancel(Exchange ex, String id) throws IOException {
-        guard.checkToken(ex);
         HttpIo.readBody(ex, config.maxBodyBytes());
         if (!manager.cancel(id)) {
             Task t = find(id);
@@ -555,7 +585,6 @@ public final class TasksHttpServer implements AutoCloseable {
     }
 
     private ObjectNode jsonBody(Exchange ex) throws IOException {
-        guard.checkToken(ex);
         if (!HttpIo.isJson(ex)) {
             throw new ApiException(415, "Content-Type", "the body must be application/json");
         }
@@ -613,6 +642,47 @@ public final class TasksHttpServer implements AutoCloseable {
             throw ApiException.badRequest(field, field + " must be a string");
         }
         return v.asText();
+    }
+
+    /**
+     * Accepts a folder only if it is an absolute path to an existing directory inside one of the configured
+     * work roots, after symbolic links are resolved (so neither {@code ..} nor a link leads out of them).
+     *
+     * @return the directory's real path
+     * @throws ApiException 400 naming the field otherwise, or when no work root is configured
+     */
+    private String checkedDir(String field, String value) {
+        if (config.workRoots().isEmpty()) {
+            throw ApiException.badRequest(field, field + " is not accepted: this host has no --work-root configured");
+        }
+        Path path;
+        try {
+            path = Path.of(value);
+        } catch (InvalidPathException e) {
+            throw ApiException.badRequest(field, field + " is not a valid path: " + value);
+        }
+        if (!path.isAbsolute()) {
+            throw ApiException.badRequest(field, field + " must be an absolute path: " + value);
+        }
+        Path real;
+        try {
+            real = path.toRealPath();
+        } catch (IOException e) {
+            throw ApiException.badRequest(field, field + " does not exist: " + value);
+        }
+        if (!Files.isDirectory(real)) {
+            throw ApiException.badRequest(field, field + " is not a directory: " + value);
+        }
+        for (Path root : config.workRoots()) {
+            try {
+                if (real.startsWith(root.toRealPath())) {
+                    return real.toString();
+                }
+            } catch (IOException e) {
+                log.warn("Work root {} is not usable: {}", root, e.toString());
+            }
+        }
+        throw ApiException.badRequest(field, field + " is not inside a work root of this host: " + value);
     }
 
     private static List<String> stringList(ObjectNode body, String field) {

@@ -5,9 +5,12 @@ import dev.agenttasks.TaskLimits;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -21,10 +24,13 @@ import static org.awaitility.Awaitility.await;
 class TasksApiTest {
 
     static HostFixture host;
+    static Path workRoot;
 
     @BeforeAll
-    static void start() {
-        host = HostFixture.start();
+    static void start(@TempDir Path root) throws Exception {
+        workRoot = root.toRealPath();
+        Files.createDirectories(workRoot.resolve("w"));
+        host = HostFixture.start(b -> b.workRoot(workRoot));
     }
 
     @AfterAll
@@ -35,7 +41,7 @@ class TasksApiTest {
     @Test
     void createReturnsTheTaskInTheSeedsWireFormat() {
         HttpResponse<String> r = host.postJson("/api/tasks", "{\"agent_id\":\"demo\",\"message\":\"hello there\","
-                + "\"enable_skills\":true,\"enable_mcp\":false,\"add_dirs\":[\"/tmp/w\"],\"metadata\":{\"k\":\"v\"}}");
+                + "\"enable_skills\":true,\"enable_mcp\":false,\"add_dirs\":[" + Json.string(workRoot.resolve("w").toString()) + "],\"metadata\":{\"k\":\"v\"}}");
         assertThat(r.statusCode()).isEqualTo(201);
         JsonNode t = HostFixture.json(r.body());
         assertThat(r.headers().firstValue("Location")).contains("/api/tasks/" + t.get("id").asText());
@@ -47,7 +53,7 @@ class TasksApiTest {
         assertThat(t.get("agent_id").asText()).isEqualTo("demo");
         assertThat(t.get("title").asText()).isEqualTo("hello there");
         assertThat(t.get("model").asText()).isEqualTo("demo-1");
-        assertThat(t.get("work_dir").asText()).isEqualTo("/tmp/w");
+        assertThat(t.get("work_dir").asText()).isEqualTo(workRoot.resolve("w").toString());
         assertThat(t.get("metadata").get("k").asText()).isEqualTo("v");
         assertThat(t.get("status").asText()).isIn("pending", "running");
 

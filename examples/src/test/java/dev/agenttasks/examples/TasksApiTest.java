@@ -241,6 +241,28 @@ class TasksApiTest {
     }
 
     @Test
+    void duplicateKeysAreRejectedNotLastOneWins() {
+        int before = host.manager.list(dev.agenttasks.TaskQuery.all()).tasks().size();
+        assertError(host.postJson("/api/tasks", "{\"agent_id\":\"demo\",\"message\":\"a\",\"agent_id\":\"other\"}"),
+                400, "agent_id");
+        assertError(host.postJson("/api/tasks", "{\"agent_id\":\"demo\",\"message\":\"a\",\"metadata\":{\"k\":\"1\",\"k\":\"2\"}}"),
+                400, "k");
+        assertThat(host.manager.list(dev.agenttasks.TaskQuery.all()).tasks()).hasSize(before);
+    }
+
+    @Test
+    void titleLimitsCountCodePointsNotUtf16Units() {
+        String emoji = "\uD83D\uDE00"; // one code point, two chars
+        int max = dev.agenttasks.TaskLimits.DEFAULT_MAX_TITLE_LENGTH;
+        HttpResponse<String> ok = host.postJson("/api/tasks", "{\"agent_id\":\"demo\",\"message\":\"t\",\"title\":"
+                + Json.string(emoji.repeat(max)) + "}");
+        assertThat(ok.statusCode()).as(ok.body()).isEqualTo(201);
+        assertThat(HostFixture.json(ok.body()).get("title").asText()).isEqualTo(emoji.repeat(max));
+        assertError(host.postJson("/api/tasks", "{\"agent_id\":\"demo\",\"message\":\"t\",\"title\":"
+                + Json.string(emoji.repeat(max + 1)) + "}"), 413, "title");
+    }
+
+    @Test
     void nonJsonBodiesAre415() {
         HttpResponse<String> r = host.send(host.request("/api/tasks").header("Content-Type", "text/plain")
                 .POST(HttpRequest.BodyPublishers.ofString("{\"agent_id\":\"demo\",\"message\":\"x\"}")).build());

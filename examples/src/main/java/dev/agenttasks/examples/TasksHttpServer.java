@@ -73,6 +73,8 @@ import java.util.regex.Pattern;
  *   <li>{@code GET /api/tasks/{id}/stream}: the task's events as SSE, resuming after the
  *       {@code Last-Event-ID} header or the {@code after} parameter;</li>
  *   <li>{@code GET /api/agents}: the agent catalog; {@code GET /} and static files: the Tasks page;</li>
+ *   <li>{@code GET /api/counts}: tasks per status and {@code total}; {@code POST /api/tasks/{id}/rerun}: a new
+ *       task with a failed or cancelled task's agent, first message, title, folder and metadata (201);</li>
  *   <li>{@code POST /api/stream-session}: with a token configured, sets the cookie that lets an
  *       {@code EventSource} (which can not send headers) open event streams.</li>
  * </ul>
@@ -327,6 +329,12 @@ public final class TasksHttpServer implements AutoCloseable {
                 out.put("expires_in", RequestGuard.STREAM_SESSION_TTL.toSeconds());
             }
             HttpIo.sendJson(ex, 200, out);
+        } else if (n == 1 && seg.get(0).equals("counts")) {
+            allow(ex, method, "GET");
+            HttpIo.sendJson(ex, 200, counts());
+        } else if (n == 3 && seg.get(0).equals("tasks") && seg.get(2).equals("rerun")) {
+            allow(ex, method, "POST");
+            rerun(ex, seg.get(1));
         } else if (n == 1 && seg.get(0).equals("agents")) {
             allow(ex, method, "GET");
             HttpIo.sendJson(ex, 200, agents());
@@ -499,6 +507,89 @@ public final class TasksHttpServer implements AutoCloseable {
         log.info("Task {} created over HTTP for agent {}", task.id(), task.agentId());
         ex.setHeader("Location", "/api/tasks/" + enc(task.id()));
         HttpIo.sendJson(ex, 201, Json.task(task));
+    }
+
+    private Map<String, Object> counts() {
+        Map<TaskStatus, Long> by = manager.countByStatus();
+        Map<String, Object> out = new LinkedHashMap<>();
+        long total = 0;
+        for (TaskStatus s : TaskStatus.values()) {
+            long c = by.getOrDefault(s, 0L);
+            out.put(s.wireName(), c);
+            total += c;
+        }
+        out.put("total", total);
+        return out;
+    }
+
+    /** A new task with the same agent, first message, title, work folder and metadata as a finished one. */
+    private void rerun(Exchange ex, String id) throws IOException {
+        HttpIo.drain(ex);
+        Task old = find(id);
+        if (old.status() != TaskStatus.FAILED && old.status() != TaskStatus.CANCELLED) {
+            throw new ApiException(409, "only a failed or cancelled task can be re-run; this one is "
+                    + old.status().wireName());
+        }
+        TaskMessage first = firstMessage(id);
+        if (first == null) {
+            throw new ApiException(409, "task " + id + " has no first message to run again");
+        }
+        TaskRequest.Builder b = TaskRequest.builder(old.agentId()).message(first).title(old.title()).workDir(old.workDir());
+        old.metadata().forEach(b::metadata);
+        b.metadata("rerun_of", id);
+        Task task = manager.create(b.build());
+        log.info("Task {} created over HTTP as a re-run of {}", task.id(), id);
+        ex.setHeader("Location", "/api/tasks/" + enc(task.id()));
+        HttpIo.sendJson(ex, 201, Json.task(task));
+    }
+
+    /** Reads the task's events up to its first {@code user_message}. */
+    private TaskMessage firstMessage(String id) {
+        java.util.concurrent.CompletableFuture<TaskMessage> found = new java.util.concurrent.CompletableFuture<>();
+        manager.events(id, 0).subscribe(new java.util.concurrent.Flow.Subscriber<dev.agenttasks.TaskEvent>() {
+            private java.util.concurrent.Flow.Subscription sub;
+
+            @Override
+            public void onSubscribe(java.util.concurrent.Flow.Subscription s) {
+                sub = s;
+                s.request(8);
+            }
+
+            @Override
+            @SuppressWarnings("unchecked")
+            public void onNext(dev.agenttasks.TaskEvent e) {
+                if (found.isDone() || !e.type().equals("user_message")) {
+                    if (e.seq() >= 8) {
+                        sub.cancel();
+                        found.complete(null);
+                    }
+                    return;
+                }
+                Object text = e.data().get("text");
+                Object content = e.data().get("content");
+                found.complete(text instanceof String ? TaskMessage.text((String) text)
+                        : content instanceof List ? TaskMessage.content((List<Map<String, Object>>) content) : null);
+                sub.cancel();
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                found.completeExceptionally(t);
+            }
+
+            @Override
+            public void onComplete() {
+                found.complete(null);
+            }
+        });
+        try {
+            return found.get(5, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ApiException(503, "interrupted");
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new ApiException(409, "task " + id + " has no readable first message");
+        }
     }
 
     private void delete(Exchange ex, String id) throws IOException {

@@ -241,6 +241,44 @@ class TasksApiTest {
     }
 
     @Test
+    void countsGiveEveryStatusAndTheTotal() {
+        String id = host.createDemo("count me, please fail");
+        await().atMost(Duration.ofSeconds(20)).until(() -> host.status(id).equals("failed"));
+        JsonNode c = HostFixture.json(host.get("/api/counts").body());
+        long sum = 0;
+        for (String s : List.of("pending", "running", "waiting_for_input", "completed", "failed", "cancelled")) {
+            assertThat(c.has(s)).as(s).isTrue();
+            sum += c.get(s).asLong();
+        }
+        assertThat(c.get("failed").asLong()).isPositive();
+        assertThat(c.get("total").asLong()).isEqualTo(sum).isEqualTo(host.manager.countByStatus().values().stream()
+                .mapToLong(Long::longValue).sum());
+    }
+
+    @Test
+    void aFailedTaskIsReRunAsANewTaskWithTheSameRequest() {
+        HttpResponse<String> created = host.postJson("/api/tasks", "{\"agent_id\":\"demo\",\"message\":\"rerun me, fail\","
+                + "\"title\":\"The rerun\",\"metadata\":{\"k\":\"v\"}}");
+        String id = HostFixture.json(created.body()).get("id").asText();
+        await().atMost(Duration.ofSeconds(20)).until(() -> host.status(id).equals("failed"));
+        HttpResponse<String> again = host.postJson("/api/tasks/" + id + "/rerun", "");
+        assertThat(again.statusCode()).as(again.body()).isEqualTo(201);
+        JsonNode t = HostFixture.json(again.body());
+        assertThat(t.get("id").asText()).isNotEqualTo(id);
+        assertThat(t.get("title").asText()).isEqualTo("The rerun");
+        assertThat(t.get("metadata").get("k").asText()).isEqualTo("v");
+        assertThat(t.get("metadata").get("rerun_of").asText()).isEqualTo(id);
+        String newId = t.get("id").asText();
+        await().atMost(Duration.ofSeconds(20)).until(() -> host.status(newId).equals("failed"));
+        assertThat(host.get("/api/tasks/" + newId + "/stream").body()).contains("rerun me, fail");
+
+        String done = host.createDemo("finishes fine");
+        await().atMost(Duration.ofSeconds(20)).until(() -> host.status(done).equals("completed"));
+        assertError(host.postJson("/api/tasks/" + done + "/rerun", ""), 409, null);
+        assertError(host.postJson("/api/tasks/task_nope/rerun", ""), 404, null);
+    }
+
+    @Test
     void duplicateKeysAreRejectedNotLastOneWins() {
         int before = host.manager.list(dev.agenttasks.TaskQuery.all()).tasks().size();
         assertError(host.postJson("/api/tasks", "{\"agent_id\":\"demo\",\"message\":\"a\",\"agent_id\":\"other\"}"),

@@ -472,7 +472,7 @@
     $('view-error').textContent = '';
     $('view-id').textContent = id;
     $('view-duration').textContent = '';
-    $('stream-state').textContent = '';
+    setStreamState(null);
     renderEventCount();
     setUrlTask(id);
     document.querySelectorAll('#tasks-body tr').forEach((tr) => tr.classList.toggle('selected', tr.dataset.taskId === id));
@@ -505,7 +505,7 @@
       + (v.lastSeq > 0 ? '&after=' + v.lastSeq : '');
     const es = new EventSource(url);
     v.es = es;
-    es.onopen = () => { if (view === v) $('stream-state').textContent = t('view.live'); };
+    es.onopen = () => { if (view === v) setStreamState('view.live'); };
     es.onmessage = (e) => {
       if (view !== v) return;
       v.queue.push(e.data);
@@ -516,17 +516,22 @@
       if (view !== v) return;
       const data = JSON.parse(e.data);
       $('view-error').textContent = data.code === 'deleted' ? t('view.deleted') : data.error;
-      $('stream-state').textContent = t('view.ended');
+      setStreamState('view.ended');
     });
     es.onerror = () => {
       if (view !== v || v.terminal) return;
-      $('stream-state').textContent = t('view.reconnecting');
+      setStreamState('view.reconnecting');
       if (es.readyState === EventSource.CLOSED) {
         // the browser gave up (a 401, 429 or 503): resume by hand after the last seq seen, with a fresh cookie
         streamSession = null;
         setTimeout(() => { if (view === v && !v.terminal) { flush(v); connect(); } }, 3000);
       }
     };
+  }
+
+  function setStreamState(key) {
+    const el = $('stream-state');
+    if (key) { el.dataset.i18n = key; el.textContent = t(key); } else { delete el.dataset.i18n; el.textContent = ''; }
   }
 
   function schedule(v) {
@@ -567,7 +572,7 @@
           if (TERMINAL.includes(data.status)) {
             v.terminal = true;
             if (v.es) v.es.close();
-            $('stream-state').textContent = t('view.ended');
+            setStreamState('view.ended');
             if (data.status === 'failed' && data.error) $('view-error').textContent = data.error;
           }
           break;

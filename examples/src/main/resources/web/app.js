@@ -691,6 +691,7 @@
     $('answer-box').hidden = !waiting;
     $('view-cancel').hidden = !ACTIVE.includes(v.status);
     $('view-rerun').hidden = !RERUNNABLE.includes(v.status);
+    $('view-delete').hidden = !v.task;
     if (waiting) {
       const q = v.question || {};
       $('question-text').textContent = typeof q === 'string' ? q : (q.question || JSON.stringify(q));
@@ -780,6 +781,7 @@
     $('view-close').addEventListener('click', closeView);
     $('view-cancel').addEventListener('click', () => { if (view && view.task) confirmCancel(view.task); });
     $('view-rerun').addEventListener('click', () => { if (view && view.task) rerun(view.task); });
+    $('view-delete').addEventListener('click', () => { if (view && view.task) confirmDelete(view.task); });
     $('events-earlier').addEventListener('click', showEarlier);
     $('answer-send').addEventListener('click', () => sendAnswer());
     $('answer-input').addEventListener('keydown', (e) => { if (e.key === 'Enter') sendAnswer(); });

@@ -76,11 +76,14 @@ public final class ExampleHost implements AutoCloseable {
             store.close();
             throw e;
         }
-        TasksHttpServer server;
+        TasksHttpServer server = null;
         try {
             server = new TasksHttpServer(manager, catalog, config);
             server.start();
         } catch (IOException | RuntimeException e) {
+            if (server != null) {
+                server.close();
+            }
             manager.close();
             throw e;
         }

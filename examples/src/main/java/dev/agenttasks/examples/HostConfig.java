@@ -15,7 +15,7 @@ import java.util.Set;
  * @param bindAddress        the address to listen on; loopback by default
  * @param port               the port, 0 for an ephemeral one
  * @param dataDir            the folder holding the SQLite file ({@code tasks.db}) and an optional {@code agents.json}
- * @param token              a bearer token required on state-changing routes, or {@code null} for none
+ * @param token              a bearer token required on every API route and event stream, or {@code null} for none
  * @param allowedHosts       extra host names accepted in {@code Host} and {@code Origin}, besides the loopback names
  * @param maxBodyBytes       the largest request body accepted (413 above)
  * @param heartbeatInterval  how often an idle event stream gets a comment line

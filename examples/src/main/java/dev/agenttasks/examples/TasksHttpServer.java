@@ -288,7 +288,10 @@ public final class TasksHttpServer implements AutoCloseable {
             status = 503;
         } else if (e instanceof IOException) {
             log.debug("I/O error on {} {}: {}", ex.method(), ex.rawPath(), e.toString());
-            return;
+            // the request could not be read (cut off, or too slow): answer if nothing was sent yet
+            status = 400;
+            field = "body";
+            message = "the request could not be read";
         } else {
             status = 500;
             message = "internal error";

@@ -62,7 +62,7 @@ class BrowserTest {
         assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
                 "headless Chromium is not installed (apt-get install chromium chromium-driver)");
         HostConfig config = HostConfig.builder().port(0).heartbeatInterval(Duration.ofMillis(500))
-                .demoTokenDelay(Duration.ofMillis(15)).build();
+                .demoTokenDelay(Duration.ofMillis(30)).build();
         host = HostFixture.start(config, new FloodingRunner(new CatalogAgentRunner(AgentCatalog.bundled(),
                 config.demoTokenDelay())), TaskLimits.defaults());
         service = new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile()).usingAnyFreePort()

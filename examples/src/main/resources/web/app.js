@@ -1,18 +1,31 @@
 // The Tasks page: plain JavaScript, no build step. Talks to the host's /api routes and follows a task's
 // events with EventSource (the browser resumes with Last-Event-ID after a network drop).
+//
+// A task may have 100,000 events: the stream handler only queues them; once per animation frame a
+// bounded batch is parsed, text_delta chunks are joined into one append to the output, and the event
+// list shows only the latest events (with "show earlier"), so the page stays responsive while it replays.
 (function () {
   'use strict';
 
   const TERMINAL = ['completed', 'failed', 'cancelled'];
   const ACTIVE = ['pending', 'running', 'waiting_for_input'];
+  const RERUNNABLE = ['failed', 'cancelled'];
   const POLL_MS = 5000;
+  const PAGE_SIZE = 50;
+  const EVENTS_PER_FRAME = 4000;     // parse at most this many events per animation frame
+  const EVENTS_SHOWN = 200;          // event list rows shown at first, and added by "show earlier"
+  const EVENTS_KEPT = 20000;         // event summaries kept in memory for "show earlier"
+  const OUTPUT_KEPT = 200000;        // characters of output kept on screen
   const $ = (id) => document.getElementById(id);
 
   let lang = pickLanguage();
   let agents = {};
   let tasks = [];
+  let total = null;
   let nextCursor = null;
-  let view = null; // {id, es, lastSeq, status, terminal}
+  let view = null;
+  const selected = new Set();
+  const runningMs = {}; // task id -> running time computed from its status events, when the page has seen them
 
   // ------------------------------------------------------------------ i18n
 
@@ -22,9 +35,13 @@
     return (navigator.language || 'en').toLowerCase().startsWith('zh') ? 'zh' : 'en';
   }
 
+  function has(key) {
+    return !!(window.I18N[lang] && window.I18N[lang][key]);
+  }
+
   function t(key, vars) {
     let s = (window.I18N[lang] && window.I18N[lang][key]) || window.I18N.en[key] || key;
-    if (vars) Object.keys(vars).forEach((k) => { s = s.replace('{' + k + '}', vars[k]); });
+    if (vars) Object.keys(vars).forEach((k) => { s = s.split('{' + k + '}').join(vars[k]); });
     return s;
   }
 
@@ -35,13 +52,42 @@
     document.querySelectorAll('[data-i18n-title]').forEach((el) => { el.title = t(el.dataset.i18nTitle); });
     $('lang-switch').textContent = lang === 'zh' ? 'English' : '中文';
     renderTasks();
-    if (view) renderViewStatus();
+    renderBulk();
+    if (view) { renderViewStatus(); renderEventCount(); }
+  }
+
+  /** A server error in the page's language: known statuses are translated, the server's text kept in English. */
+  function errorText(err) {
+    if (lang !== 'en' && err.status) {
+      const key = 'error.status.' + err.status;
+      if (has(key)) return t(key, { field: err.field || '' }) + (err.field ? ' (' + err.field + ')' : '');
+    }
+    return err.message;
   }
 
   // ------------------------------------------------------------------ API
 
   function token() {
     return sessionStorage.getItem('agent-tasks.token');
+  }
+
+  let asking = null;
+  function askToken() {
+    if (!asking) {
+      asking = new Promise((resolve) => {
+        const dialog = $('token-dialog');
+        $('token-input').value = '';
+        dialog.addEventListener('close', () => {
+          const given = $('token-input').value.trim();
+          if (given) sessionStorage.setItem('agent-tasks.token', given);
+          streamSession = null;
+          asking = null;
+          resolve(!!given);
+        }, { once: true });
+        dialog.showModal();
+      });
+    }
+    return asking;
   }
 
   async function api(method, path, body, retried) {
@@ -54,42 +100,56 @@
       body: body === undefined ? undefined : JSON.stringify(body)
     });
     if (res.status === 401 && !retried) {
-      const given = window.prompt(t('error.token'));
-      if (given) {
-        sessionStorage.setItem('agent-tasks.token', given.trim());
-        return api(method, path, body, true);
-      }
+      if (await askToken()) return api(method, path, body, true);
     }
     const text = await res.text();
-    const data = text ? JSON.parse(text) : null;
+    let data = null;
+    try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
     if (!res.ok) {
       const err = new Error((data && data.error) || res.statusText);
       err.status = res.status;
+      err.field = data && data.field;
       throw err;
     }
     return { data: data, headers: res.headers };
   }
 
+  // EventSource can not send the token: with a token, the host sets a stream cookie on request.
+  let streamSession = null;
+  function ensureStreamSession() {
+    if (!token()) return Promise.resolve();
+    if (!streamSession) {
+      streamSession = api('POST', '/api/stream-session').catch((e) => { streamSession = null; throw e; });
+    }
+    return streamSession;
+  }
+
   function showError(err) {
-    $('error-line').textContent = err ? t('error.request', { msg: err.message }) : '';
+    $('error-line').textContent = err ? t('error.request', { msg: errorText(err) }) : '';
   }
 
   // ------------------------------------------------------------------ list
 
+  function statusFilter() {
+    return $('status-filter').value;
+  }
+
   function listQuery(cursor) {
     const p = new URLSearchParams();
-    const status = $('status-filter').value;
+    const status = statusFilter();
     const q = $('search-input').value.trim();
     if (status) p.set('status', status);
     if (q) p.set('q', q);
-    p.set('limit', '50');
+    p.set('limit', String(PAGE_SIZE));
     if (cursor) p.set('cursor', cursor);
     return '/api/tasks?' + p.toString();
   }
 
   async function refreshTasks() {
     try {
-      const res = await api('GET', listQuery(null));
+      // keep as many rows as are shown (after "load more"), so a refresh does not shrink the list
+      const want = Math.max(PAGE_SIZE, tasks.length);
+      let res = await api('GET', listQuery(null).replace('limit=' + PAGE_SIZE, 'limit=' + Math.min(want, 500)));
       tasks = res.data;
       nextCursor = res.headers.get('X-Next-Cursor');
       renderTasks();
@@ -111,15 +171,18 @@
     }
   }
 
-  async function refreshBadge() {
+  async function refreshCounts() {
     try {
-      const res = await api('GET', '/api/tasks/running/count');
-      const n = res.data.count;
+      const c = (await api('GET', '/api/counts')).data;
+      total = c;
+      document.querySelectorAll('[data-count-of]').forEach((el) => { el.textContent = String(c[el.dataset.countOf] || 0); });
+      const n = (c.running || 0) + (c.waiting_for_input || 0);
       const badge = $('running-badge');
       badge.textContent = n > 99 ? '99+' : String(n);
       badge.dataset.count = String(n);
       badge.title = t('tasks.runningBadge', { n: n });
       badge.classList.toggle('zero', n === 0);
+      renderTotal();
     } catch (e) {
       // the list refresh reports errors
     }
@@ -127,7 +190,13 @@
 
   function refreshAll() {
     refreshTasks();
-    refreshBadge();
+    refreshCounts();
+  }
+
+  let refreshTimer = null;
+  function refreshSoon() {
+    if (refreshTimer) return;
+    refreshTimer = setTimeout(() => { refreshTimer = null; refreshAll(); }, 400);
   }
 
   function relativeTime(iso) {
@@ -140,13 +209,24 @@
     return t('time.days', { n: Math.floor(hours / 24) });
   }
 
-  function duration(startedAt, completedAt) {
-    if (!startedAt) return '-';
-    const end = completedAt ? new Date(completedAt) : new Date();
-    const secs = Math.max(0, Math.floor((end.getTime() - new Date(startedAt).getTime()) / 1000));
-    const m = Math.floor(secs / 60);
+  function exactTime(iso) {
+    return iso ? new Date(iso).toLocaleString(lang === 'zh' ? 'zh-CN' : 'en-GB') + ' (' + iso + ')' : '';
+  }
+
+  function formatDuration(ms) {
+    const secs = Math.max(0, Math.floor(ms / 1000));
+    const h = Math.floor(secs / 3600);
+    const m = Math.floor((secs % 3600) / 60);
     const s = secs % 60;
-    return m + ':' + String(s).padStart(2, '0');
+    return (h ? h + ':' + String(m).padStart(2, '0') : String(m)) + ':' + String(s).padStart(2, '0');
+  }
+
+  /** Running time: from the status events when the page has seen them, else start to end (or now). */
+  function taskDuration(task) {
+    if (runningMs[task.id] !== undefined) return formatDuration(runningMs[task.id]);
+    if (!task.started_at) return '-';
+    const end = task.completed_at ? new Date(task.completed_at) : new Date();
+    return formatDuration(end.getTime() - new Date(task.started_at).getTime());
   }
 
   function statusBadge(status) {
@@ -184,32 +264,80 @@
       const tr = document.createElement('tr');
       tr.className = 'empty';
       const td = cell(tr, t('tasks.empty'));
-      td.colSpan = 7;
+      td.colSpan = 8;
       body.appendChild(tr);
     }
+    const frag = document.createDocumentFragment();
     tasks.forEach((task) => {
       const tr = document.createElement('tr');
       tr.dataset.taskId = task.id;
       tr.dataset.status = task.status;
       if (view && view.id === task.id) tr.classList.add('selected');
       tr.addEventListener('click', () => openTask(task.id));
-      cell(tr, task.title, 'title-cell').title = task.title;
-      cell(tr, (agents[task.agent_id] && agents[task.agent_id].name) || task.agent_id, 'muted');
+      const check = document.createElement('input');
+      check.type = 'checkbox';
+      check.className = 'row-check';
+      check.checked = selected.has(task.id);
+      check.addEventListener('click', (e) => e.stopPropagation());
+      check.addEventListener('change', () => {
+        if (check.checked) selected.add(task.id); else selected.delete(task.id);
+        renderBulk();
+      });
+      cell(tr, check, 'c-check');
+      const title = document.createElement('div');
+      title.className = 'title-cell';
+      title.textContent = task.title;
+      title.title = task.title;
+      const titleTd = cell(tr, title, 'title-td');
+      if (task.status === 'failed' && task.error) {
+        const reason = document.createElement('span');
+        reason.className = 'fail-reason';
+        reason.textContent = task.error;
+        reason.title = task.error;
+        titleTd.appendChild(reason);
+      }
+      cell(tr, (agents[task.agent_id] && agents[task.agent_id].name) || task.agent_id, 'muted c-agent');
       cell(tr, statusBadge(task.status));
-      cell(tr, task.model || '-', 'muted small');
-      cell(tr, relativeTime(task.started_at || task.created_at), 'muted small');
-      cell(tr, duration(task.started_at, task.completed_at), 'mono small');
+      cell(tr, task.model || '-', 'muted small c-model');
+      const started = cell(tr, relativeTime(task.started_at || task.created_at), 'muted small c-started');
+      started.title = exactTime(task.started_at || task.created_at);
+      const dur = cell(tr, taskDuration(task), 'mono small c-duration');
+      dur.title = t('tasks.durationHint');
       const actions = document.createElement('div');
       actions.className = 'actions';
       actions.appendChild(button(t('tasks.actions.viewChat'), 'link-btn view-btn', () => openTask(task.id)));
       if (ACTIVE.includes(task.status)) {
         actions.appendChild(button(t('tasks.actions.cancel'), 'link-btn warn cancel-btn', () => confirmCancel(task)));
       }
+      if (RERUNNABLE.includes(task.status)) {
+        actions.appendChild(button(t('tasks.actions.rerun'), 'link-btn rerun-btn', () => rerun(task)));
+      }
       actions.appendChild(button(t('tasks.actions.delete'), 'link-btn danger-text delete-btn', () => confirmDelete(task)));
-      cell(tr, actions, 'right');
-      body.appendChild(tr);
+      cell(tr, actions, 'right c-actions');
+      frag.appendChild(tr);
     });
+    body.appendChild(frag);
     $('more-btn').hidden = !nextCursor;
+    document.querySelectorAll('.counter').forEach((b) => b.classList.toggle('active', b.dataset.status === statusFilter()));
+    renderTotal();
+  }
+
+  function renderTotal() {
+    const status = statusFilter();
+    let n = null;
+    if (total) n = status ? total[status] : total.total;
+    const q = $('search-input').value.trim();
+    $('list-total').textContent = n === null || q ? t('tasks.shown', { n: tasks.length })
+      : t('tasks.shownOf', { n: tasks.length, total: n });
+  }
+
+  function renderBulk() {
+    for (const id of Array.from(selected)) {
+      if (!tasks.some((x) => x.id === id)) selected.delete(id);
+    }
+    $('bulk-bar').hidden = selected.size === 0;
+    $('bulk-count').textContent = t('tasks.bulk.selected', { n: selected.size });
+    $('select-all').checked = tasks.length > 0 && selected.size === tasks.length;
   }
 
   // ------------------------------------------------------------------ actions
@@ -226,7 +354,7 @@
   }
 
   async function confirmCancel(task) {
-    if (!(await confirmDialog(t('tasks.actions.cancel'), t('tasks.confirmCancel')))) return;
+    if (!(await confirmDialog(t('tasks.actions.cancel'), t('tasks.confirmCancel', { title: task.title })))) return;
     try {
       await api('POST', '/api/tasks/' + encodeURIComponent(task.id) + '/cancel');
     } catch (e) {
@@ -236,14 +364,53 @@
   }
 
   async function confirmDelete(task) {
-    if (!(await confirmDialog(t('tasks.actions.delete'), t('tasks.confirmDelete')))) return;
+    if (!(await confirmDialog(t('tasks.actions.delete'), t('tasks.confirmDelete', { title: task.title })))) return;
     try {
       await api('DELETE', '/api/tasks/' + encodeURIComponent(task.id));
+      selected.delete(task.id);
       if (view && view.id === task.id) closeView();
     } catch (e) {
       showError(e);
     }
     refreshAll();
+  }
+
+  async function rerun(task) {
+    try {
+      const res = await api('POST', '/api/tasks/' + encodeURIComponent(task.id) + '/rerun');
+      showError(null);
+      await refreshTasks();
+      refreshCounts();
+      openTask(res.data.id);
+    } catch (e) {
+      showError(e);
+    }
+  }
+
+  async function bulk(kind) {
+    const chosen = tasks.filter((x) => selected.has(x.id));
+    if (chosen.length === 0) return;
+    const names = chosen.slice(0, 3).map((x) => '"' + x.title + '"').join(', ') + (chosen.length > 3 ? ', …' : '');
+    const question = t(kind === 'cancel' ? 'tasks.bulk.confirmCancel' : 'tasks.bulk.confirmDelete', { n: chosen.length, names: names });
+    if (!(await confirmDialog(t(kind === 'cancel' ? 'tasks.bulk.cancel' : 'tasks.bulk.delete'), question))) return;
+    const failures = [];
+    for (const task of chosen) {
+      try {
+        if (kind === 'cancel') {
+          if (ACTIVE.includes(task.status)) await api('POST', '/api/tasks/' + encodeURIComponent(task.id) + '/cancel');
+        } else {
+          await api('DELETE', '/api/tasks/' + encodeURIComponent(task.id));
+          if (view && view.id === task.id) closeView();
+        }
+        selected.delete(task.id);
+      } catch (e) {
+        if (!(kind === 'cancel' && e.status === 409)) failures.push(e);
+        else selected.delete(task.id);
+      }
+    }
+    showError(failures[0] || null);
+    refreshAll();
+    renderBulk();
   }
 
   async function createTask(ev) {
@@ -256,7 +423,7 @@
       $('message-input').value = '';
       showError(null);
       await refreshTasks();
-      refreshBadge();
+      refreshCounts();
       openTask(res.data.id);
     } catch (e) {
       showError(e);
@@ -267,134 +434,287 @@
 
   // ------------------------------------------------------------------ task view
 
+  function setUrlTask(id) {
+    const url = new URL(location.href);
+    if (id) url.searchParams.set('task', id); else url.searchParams.delete('task');
+    history.replaceState(null, '', url.pathname + url.search);
+  }
+
   function closeView() {
-    if (view && view.es) view.es.close();
+    if (view) {
+      if (view.es) view.es.close();
+      if (view.frame) cancelAnimationFrame(view.frame);
+    }
     view = null;
     $('task-view').hidden = true;
+    setUrlTask(null);
     document.querySelectorAll('tr.selected').forEach((tr) => tr.classList.remove('selected'));
   }
 
   async function openTask(id) {
-    if (view && view.id === id) return;
+    if (view && view.id === id) { $('task-view').scrollIntoView({ block: 'start' }); return; }
     closeView();
-    view = { id: id, es: null, lastSeq: 0, status: null, terminal: false, question: null };
+    const out = $('task-output');
+    out.textContent = '';
+    const outText = document.createTextNode('');
+    out.appendChild(outText);
+    view = {
+      id: id, es: null, lastSeq: 0, status: null, task: null, terminal: false, question: null,
+      queue: [], frame: 0, outText: outText, outLength: 0, items: [], dropped: 0, shown: EVENTS_SHOWN,
+      count: 0, runMs: 0, runningSince: null
+    };
     $('task-view').hidden = false;
     $('task-view').dataset.taskId = id;
-    $('task-output').textContent = '';
     $('task-events').textContent = '';
+    $('output-note').hidden = true;
+    $('events-earlier').hidden = true;
     $('answer-box').hidden = true;
     $('view-error').textContent = '';
     $('view-id').textContent = id;
-    $('stream-state').textContent = '';
+    $('view-duration').textContent = '';
+    setStreamState(null);
+    renderEventCount();
+    setUrlTask(id);
     document.querySelectorAll('#tasks-body tr').forEach((tr) => tr.classList.toggle('selected', tr.dataset.taskId === id));
+    $('task-view').scrollIntoView({ block: 'start' });
     try {
       const task = (await api('GET', '/api/tasks/' + encodeURIComponent(id))).data;
       if (!view || view.id !== id) return;
+      view.task = task;
       $('view-title').textContent = task.title;
       $('view-agent').textContent = (agents[task.agent_id] && agents[task.agent_id].name) || task.agent_id;
       view.status = task.status;
       renderViewStatus();
     } catch (e) {
-      $('view-error').textContent = t('error.request', { msg: e.message });
+      if (view && view.id === id) $('view-error').textContent = t('error.request', { msg: errorText(e) });
       return;
     }
     connect();
   }
 
-  function connect() {
+  async function connect() {
     const v = view;
+    try {
+      await ensureStreamSession();
+    } catch (e) {
+      if (view === v) $('view-error').textContent = t('error.request', { msg: errorText(e) });
+      return;
+    }
+    if (view !== v) return;
     const url = '/api/tasks/' + encodeURIComponent(v.id) + '/stream?named_events=false'
       + (v.lastSeq > 0 ? '&after=' + v.lastSeq : '');
     const es = new EventSource(url);
     v.es = es;
-    es.onopen = () => { if (view === v) $('stream-state').textContent = t('view.live'); };
-    es.onmessage = (e) => { if (view === v) onEvent(JSON.parse(e.data)); };
+    es.onopen = () => { if (view === v) setStreamState('view.live'); };
+    es.onmessage = (e) => {
+      if (view !== v) return;
+      v.queue.push(e.data);
+      schedule(v);
+    };
     es.addEventListener('stream_error', (e) => {
       es.close();
       if (view !== v) return;
       const data = JSON.parse(e.data);
       $('view-error').textContent = data.code === 'deleted' ? t('view.deleted') : data.error;
-      $('stream-state').textContent = t('view.ended');
+      setStreamState('view.ended');
     });
     es.onerror = () => {
       if (view !== v || v.terminal) return;
-      $('stream-state').textContent = t('view.reconnecting');
+      setStreamState('view.reconnecting');
       if (es.readyState === EventSource.CLOSED) {
-        // the browser gave up (for example a 429 or 503): resume by hand after the last seq seen
-        setTimeout(() => { if (view === v && !v.terminal) connect(); }, 3000);
+        // the browser gave up (a 401, 429 or 503): resume by hand after the last seq seen, with a fresh cookie
+        streamSession = null;
+        setTimeout(() => { if (view === v && !v.terminal) { flush(v); connect(); } }, 3000);
       }
     };
   }
 
-  function onEvent(ev) {
-    if (ev.seq <= view.lastSeq) return; // never shown twice
-    view.lastSeq = ev.seq;
-    const data = ev.data || {};
-    switch (ev.type) {
-      case 'text_delta':
-        $('task-output').textContent += data.text || '';
-        break;
-      case 'user_message': {
-        const out = $('task-output');
-        const said = data.text || (data.content ? '[content]' : '');
-        out.textContent += (out.textContent && !out.textContent.endsWith('\n') ? '\n' : '') + '> ' + said + '\n';
-        break;
-      }
-      case 'ask_user_question':
-        view.question = data.question || JSON.stringify(data);
-        break;
-      case 'status':
-        view.status = data.status;
-        renderViewStatus();
-        if (TERMINAL.includes(data.status)) {
-          view.terminal = true;
-          view.es.close();
-          $('stream-state').textContent = t('view.ended');
-          if (data.status === 'failed' && data.error) $('view-error').textContent = data.error;
-          refreshAll();
-        } else {
-          refreshAll();
-        }
-        break;
-      default:
-        break;
-    }
-    logEvent(ev);
+  function setStreamState(key) {
+    const el = $('stream-state');
+    if (key) { el.dataset.i18n = key; el.textContent = t(key); } else { delete el.dataset.i18n; el.textContent = ''; }
   }
 
-  function logEvent(ev) {
+  function schedule(v) {
+    if (!v.frame) v.frame = requestAnimationFrame(() => { v.frame = 0; flush(v); });
+  }
+
+  /** Applies queued events: one output append, one list update, one status render, per frame. */
+  function flush(v) {
+    if (view !== v || v.queue.length === 0) return;
+    const batch = v.queue.length > EVENTS_PER_FRAME ? v.queue.splice(0, EVENTS_PER_FRAME) : v.queue.splice(0);
+    let text = '';
+    let statusChanged = false;
+    let fresh = 0;
+    for (const raw of batch) {
+      const ev = JSON.parse(raw);
+      if (ev.seq <= v.lastSeq) continue; // never shown twice
+      v.lastSeq = ev.seq;
+      v.count++;
+      fresh++;
+      const data = ev.data || {};
+      switch (ev.type) {
+        case 'text_delta':
+          text += data.text || '';
+          break;
+        case 'user_message': {
+          const said = data.text || (data.content ? '[content]' : '');
+          const before = text || (v.outLength > 0 ? v.outText.data.slice(-1) : '');
+          text += (before && !before.endsWith('\n') ? '\n' : '') + '> ' + said + '\n';
+          break;
+        }
+        case 'ask_user_question':
+          v.question = data;
+          break;
+        case 'status':
+          trackRunning(v, data.status, ev.timestamp);
+          v.status = data.status;
+          statusChanged = true;
+          if (TERMINAL.includes(data.status)) {
+            v.terminal = true;
+            if (v.es) v.es.close();
+            setStreamState('view.ended');
+            if (data.status === 'failed' && data.error) $('view-error').textContent = data.error;
+          }
+          break;
+        default:
+          break;
+      }
+      v.items.push({ seq: ev.seq, type: ev.type, text: summary(ev) });
+    }
+    if (v.items.length > EVENTS_KEPT + 1000) {
+      const drop = v.items.length - EVENTS_KEPT;
+      v.items.splice(0, drop);
+      v.dropped += drop;
+    }
+    if (text) appendOutput(v, text);
+    if (fresh) renderEvents(v);
+    if (statusChanged) {
+      renderViewStatus();
+      refreshSoon();
+    }
+    renderEventCount();
+    if (v.queue.length) schedule(v);
+  }
+
+  function trackRunning(v, status, timestamp) {
+    const at = timestamp ? new Date(timestamp).getTime() : Date.now();
+    if (v.runningSince !== null) {
+      v.runMs += Math.max(0, at - v.runningSince);
+      v.runningSince = null;
+    }
+    if (status === 'running') v.runningSince = at;
+    runningMs[v.id] = v.runMs;
+  }
+
+  function summary(ev) {
+    const d = ev.data || {};
+    const s = ev.type === 'text_delta' ? JSON.stringify(d.text) : JSON.stringify(d);
+    return s && s.length > 200 ? s.slice(0, 200) + '…' : s;
+  }
+
+  function appendOutput(v, text) {
+    const out = $('task-output');
+    const stick = out.scrollTop + out.clientHeight >= out.scrollHeight - 30;
+    if (v.outLength + text.length > OUTPUT_KEPT * 1.5) {
+      const all = (v.outText.data + text).slice(-OUTPUT_KEPT);
+      v.outText.data = all;
+      v.outLength = all.length;
+      $('output-note').hidden = false;
+    } else {
+      v.outText.appendData(text);
+      v.outLength += text.length;
+    }
+    if (stick) out.scrollTop = out.scrollHeight;
+  }
+
+  function eventRow(item) {
     const li = document.createElement('li');
-    li.dataset.seq = ev.seq;
-    li.dataset.type = ev.type;
+    li.dataset.seq = item.seq;
+    li.dataset.type = item.type;
     const seq = document.createElement('span');
     seq.className = 'seq';
-    seq.textContent = '#' + ev.seq;
+    seq.textContent = '#' + item.seq;
     const type = document.createElement('span');
-    type.className = 'etype etype-' + ev.type.replace(/[^a-z_]/gi, '');
-    type.textContent = ev.type;
+    type.className = 'etype etype-' + item.type.replace(/[^a-z_]/gi, '');
+    type.textContent = item.type;
     const body = document.createElement('span');
     body.className = 'edata';
-    const d = ev.data || {};
-    body.textContent = ev.type === 'text_delta' ? JSON.stringify(d.text) : JSON.stringify(d);
+    body.textContent = item.text;
     li.append(seq, type, body);
+    return li;
+  }
+
+  /** Shows the last v.shown events: new rows are appended, the oldest beyond the window removed. */
+  function renderEvents(v) {
     const list = $('task-events');
-    list.appendChild(li);
-    list.scrollTop = list.scrollHeight;
-    const out = $('task-output');
-    out.scrollTop = out.scrollHeight;
+    const stick = list.scrollTop + list.clientHeight >= list.scrollHeight - 30;
+    const from = Math.max(0, v.items.length - v.shown);
+    const firstShown = list.firstElementChild ? Number(list.firstElementChild.dataset.seq) : null;
+    const lastShown = list.lastElementChild ? Number(list.lastElementChild.dataset.seq) : 0;
+    const frag = document.createDocumentFragment();
+    if (firstShown === null || v.items[from].seq < firstShown) {
+      list.textContent = '';
+      for (let i = from; i < v.items.length; i++) frag.appendChild(eventRow(v.items[i]));
+    } else {
+      let i = v.items.length;
+      while (i > from && v.items[i - 1].seq > lastShown) i--;
+      for (; i < v.items.length; i++) frag.appendChild(eventRow(v.items[i]));
+    }
+    list.appendChild(frag);
+    while (list.childElementCount > v.shown) list.removeChild(list.firstElementChild);
+    $('events-earlier').hidden = from === 0;
+    if (stick) list.scrollTop = list.scrollHeight;
+  }
+
+  function showEarlier() {
+    if (!view) return;
+    view.shown += EVENTS_SHOWN * 5;
+    $('task-events').textContent = '';
+    renderEvents(view);
+    $('task-events').scrollTop = 0;
+  }
+
+  function renderEventCount() {
+    const el = $('event-count');
+    const n = view ? view.count : 0;
+    el.dataset.count = String(n);
+    el.dataset.lastSeq = String(view ? view.lastSeq : 0);
+    el.textContent = '(' + n.toLocaleString() + ')';
   }
 
   function renderViewStatus() {
+    const v = view;
     const holder = $('view-status');
     holder.textContent = '';
-    if (view.status) holder.appendChild(statusBadge(view.status));
-    const waiting = view.status === 'waiting_for_input';
+    if (v.status) holder.appendChild(statusBadge(v.status));
+    const waiting = v.status === 'waiting_for_input';
     $('answer-box').hidden = !waiting;
-    if (waiting) $('question-text').textContent = view.question || '';
+    $('view-cancel').hidden = !ACTIVE.includes(v.status);
+    $('view-rerun').hidden = !RERUNNABLE.includes(v.status);
+    $('view-delete').hidden = !v.task;
+    if (waiting) {
+      const q = v.question || {};
+      $('question-text').textContent = typeof q === 'string' ? q : (q.question || JSON.stringify(q));
+      const box = $('question-options');
+      box.textContent = '';
+      (Array.isArray(q.options) ? q.options : []).forEach((option) => {
+        const label = typeof option === 'string' ? option : (option.label || JSON.stringify(option));
+        box.appendChild(button(label, 'option-btn', () => sendAnswer(label)));
+      });
+    }
+    renderViewDuration();
   }
 
-  async function sendAnswer() {
-    const text = $('answer-input').value.trim();
+  function renderViewDuration() {
+    const v = view;
+    if (!v) return;
+    const live = v.runningSince !== null ? Math.max(0, Date.now() - v.runningSince) : 0;
+    $('view-duration').textContent = v.count ? formatDuration(v.runMs + live) : '';
+    $('view-duration').title = t('tasks.durationHint');
+  }
+
+  async function sendAnswer(given) {
+    const text = (typeof given === 'string' ? given : $('answer-input').value).trim();
     if (!text || !view) return;
     $('answer-send').disabled = true;
     try {
@@ -402,7 +722,7 @@
       $('answer-input').value = '';
       $('answer-box').hidden = true;
     } catch (e) {
-      $('view-error').textContent = t('error.request', { msg: e.message });
+      $('view-error').textContent = t('error.request', { msg: errorText(e) });
     } finally {
       $('answer-send').disabled = false;
     }
@@ -439,19 +759,39 @@
       applyI18n();
     });
     $('create-form').addEventListener('submit', createTask);
-    $('status-filter').addEventListener('change', refreshTasks);
+    $('status-filter').addEventListener('change', () => { tasks = []; refreshTasks(); });
+    document.querySelectorAll('.counter').forEach((b) => b.addEventListener('click', () => {
+      $('status-filter').value = statusFilter() === b.dataset.status ? '' : b.dataset.status;
+      tasks = [];
+      refreshTasks();
+    }));
     let debounce = null;
     $('search-input').addEventListener('input', () => {
       clearTimeout(debounce);
-      debounce = setTimeout(refreshTasks, 250);
+      debounce = setTimeout(() => { tasks = []; refreshTasks(); }, 250);
     });
     $('more-btn').addEventListener('click', loadMore);
+    $('select-all').addEventListener('change', () => {
+      if ($('select-all').checked) tasks.forEach((x) => selected.add(x.id)); else selected.clear();
+      renderTasks();
+      renderBulk();
+    });
+    $('bulk-cancel').addEventListener('click', () => bulk('cancel'));
+    $('bulk-delete').addEventListener('click', () => bulk('delete'));
     $('view-close').addEventListener('click', closeView);
-    $('answer-send').addEventListener('click', sendAnswer);
+    $('view-cancel').addEventListener('click', () => { if (view && view.task) confirmCancel(view.task); });
+    $('view-rerun').addEventListener('click', () => { if (view && view.task) rerun(view.task); });
+    $('view-delete').addEventListener('click', () => { if (view && view.task) confirmDelete(view.task); });
+    $('events-earlier').addEventListener('click', showEarlier);
+    $('answer-send').addEventListener('click', () => sendAnswer());
     $('answer-input').addEventListener('keydown', (e) => { if (e.key === 'Enter') sendAnswer(); });
     applyI18n();
-    loadAgents().then(refreshAll);
-    setInterval(refreshAll, POLL_MS);
+    loadAgents().then(() => {
+      refreshAll();
+      const linked = new URLSearchParams(location.search).get('task');
+      if (linked) openTask(linked);
+    });
+    setInterval(() => { refreshAll(); renderViewDuration(); }, POLL_MS);
   }
 
   init();

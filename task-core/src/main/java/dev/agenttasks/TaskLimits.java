@@ -5,7 +5,7 @@ package dev.agenttasks;
  * their UTF-8 JSON encoding.
  *
  * @param maxIdLength       longest agent id, task id or event type, in characters
- * @param maxTitleLength    longest explicit title, in characters
+ * @param maxTitleLength    longest explicit title, in Unicode code points (an emoji counts once)
  * @param maxMetadataBytes  largest metadata map (keys plus values, UTF-8)
  * @param maxOptionsBytes   largest options map, as JSON
  * @param maxMessageBytes   largest message, as JSON
@@ -16,7 +16,7 @@ public record TaskLimits(int maxIdLength, int maxTitleLength, int maxMetadataByt
 
     /** 128 characters. */
     public static final int DEFAULT_MAX_ID_LENGTH = 128;
-    /** 200 characters. */
+    /** 200 code points. */
     public static final int DEFAULT_MAX_TITLE_LENGTH = 200;
     /** 16 KiB. */
     public static final int DEFAULT_MAX_METADATA_BYTES = 16 * 1024;

@@ -14,8 +14,10 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.EnumSet;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The example host: a {@link TaskManager} on a SQLite file, the agents of a small catalog, and the
@@ -30,6 +32,8 @@ import java.util.concurrent.CountDownLatch;
 public final class ExampleHost implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ExampleHost.class);
+    /** What a stop takes besides the shutdown timeout for running turns. */
+    static final Duration STOP_MARGIN = Duration.ofSeconds(2);
 
     private final TaskManager manager;
     private final TasksHttpServer server;
@@ -72,14 +76,17 @@ public final class ExampleHost implements AutoCloseable {
             store.close();
             throw e;
         }
-        TasksHttpServer server;
+        TasksHttpServer server = null;
         try {
             server = new TasksHttpServer(manager, catalog, config);
+            server.start();
         } catch (IOException | RuntimeException e) {
+            if (server != null) {
+                server.close();
+            }
             manager.close();
             throw e;
         }
-        server.start();
         return new ExampleHost(manager, server, database, recovered, config.resumeInterrupted());
     }
 
@@ -116,6 +123,18 @@ public final class ExampleHost implements AutoCloseable {
         return recovered;
     }
 
+    /**
+     * The documented bound on a stop (Ctrl-C or SIGTERM): the shutdown timeout for running turns plus
+     * {@link #STOP_MARGIN} for ending streams, stopping the server and closing the store. {@link #main}
+     * halts the JVM if a stop takes longer; what was running is then recovered by the next start.
+     *
+     * @param config the settings
+     * @return the longest a stop takes
+     */
+    public static Duration stopLimit(HostConfig config) {
+        return config.shutdownTimeout().plus(STOP_MARGIN);
+    }
+
     /** Stops the server (ending open streams), then closes the manager and its store. Idempotent. */
     @Override
     public void close() {
@@ -138,7 +157,8 @@ public final class ExampleHost implements AutoCloseable {
             out.println((e.getMessage().equals("usage") ? "" : e.getMessage() + "\n") + "options: --port N (default "
                     + HostConfig.DEFAULT_PORT + ", 0 = any) --bind ADDRESS --data-dir DIR --token TOKEN"
                     + " --allowed-host NAME --agents FILE --max-body-bytes N --heartbeat-seconds N"
-                    + " --demo-token-delay-ms N --recovery fail|resume");
+                    + " --demo-token-delay-ms N --recovery fail|resume --work-root DIR (repeatable)"
+                    + " --idle-timeout-seconds N --max-header-bytes N --shutdown-timeout-seconds N");
             if (!e.getMessage().equals("usage")) {
                 System.exit(2);
             }
@@ -146,8 +166,21 @@ public final class ExampleHost implements AutoCloseable {
         }
         ExampleHost host = start(config);
         CountDownLatch stopped = new CountDownLatch(1);
+        Duration limit = stopLimit(config);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            out.println("Stopping: ending streams, letting running turns finish...");
+            out.println("Stopping: ending streams, letting running turns finish (at most " + limit.toSeconds() + " s)...");
+            Thread watchdog = new Thread(() -> {
+                try {
+                    if (!stopped.await(limit.toMillis(), TimeUnit.MILLISECONDS)) {
+                        out.println("Stop took longer than " + limit.toSeconds() + " s; halting (the next start recovers).");
+                        Runtime.getRuntime().halt(1);
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "example-host-stop-watchdog");
+            watchdog.setDaemon(true);
+            watchdog.start();
             try {
                 host.close();
                 out.println("Stopped.");
@@ -161,7 +194,7 @@ public final class ExampleHost implements AutoCloseable {
         }
         String url = host.url().toString();
         if (config.token() != null) {
-            out.println("A bearer token is required for changes; the page takes it from the link below.");
+            out.println("A bearer token is required for every API call; the page takes it from the link below.");
             url = url + "#token=" + config.token();
         }
         out.println("Agent tasks host running at " + url);

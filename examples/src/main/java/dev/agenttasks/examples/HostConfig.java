@@ -15,7 +15,7 @@ import java.util.Set;
  * @param bindAddress        the address to listen on; loopback by default
  * @param port               the port, 0 for an ephemeral one
  * @param dataDir            the folder holding the SQLite file ({@code tasks.db}) and an optional {@code agents.json}
- * @param token              a bearer token required on state-changing routes, or {@code null} for none
+ * @param token              a bearer token required on every API route and event stream, or {@code null} for none
  * @param allowedHosts       extra host names accepted in {@code Host} and {@code Origin}, besides the loopback names
  * @param maxBodyBytes       the largest request body accepted (413 above)
  * @param heartbeatInterval  how often an idle event stream gets a comment line
@@ -26,11 +26,17 @@ import java.util.Set;
  * @param demoTokenDelay     the pause between two tokens of the demo agent
  * @param resumeInterrupted  whether tasks a stopped host left running are resumed (default: failed as interrupted)
  * @param shutdownTimeout    how long a stop waits for running turns before interrupting them
+ * @param idleTimeout        how long a connection may send nothing (while its request headers or body are
+ *                           read, or between two requests of a kept-alive connection) before it is closed
+ * @param maxHeaderBytes     the largest request line plus headers accepted (414 for a longer URL, 431 for
+ *                           larger headers)
+ * @param workRoots          the folders a task's {@code work_dir} and {@code add_dirs} must lie in (after
+ *                           symbolic links are resolved); empty means both are refused
  */
 public record HostConfig(String bindAddress, int port, Path dataDir, String token, Set<String> allowedHosts,
                          int maxBodyBytes, Duration heartbeatInterval, int maxStreamsPerTask, int maxStreamsTotal,
                          Path agentsFile, Duration demoTokenDelay, boolean resumeInterrupted,
-                         Duration shutdownTimeout) {
+                         Duration shutdownTimeout, Duration idleTimeout, int maxHeaderBytes, List<Path> workRoots) {
 
     /** Default port: 8080. */
     public static final int DEFAULT_PORT = 8080;
@@ -42,6 +48,12 @@ public record HostConfig(String bindAddress, int port, Path dataDir, String toke
     public static final int DEFAULT_MAX_STREAMS_PER_TASK = 256;
     /** Default total stream cap: 1024. */
     public static final int DEFAULT_MAX_STREAMS_TOTAL = 1024;
+    /** Default idle timeout: 30 seconds (twice the default heartbeat, so an idle event stream stays open). */
+    public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(30);
+    /** Default limit of the request line plus headers: 16 KiB. */
+    public static final int DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
+    /** Default shutdown timeout: 3 seconds. A stop (Ctrl-C, SIGTERM) ends within it plus about 2 seconds. */
+    public static final Duration DEFAULT_SHUTDOWN_TIMEOUT = Duration.ofSeconds(3);
 
     /** Validates the settings. */
     public HostConfig {
@@ -50,15 +62,28 @@ public record HostConfig(String bindAddress, int port, Path dataDir, String toke
         Objects.requireNonNull(heartbeatInterval, "heartbeatInterval can not be null");
         Objects.requireNonNull(demoTokenDelay, "demoTokenDelay can not be null");
         Objects.requireNonNull(shutdownTimeout, "shutdownTimeout can not be null");
+        Objects.requireNonNull(idleTimeout, "idleTimeout can not be null");
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("port must be between 0 and 65535: " + port);
         }
-        if (maxBodyBytes < 1 || maxStreamsPerTask < 1 || maxStreamsTotal < 1) {
+        if (maxBodyBytes < 1 || maxStreamsPerTask < 1 || maxStreamsTotal < 1 || maxHeaderBytes < 1024) {
             throw new IllegalArgumentException("limits must be positive");
         }
         if (heartbeatInterval.isNegative() || heartbeatInterval.isZero()) {
             throw new IllegalArgumentException("heartbeatInterval must be positive: " + heartbeatInterval);
         }
+        if (idleTimeout.compareTo(heartbeatInterval) <= 0) {
+            throw new IllegalArgumentException("idleTimeout (" + idleTimeout + ") must be longer than the heartbeat ("
+                    + heartbeatInterval + "), or idle event streams would be closed");
+        }
+        if (shutdownTimeout.isNegative()) {
+            throw new IllegalArgumentException("shutdownTimeout must not be negative: " + shutdownTimeout);
+        }
+        List<Path> roots = new ArrayList<>();
+        for (Path root : workRoots == null ? List.<Path>of() : workRoots) {
+            roots.add(root.toAbsolutePath().normalize());
+        }
+        workRoots = List.copyOf(roots);
         if (token != null && token.isBlank()) {
             token = null;
         }
@@ -86,6 +111,9 @@ public record HostConfig(String bindAddress, int port, Path dataDir, String toke
         b.demoTokenDelay = demoTokenDelay;
         b.resumeInterrupted = resumeInterrupted;
         b.shutdownTimeout = shutdownTimeout;
+        b.idleTimeout = idleTimeout;
+        b.maxHeaderBytes = maxHeaderBytes;
+        b.workRoots = new ArrayList<>(workRoots);
         return b;
     }
 
@@ -93,8 +121,9 @@ public record HostConfig(String bindAddress, int port, Path dataDir, String toke
      * Parses command-line arguments: {@code --port N}, {@code --bind ADDRESS}, {@code --data-dir DIR},
      * {@code --token TOKEN}, {@code --allowed-host NAME} (repeatable), {@code --agents FILE},
      * {@code --max-body-bytes N}, {@code --heartbeat-seconds N}, {@code --demo-token-delay-ms N},
-     * {@code --recovery fail|resume}. The token may also come from the {@code AGENT_TASKS_TOKEN}
-     * environment variable.
+     * {@code --recovery fail|resume}, {@code --work-root DIR} (repeatable), {@code --idle-timeout-seconds N},
+     * {@code --max-header-bytes N}, {@code --shutdown-timeout-seconds N}. The token may also come from the
+     * {@code AGENT_TASKS_TOKEN} environment variable.
      *
      * @param args the arguments
      * @return the settings
@@ -143,6 +172,18 @@ public record HostConfig(String bindAddress, int port, Path dataDir, String toke
                 case "--demo-token-delay-ms":
                     b.demoTokenDelay(Duration.ofMillis(intValue(option, value)));
                     break;
+                case "--work-root":
+                    b.workRoot(Path.of(value));
+                    break;
+                case "--idle-timeout-seconds":
+                    b.idleTimeout(Duration.ofSeconds(intValue(option, value)));
+                    break;
+                case "--max-header-bytes":
+                    b.maxHeaderBytes(intValue(option, value));
+                    break;
+                case "--shutdown-timeout-seconds":
+                    b.shutdownTimeout(Duration.ofSeconds(intValue(option, value)));
+                    break;
                 case "--recovery":
                     String v = value.toLowerCase(Locale.ROOT);
                     if (!v.equals("fail") && !v.equals("resume")) {
@@ -179,7 +220,10 @@ public record HostConfig(String bindAddress, int port, Path dataDir, String toke
         private Path agentsFile;
         private Duration demoTokenDelay = Duration.ofMillis(40);
         private boolean resumeInterrupted;
-        private Duration shutdownTimeout = Duration.ofSeconds(3);
+        private Duration shutdownTimeout = DEFAULT_SHUTDOWN_TIMEOUT;
+        private Duration idleTimeout = DEFAULT_IDLE_TIMEOUT;
+        private int maxHeaderBytes = DEFAULT_MAX_HEADER_BYTES;
+        private List<Path> workRoots = new ArrayList<>();
 
         private Builder() {
         }
@@ -301,11 +345,38 @@ public record HostConfig(String bindAddress, int port, Path dataDir, String toke
             return this;
         }
 
+        /**
+         * @param v how long a silent connection stays open
+         * @return this
+         */
+        public Builder idleTimeout(Duration v) {
+            this.idleTimeout = v;
+            return this;
+        }
+
+        /**
+         * @param v largest request line plus headers, in bytes (at least 1024)
+         * @return this
+         */
+        public Builder maxHeaderBytes(int v) {
+            this.maxHeaderBytes = v;
+            return this;
+        }
+
+        /**
+         * @param v a folder task work directories may lie in (repeatable)
+         * @return this
+         */
+        public Builder workRoot(Path v) {
+            this.workRoots.add(Objects.requireNonNull(v, "work root can not be null"));
+            return this;
+        }
+
         /** @return the settings */
         public HostConfig build() {
             return new HostConfig(bindAddress, port, dataDir, token, Set.copyOf(allowedHosts), maxBodyBytes,
                     heartbeatInterval, maxStreamsPerTask, maxStreamsTotal, agentsFile, demoTokenDelay,
-                    resumeInterrupted, shutdownTimeout);
+                    resumeInterrupted, shutdownTimeout, idleTimeout, maxHeaderBytes, workRoots);
         }
     }
 }

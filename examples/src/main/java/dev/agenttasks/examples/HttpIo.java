@@ -1,8 +1,5 @@
 package dev.agenttasks.examples;
 
-import com.sun.net.httpserver.Headers;
-import com.sun.net.httpserver.HttpExchange;
-
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -15,32 +12,26 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
-/** Small helpers over {@link HttpExchange}: JSON responses, bounded bodies, query strings, headers. */
+/** Small helpers over an {@link Exchange}: JSON responses, bounded bodies, query strings, headers. */
 final class HttpIo {
 
     private HttpIo() {
     }
 
     /** Headers every response gets: no sniffing, no referrer, no framing. No CORS header is ever sent. */
-    static void securityHeaders(HttpExchange ex) {
-        Headers h = ex.getResponseHeaders();
-        h.set("X-Content-Type-Options", "nosniff");
-        h.set("Referrer-Policy", "no-referrer");
-        h.set("X-Frame-Options", "DENY");
+    static void securityHeaders(Exchange ex) {
+        ex.setHeader("X-Content-Type-Options", "nosniff");
+        ex.setHeader("Referrer-Policy", "no-referrer");
+        ex.setHeader("X-Frame-Options", "DENY");
     }
 
-    static void sendJson(HttpExchange ex, int status, Object body) throws IOException {
+    static void sendJson(Exchange ex, int status, Object body) throws IOException {
         byte[] bytes = Json.bytes(body);
-        Headers h = ex.getResponseHeaders();
-        h.set("Content-Type", "application/json; charset=utf-8");
-        h.set("Cache-Control", "no-store");
-        ex.sendResponseHeaders(status, bytes.length);
-        try (OutputStream out = ex.getResponseBody()) {
-            out.write(bytes);
-        }
+        ex.setHeader("Cache-Control", "no-store");
+        ex.send(status, "application/json; charset=utf-8", bytes, true);
     }
 
-    static void sendError(HttpExchange ex, int status, String field, String message) throws IOException {
+    static void sendError(Exchange ex, int status, String field, String message) throws IOException {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("error", message);
         if (field != null) {
@@ -54,8 +45,8 @@ final class HttpIo {
      *
      * @throws ApiException 413 when the body (or its declared length) is over the limit
      */
-    static byte[] readBody(HttpExchange ex, int limit) throws IOException {
-        String declared = ex.getRequestHeaders().getFirst("Content-Length");
+    static byte[] readBody(Exchange ex, int limit) throws IOException {
+        String declared = ex.header("Content-Length");
         if (declared != null) {
             long length;
             try {
@@ -69,7 +60,7 @@ final class HttpIo {
         }
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         byte[] chunk = new byte[8192];
-        try (InputStream in = ex.getRequestBody()) {
+        try (InputStream in = ex.body()) {
             int n;
             while ((n = in.read(chunk)) != -1) {
                 if (buf.size() + n > limit) {
@@ -82,8 +73,8 @@ final class HttpIo {
     }
 
     /** @return true if the request declares a JSON media type ({@code application/json} or {@code +json}) */
-    static boolean isJson(HttpExchange ex) {
-        String type = ex.getRequestHeaders().getFirst("Content-Type");
+    static boolean isJson(Exchange ex) {
+        String type = ex.header("Content-Type");
         if (type == null) {
             return false;
         }
@@ -92,9 +83,9 @@ final class HttpIo {
     }
 
     /** Parses the raw query string; repeated names keep every value. */
-    static Map<String, List<String>> query(HttpExchange ex) {
+    static Map<String, List<String>> query(Exchange ex) {
         Map<String, List<String>> params = new LinkedHashMap<>();
-        String raw = ex.getRequestURI().getRawQuery();
+        String raw = ex.rawQuery();
         if (raw == null || raw.isEmpty()) {
             return params;
         }
@@ -124,8 +115,8 @@ final class HttpIo {
     }
 
     /** Drains and closes whatever is left of the request body, so the connection can be reused. */
-    static void drain(HttpExchange ex) {
-        try (InputStream in = ex.getRequestBody()) {
+    static void drain(Exchange ex) {
+        try (InputStream in = ex.body()) {
             in.transferTo(OutputStream.nullOutputStream());
         } catch (IOException ignored) {
             // the exchange is being answered anyway; a broken body only means the connection will close

@@ -1,10 +1,12 @@
 package dev.agenttasks.examples;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.agenttasks.Task;
 import dev.agenttasks.TaskEvent;
@@ -15,12 +17,18 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /** JSON mapping of the wire format: snake_case fields, ISO-8601 instants, lower-case status names. */
 final class Json {
 
     static final ObjectMapper MAPPER = new ObjectMapper()
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+    /** Request bodies: a key given twice is an error, not "the last one wins". */
+    private static final ObjectReader STRICT = MAPPER.reader().with(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+
+    private static final Pattern DUPLICATE = Pattern.compile("Duplicate field '(.*)'");
 
     private static final TypeReference<Map<String, Object>> MAP = new TypeReference<>() {
     };
@@ -98,8 +106,13 @@ final class Json {
         }
         JsonNode node;
         try {
-            node = MAPPER.readTree(body);
+            node = STRICT.readTree(body);
         } catch (JsonProcessingException e) {
+            Matcher duplicate = DUPLICATE.matcher(e.getOriginalMessage());
+            if (duplicate.find()) {
+                String name = duplicate.group(1);
+                throw ApiException.badRequest(name, "duplicate JSON key: " + name);
+            }
             throw ApiException.badRequest("body", "malformed JSON: " + e.getOriginalMessage());
         } catch (java.io.IOException e) {
             throw ApiException.badRequest("body", "unreadable JSON body");

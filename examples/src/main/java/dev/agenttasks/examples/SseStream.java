@@ -1,6 +1,5 @@
 package dev.agenttasks.examples;
 
-import com.sun.net.httpserver.HttpExchange;
 import dev.agenttasks.NoSuchTaskException;
 import dev.agenttasks.TaskDeletedException;
 import dev.agenttasks.TaskEvent;
@@ -31,6 +30,12 @@ final class SseStream implements Flow.Subscriber<TaskEvent> {
 
     /** Events requested ahead of the writer. */
     static final int WINDOW = 32;
+    /**
+     * How often an idle stream writes an empty comment line to learn whether the client is still there:
+     * a write to a closed connection fails at the latest on the second try, so a leaving client's slot
+     * is freed within about two probes, whatever the heartbeat interval.
+     */
+    static final Duration PROBE = Duration.ofSeconds(1);
 
     private static final Logger log = LoggerFactory.getLogger(SseStream.class);
     private static final Pattern LINE_BREAK = Pattern.compile("\r\n|\r|\n");
@@ -87,26 +92,32 @@ final class SseStream implements Flow.Subscriber<TaskEvent> {
     /**
      * Writes the response until the terminal event, an error, a stop, or a write failure.
      *
-     * @param ex        the exchange, headers not yet sent
+     * @param ex        the exchange, nothing sent yet
      * @param publisher the task's events after the resume point
      * @param afterSeq  the resume point, for the log
      */
-    void run(HttpExchange ex, Flow.Publisher<TaskEvent> publisher, long afterSeq) {
+    void run(Exchange ex, Flow.Publisher<TaskEvent> publisher, long afterSeq) {
         int written = 0;
         long lastSeq = afterSeq;
+        long wait = Math.min(heartbeat.toMillis(), PROBE.toMillis());
         try {
-            ex.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
-            ex.getResponseHeaders().set("Cache-Control", "no-store");
-            ex.getResponseHeaders().set("X-Accel-Buffering", "no");
-            ex.sendResponseHeaders(200, 0);
-            OutputStream out = ex.getResponseBody();
+            ex.setHeader("Content-Type", "text/event-stream; charset=utf-8");
+            ex.setHeader("Cache-Control", "no-store");
+            ex.setHeader("X-Accel-Buffering", "no");
+            OutputStream out = ex.start(200);
             write(out, "retry: 2000\n: stream of " + sanitize(taskId) + " after " + afterSeq + "\n\n");
             publisher.subscribe(this);
             int sinceRequest = 0;
+            long lastWrite = System.nanoTime();
             while (true) {
-                Object item = queue.poll(heartbeat.toMillis(), TimeUnit.MILLISECONDS);
+                Object item = queue.poll(wait, TimeUnit.MILLISECONDS);
                 if (item == null) {
-                    write(out, ": heartbeat\n\n");
+                    if (System.nanoTime() - lastWrite >= heartbeat.toNanos() - TimeUnit.MILLISECONDS.toNanos(1)) {
+                        write(out, ": heartbeat\n\n");
+                    } else {
+                        write(out, ":\n");
+                        continue; // a probe is not activity: the heartbeat still comes on time
+                    }
                 } else if (item instanceof TaskEvent) {
                     TaskEvent event = (TaskEvent) item;
                     write(out, frame(event, namedEvents));
@@ -125,6 +136,7 @@ final class SseStream implements Flow.Subscriber<TaskEvent> {
                 } else {
                     break; // COMPLETE or STOP
                 }
+                lastWrite = System.nanoTime();
             }
             log.debug("Stream of task {} ended after seq {} ({} events written)", taskId, lastSeq, written);
         } catch (IOException e) {
@@ -134,7 +146,6 @@ final class SseStream implements Flow.Subscriber<TaskEvent> {
             log.debug("Stream of task {} interrupted after seq {}", taskId, lastSeq);
         } finally {
             cancel();
-            ex.close();
         }
     }
 

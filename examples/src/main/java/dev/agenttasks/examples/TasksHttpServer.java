@@ -2,8 +2,6 @@ package dev.agenttasks.examples;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import dev.agenttasks.InvalidRequestException;
 import dev.agenttasks.ManagerClosedException;
 import dev.agenttasks.NoSuchTaskException;
@@ -17,16 +15,30 @@ import dev.agenttasks.TaskPage;
 import dev.agenttasks.TaskQuery;
 import dev.agenttasks.TaskRequest;
 import dev.agenttasks.TaskStatus;
+import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.handler.ErrorHandler;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
 import java.net.URI;
+import java.nio.ByteBuffer;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -38,15 +50,17 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Pattern;
 
 /**
  * The example host's HTTP server: the Tasks REST API, resumable Server-Sent Events streams and the
- * Tasks page, on the JDK's {@code com.sun.net.httpserver} with Jackson for JSON and no web framework.
+ * Tasks page, on Jetty 12's core server (no servlets, no web framework) with Jackson for JSON.
+ *
+ * <p>Jetty reads requests without holding a thread until the headers are complete; a connection that
+ * sends nothing for {@link HostConfig#idleTimeout()} is closed (this bounds the wait for a request's
+ * headers, for its body and between two requests of a kept-alive connection). A request line or header
+ * block over {@link HostConfig#maxHeaderBytes()} is answered 414 or 431, and every error Jetty answers
+ * itself (malformed requests included) has the same JSON body as the host's own errors.
  *
  * <h2>Routes</h2>
  * <ul>
@@ -58,8 +72,14 @@ import java.util.regex.Pattern;
  *       (201 with the task), {@code POST /api/tasks/{id}/cancel}, {@code POST /api/tasks/{id}/message};</li>
  *   <li>{@code GET /api/tasks/{id}/stream}: the task's events as SSE, resuming after the
  *       {@code Last-Event-ID} header or the {@code after} parameter;</li>
- *   <li>{@code GET /api/agents}: the agent catalog; {@code GET /} and static files: the Tasks page.</li>
+ *   <li>{@code GET /api/agents}: the agent catalog; {@code GET /} and static files: the Tasks page;</li>
+ *   <li>{@code GET /api/counts}: tasks per status and {@code total}; {@code POST /api/tasks/{id}/rerun}: a new
+ *       task with a failed or cancelled task's agent, first message, title, folder and metadata (201);</li>
+ *   <li>{@code POST /api/stream-session}: with a token configured, sets the cookie that lets an
+ *       {@code EventSource} (which can not send headers) open event streams.</li>
  * </ul>
+ * With a token configured, every {@code /api} route requires {@code Authorization: Bearer <token>}; event
+ * streams take that header or the stream cookie. The page itself is served without it and asks for the token.
  * Errors are {@code {"error": "...", "field": "..."}} with 400 (bad input), 401 (token), 403 (foreign
  * Host/Origin), 404, 405, 409 (task does not accept the request), 413, 415, 429 (stream caps) or 503
  * (manager closed).
@@ -79,8 +99,9 @@ public final class TasksHttpServer implements AutoCloseable {
     private final HostConfig config;
     private final StreamLimiter streams;
     private final Set<SseStream> openStreams = ConcurrentHashMap.newKeySet();
-    private final HttpServer server;
-    private final ExecutorService executor;
+    private final Server server;
+    private final ServerConnector connector;
+    private final QueuedThreadPool threads;
     private final RequestGuard guard;
     private volatile boolean stopping;
 
@@ -97,27 +118,67 @@ public final class TasksHttpServer implements AutoCloseable {
         this.catalog = catalog;
         this.config = config;
         this.streams = new StreamLimiter(config.maxStreamsPerTask(), config.maxStreamsTotal());
-        this.server = HttpServer.create(new InetSocketAddress(config.bindAddress(), config.port()), 128);
-        AtomicInteger n = new AtomicInteger();
-        this.executor = Executors.newCachedThreadPool(r -> {
-            Thread t = new Thread(r, "http-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
+        // every open event stream holds a thread while it waits for events; requests need a few more
+        this.threads = new QueuedThreadPool(config.maxStreamsTotal() + 64, 4, 60_000);
+        threads.setName("http");
+        threads.setDaemon(true);
+        this.server = new Server(threads);
+        HttpConfiguration http = new HttpConfiguration();
+        http.setSendServerVersion(false);
+        http.setSendXPoweredBy(false);
+        http.setRequestHeaderSize(config.maxHeaderBytes());
+        http.setIdleTimeout(config.idleTimeout().toMillis());
+        this.connector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(http));
+        connector.setHost(config.bindAddress());
+        connector.setPort(config.port());
+        connector.setIdleTimeout(config.idleTimeout().toMillis());
+        connector.setAcceptQueueSize(128);
+        connector.setAcceptedTcpNoDelay(true);
+        server.addConnector(connector);
+        server.setHandler(new Handler.Abstract() {
+            @Override
+            public boolean handle(Request request, Response response, Callback callback) {
+                Exchange ex = new Exchange(request, response);
+                TasksHttpServer.this.handle(ex);
+                try {
+                    ex.finish();
+                    callback.succeeded();
+                } catch (Throwable t) {
+                    callback.failed(t);
+                }
+                return true;
+            }
         });
-        server.setExecutor(executor);
-        server.createContext("/", this::handle);
+        server.setErrorHandler(new JsonErrors());
+        server.setStopTimeout(1000);
+        connector.open(); // binds now, so the port is known and a busy port fails here
         this.guard = new RequestGuard(config.bindAddress(), port(), config.allowedHosts(), config.token());
     }
 
-    /** Starts serving. */
-    public void start() {
-        server.start();
+    /**
+     * Starts serving.
+     *
+     * @throws IOException if the server can not start
+     */
+    public void start() throws IOException {
+        try {
+            server.start();
+        } catch (IOException | RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IOException("could not start the HTTP server", e);
+        }
         log.info("Serving on {}", url());
     }
 
     /** @return the bound port */
     public int port() {
-        return server.getAddress().getPort();
+        return connector.getLocalPort();
+    }
+
+    /** @return threads of the server's pool that are busy now (handling requests or streams) */
+    int busyThreads() {
+        return threads.getBusyThreads();
     }
 
     /** @return the base URL, for example {@code http://127.0.0.1:8080/} */
@@ -146,23 +207,56 @@ public final class TasksHttpServer implements AutoCloseable {
         for (SseStream s : openStreams) {
             s.stop();
         }
-        server.stop(1);
-        executor.shutdown();
         try {
-            if (!executor.awaitTermination(2, TimeUnit.SECONDS)) {
-                executor.shutdownNow();
-            }
-        } catch (InterruptedException e) {
-            executor.shutdownNow();
-            Thread.currentThread().interrupt();
+            server.stop();
+        } catch (Exception e) {
+            log.warn("Stopping the HTTP server failed", e);
         }
     }
 
-    private void handle(HttpExchange ex) {
+    /** Answers errors Jetty produces itself (malformed requests, 414, 431, timeouts) as JSON, not HTML. */
+    private static final class JsonErrors extends ErrorHandler {
+        @Override
+        public boolean handle(Request request, Response response, Callback callback) {
+            Object code = request.getAttribute(ERROR_STATUS);
+            int status = code instanceof Integer ? (Integer) code : response.getStatus();
+            Object message = request.getAttribute(ERROR_MESSAGE);
+            response.setStatus(status);
+            HttpFields.Mutable h = response.getHeaders();
+            h.put(HttpHeader.CONTENT_TYPE, "application/json; charset=utf-8");
+            h.put(HttpHeader.CACHE_CONTROL, "no-store");
+            h.put("X-Content-Type-Options", "nosniff");
+            response.write(true, ByteBuffer.wrap(body(status, message == null ? null : message.toString())), callback);
+            return true;
+        }
+
+        @Override
+        public ByteBuffer badMessageError(int status, String reason, HttpFields.Mutable fields) {
+            fields.put(HttpHeader.CONTENT_TYPE, "application/json; charset=utf-8");
+            fields.put("X-Content-Type-Options", "nosniff");
+            return ByteBuffer.wrap(body(status, reason));
+        }
+
+        private static byte[] body(int status, String reason) {
+            Map<String, Object> body = new LinkedHashMap<>();
+            body.put("error", switch (status) {
+                case 414 -> "request line too long";
+                case 431 -> "request headers too large";
+                case 408 -> "request timed out";
+                default -> reason == null || reason.isBlank() ? "bad request" : reason;
+            });
+            if (status == 414 || status == 431) {
+                body.put("field", status == 414 ? "url" : "headers");
+            }
+            return Json.bytes(body);
+        }
+    }
+
+    private void handle(Exchange ex) {
         try {
             HttpIo.securityHeaders(ex);
             guard.checkOrigin(ex);
-            String path = ex.getRequestURI().getRawPath();
+            String path = ex.rawPath();
             if (path.equals("/api") || path.startsWith("/api/")) {
                 api(ex, segments(path.substring(4)));
             } else {
@@ -170,12 +264,10 @@ public final class TasksHttpServer implements AutoCloseable {
             }
         } catch (Exception e) {
             fail(ex, e);
-        } finally {
-            ex.close();
         }
     }
 
-    private void fail(HttpExchange ex, Exception e) {
+    private void fail(Exchange ex, Exception e) {
         int status;
         String field = null;
         String message = e.getMessage();
@@ -195,19 +287,22 @@ public final class TasksHttpServer implements AutoCloseable {
         } else if (e instanceof ManagerClosedException) {
             status = 503;
         } else if (e instanceof IOException) {
-            log.debug("I/O error on {} {}: {}", ex.getRequestMethod(), ex.getRequestURI().getRawPath(), e.toString());
-            return;
+            log.debug("I/O error on {} {}: {}", ex.method(), ex.rawPath(), e.toString());
+            // the request could not be read (cut off, or too slow): answer if nothing was sent yet
+            status = 400;
+            field = "body";
+            message = "the request could not be read";
         } else {
             status = 500;
             message = "internal error";
-            log.error("Request {} {} failed", ex.getRequestMethod(), ex.getRequestURI().getRawPath(), e);
+            log.error("Request {} {} failed", ex.method(), ex.rawPath(), e);
         }
-        if (ex.getResponseCode() != -1) {
+        if (ex.responseCode() != -1) {
             return; // the response has started; nothing more can be said
         }
         try {
             if (status == 413 || status >= 500) {
-                ex.getResponseHeaders().set("Connection", "close");
+                ex.setHeader("Connection", "close");
             }
             HttpIo.sendError(ex, status, field, message);
         } catch (IOException io) {
@@ -217,10 +312,33 @@ public final class TasksHttpServer implements AutoCloseable {
 
     // ---------------------------------------------------------------- API
 
-    private void api(HttpExchange ex, List<String> seg) throws IOException {
-        String method = ex.getRequestMethod().toUpperCase(Locale.ROOT);
+    private void api(Exchange ex, List<String> seg) throws IOException {
+        String method = ex.method().toUpperCase(Locale.ROOT);
         int n = seg.size();
-        if (n == 1 && seg.get(0).equals("agents")) {
+        boolean isStream = n == 3 && seg.get(0).equals("tasks") && seg.get(2).equals("stream");
+        if (isStream) {
+            guard.checkStream(ex);
+        } else {
+            guard.checkToken(ex);
+        }
+        if (n == 1 && seg.get(0).equals("stream-session")) {
+            allow(ex, method, "POST");
+            HttpIo.drain(ex);
+            String cookie = guard.issueStreamCookie();
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("token_required", cookie != null);
+            if (cookie != null) {
+                ex.addHeader("Set-Cookie", cookie);
+                out.put("expires_in", RequestGuard.STREAM_SESSION_TTL.toSeconds());
+            }
+            HttpIo.sendJson(ex, 200, out);
+        } else if (n == 1 && seg.get(0).equals("counts")) {
+            allow(ex, method, "GET");
+            HttpIo.sendJson(ex, 200, counts());
+        } else if (n == 3 && seg.get(0).equals("tasks") && seg.get(2).equals("rerun")) {
+            allow(ex, method, "POST");
+            rerun(ex, seg.get(1));
+        } else if (n == 1 && seg.get(0).equals("agents")) {
             allow(ex, method, "GET");
             HttpIo.sendJson(ex, 200, agents());
         } else if (n == 1 && seg.get(0).equals("tasks")) {
@@ -246,21 +364,21 @@ public final class TasksHttpServer implements AutoCloseable {
         } else if (n == 3 && seg.get(0).equals("tasks") && seg.get(2).equals("message")) {
             allow(ex, method, "POST");
             message(ex, seg.get(1));
-        } else if (n == 3 && seg.get(0).equals("tasks") && seg.get(2).equals("stream")) {
+        } else if (isStream) {
             allow(ex, method, "GET");
             stream(ex, seg.get(1));
         } else {
-            throw new ApiException(404, "no such route: " + ex.getRequestURI().getRawPath());
+            throw new ApiException(404, "no such route: " + ex.rawPath());
         }
     }
 
-    private static void allow(HttpExchange ex, String method, String... allowed) {
+    private static void allow(Exchange ex, String method, String... allowed) {
         for (String a : allowed) {
             if (a.equals(method)) {
                 return;
             }
         }
-        ex.getResponseHeaders().set("Allow", String.join(", ", allowed));
+        ex.setHeader("Allow", String.join(", ", allowed));
         throw new ApiException(405, "method " + method + " not allowed; allowed: " + String.join(", ", allowed));
     }
 
@@ -277,7 +395,7 @@ public final class TasksHttpServer implements AutoCloseable {
         return out;
     }
 
-    private void list(HttpExchange ex) throws IOException {
+    private void list(Exchange ex) throws IOException {
         Map<String, List<String>> params = HttpIo.query(ex);
         Set<TaskStatus> statuses = EnumSet.noneOf(TaskStatus.class);
         for (String value : params.getOrDefault("status", List.of())) {
@@ -301,13 +419,13 @@ public final class TasksHttpServer implements AutoCloseable {
                 blankToNull(HttpIo.first(params, "cursor")));
         TaskPage page = manager.list(query);
         if (page.nextCursor() != null) {
-            ex.getResponseHeaders().set("X-Next-Cursor", page.nextCursor());
-            ex.getResponseHeaders().set("Link", "</api/tasks?" + nextQuery(ex, page.nextCursor()) + ">; rel=\"next\"");
+            ex.setHeader("X-Next-Cursor", page.nextCursor());
+            ex.setHeader("Link", "</api/tasks?" + nextQuery(ex, page.nextCursor()) + ">; rel=\"next\"");
         }
         HttpIo.sendJson(ex, 200, Json.tasks(page.tasks()));
     }
 
-    private static String nextQuery(HttpExchange ex, String cursor) {
+    private static String nextQuery(Exchange ex, String cursor) {
         StringBuilder sb = new StringBuilder();
         for (Map.Entry<String, List<String>> e : HttpIo.query(ex).entrySet()) {
             if (e.getKey().equals("cursor")) {
@@ -320,7 +438,7 @@ public final class TasksHttpServer implements AutoCloseable {
         return sb.append("cursor=").append(enc(cursor)).toString();
     }
 
-    private void create(HttpExchange ex) throws IOException {
+    private void create(Exchange ex) throws IOException {
         ObjectNode body = jsonBody(ex);
         rejectUnknown(body, CREATE_FIELDS);
         String agentId = optionalText(body, "agent_id");
@@ -350,10 +468,18 @@ public final class TasksHttpServer implements AutoCloseable {
         }
         List<String> addDirs = stringList(body, "add_dirs");
         if (addDirs != null) {
+            List<String> checked = new ArrayList<>();
+            for (String dir : addDirs) {
+                checked.add(checkedDir("add_dirs", dir));
+            }
+            addDirs = checked;
             options.put("add_dirs", addDirs);
         }
         b.options(options);
         String workDir = optionalText(body, "work_dir");
+        if (workDir != null) {
+            workDir = checkedDir("work_dir", workDir);
+        }
         if (workDir == null && addDirs != null && !addDirs.isEmpty()) {
             workDir = addDirs.get(0);
         }
@@ -382,12 +508,94 @@ public final class TasksHttpServer implements AutoCloseable {
         }
         Task task = manager.create(b.build());
         log.info("Task {} created over HTTP for agent {}", task.id(), task.agentId());
-        ex.getResponseHeaders().set("Location", "/api/tasks/" + enc(task.id()));
+        ex.setHeader("Location", "/api/tasks/" + enc(task.id()));
         HttpIo.sendJson(ex, 201, Json.task(task));
     }
 
-    private void delete(HttpExchange ex, String id) throws IOException {
-        guard.checkToken(ex);
+    private Map<String, Object> counts() {
+        Map<TaskStatus, Long> by = manager.countByStatus();
+        Map<String, Object> out = new LinkedHashMap<>();
+        long total = 0;
+        for (TaskStatus s : TaskStatus.values()) {
+            long c = by.getOrDefault(s, 0L);
+            out.put(s.wireName(), c);
+            total += c;
+        }
+        out.put("total", total);
+        return out;
+    }
+
+    /** A new task with the same agent, first message, title, work folder and metadata as a finished one. */
+    private void rerun(Exchange ex, String id) throws IOException {
+        HttpIo.drain(ex);
+        Task old = find(id);
+        if (old.status() != TaskStatus.FAILED && old.status() != TaskStatus.CANCELLED) {
+            throw new ApiException(409, "only a failed or cancelled task can be re-run; this one is "
+                    + old.status().wireName());
+        }
+        TaskMessage first = firstMessage(id);
+        if (first == null) {
+            throw new ApiException(409, "task " + id + " has no first message to run again");
+        }
+        TaskRequest.Builder b = TaskRequest.builder(old.agentId()).message(first).title(old.title()).workDir(old.workDir());
+        old.metadata().forEach(b::metadata);
+        b.metadata("rerun_of", id);
+        Task task = manager.create(b.build());
+        log.info("Task {} created over HTTP as a re-run of {}", task.id(), id);
+        ex.setHeader("Location", "/api/tasks/" + enc(task.id()));
+        HttpIo.sendJson(ex, 201, Json.task(task));
+    }
+
+    /** Reads the task's events up to its first {@code user_message}. */
+    private TaskMessage firstMessage(String id) {
+        java.util.concurrent.CompletableFuture<TaskMessage> found = new java.util.concurrent.CompletableFuture<>();
+        manager.events(id, 0).subscribe(new java.util.concurrent.Flow.Subscriber<dev.agenttasks.TaskEvent>() {
+            private java.util.concurrent.Flow.Subscription sub;
+
+            @Override
+            public void onSubscribe(java.util.concurrent.Flow.Subscription s) {
+                sub = s;
+                s.request(8);
+            }
+
+            @Override
+            @SuppressWarnings("unchecked")
+            public void onNext(dev.agenttasks.TaskEvent e) {
+                if (found.isDone() || !e.type().equals("user_message")) {
+                    if (e.seq() >= 8) {
+                        sub.cancel();
+                        found.complete(null);
+                    }
+                    return;
+                }
+                Object text = e.data().get("text");
+                Object content = e.data().get("content");
+                found.complete(text instanceof String ? TaskMessage.text((String) text)
+                        : content instanceof List ? TaskMessage.content((List<Map<String, Object>>) content) : null);
+                sub.cancel();
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                found.completeExceptionally(t);
+            }
+
+            @Override
+            public void onComplete() {
+                found.complete(null);
+            }
+        });
+        try {
+            return found.get(5, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ApiException(503, "interrupted");
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new ApiException(409, "task " + id + " has no readable first message");
+        }
+    }
+
+    private void delete(Exchange ex, String id) throws IOException {
         HttpIo.drain(ex);
         if (!manager.delete(id)) {
             throw new ApiException(404, "no such task: " + id);
@@ -395,8 +603,7 @@ public final class TasksHttpServer implements AutoCloseable {
         HttpIo.sendJson(ex, 200, Map.of("status", "deleted", "task_id", id));
     }
 
-    private void cancel(HttpExchange ex, String id) throws IOException {
-        guard.checkToken(ex);
+    private void cancel(Exchange ex, String id) throws IOException {
         HttpIo.readBody(ex, config.maxBodyBytes());
         if (!manager.cancel(id)) {
             Task t = find(id);
@@ -409,7 +616,7 @@ public final class TasksHttpServer implements AutoCloseable {
         HttpIo.sendJson(ex, 200, Map.of("status", "cancelled", "task_id", id));
     }
 
-    private void message(HttpExchange ex, String id) throws IOException {
+    private void message(Exchange ex, String id) throws IOException {
         ObjectNode body = jsonBody(ex);
         rejectUnknown(body, MESSAGE_FIELDS);
         TaskMessage message = message(body, true);
@@ -421,7 +628,7 @@ public final class TasksHttpServer implements AutoCloseable {
         HttpIo.sendJson(ex, 200, out);
     }
 
-    private void stream(HttpExchange ex, String id) {
+    private void stream(Exchange ex, String id) {
         long after = resumePoint(ex);
         boolean named = !"false".equalsIgnoreCase(HttpIo.first(HttpIo.query(ex), "named_events"));
         find(id);
@@ -429,7 +636,7 @@ public final class TasksHttpServer implements AutoCloseable {
             throw new ApiException(503, "the server is stopping");
         }
         if (!streams.tryAcquire(id)) {
-            ex.getResponseHeaders().set("Retry-After", "5");
+            ex.setHeader("Retry-After", "5");
             throw new ApiException(429, "too many open streams (at most " + config.maxStreamsPerTask()
                     + " per task and " + config.maxStreamsTotal() + " in total)");
         }
@@ -445,8 +652,8 @@ public final class TasksHttpServer implements AutoCloseable {
     }
 
     /** The seq to resume after: the {@code Last-Event-ID} header wins over the {@code after} parameter. */
-    private static long resumePoint(HttpExchange ex) {
-        String header = ex.getRequestHeaders().getFirst("Last-Event-ID");
+    private static long resumePoint(Exchange ex) {
+        String header = ex.header("Last-Event-ID");
         if (header != null && !header.isBlank()) {
             return nonNegative(header, "Last-Event-ID");
         }
@@ -471,8 +678,7 @@ public final class TasksHttpServer implements AutoCloseable {
         return t.orElseThrow(() -> new ApiException(404, "no such task: " + id));
     }
 
-    private ObjectNode jsonBody(HttpExchange ex) throws IOException {
-        guard.checkToken(ex);
+    private ObjectNode jsonBody(Exchange ex) throws IOException {
         if (!HttpIo.isJson(ex)) {
             throw new ApiException(415, "Content-Type", "the body must be application/json");
         }
@@ -532,6 +738,47 @@ public final class TasksHttpServer implements AutoCloseable {
         return v.asText();
     }
 
+    /**
+     * Accepts a folder only if it is an absolute path to an existing directory inside one of the configured
+     * work roots, after symbolic links are resolved (so neither {@code ..} nor a link leads out of them).
+     *
+     * @return the directory's real path
+     * @throws ApiException 400 naming the field otherwise, or when no work root is configured
+     */
+    private String checkedDir(String field, String value) {
+        if (config.workRoots().isEmpty()) {
+            throw ApiException.badRequest(field, field + " is not accepted: this host has no --work-root configured");
+        }
+        Path path;
+        try {
+            path = Path.of(value);
+        } catch (InvalidPathException e) {
+            throw ApiException.badRequest(field, field + " is not a valid path: " + value);
+        }
+        if (!path.isAbsolute()) {
+            throw ApiException.badRequest(field, field + " must be an absolute path: " + value);
+        }
+        Path real;
+        try {
+            real = path.toRealPath();
+        } catch (IOException e) {
+            throw ApiException.badRequest(field, field + " does not exist: " + value);
+        }
+        if (!Files.isDirectory(real)) {
+            throw ApiException.badRequest(field, field + " is not a directory: " + value);
+        }
+        for (Path root : config.workRoots()) {
+            try {
+                if (real.startsWith(root.toRealPath())) {
+                    return real.toString();
+                }
+            } catch (IOException e) {
+                log.warn("Work root {} is not usable: {}", root, e.toString());
+            }
+        }
+        throw ApiException.badRequest(field, field + " is not inside a work root of this host: " + value);
+    }
+
     private static List<String> stringList(ObjectNode body, String field) {
         JsonNode v = body.get(field);
         if (v == null || v.isNull()) {
@@ -552,8 +799,8 @@ public final class TasksHttpServer implements AutoCloseable {
 
     // ---------------------------------------------------------------- static files
 
-    private void staticFile(HttpExchange ex, String rawPath) throws IOException {
-        String method = ex.getRequestMethod().toUpperCase(Locale.ROOT);
+    private void staticFile(Exchange ex, String rawPath) throws IOException {
+        String method = ex.method().toUpperCase(Locale.ROOT);
         allow(ex, method, "GET", "HEAD");
         String name = rawPath.equals("/") || rawPath.equals("/tasks") ? "index.html" : rawPath.substring(1);
         if (!STATIC_NAME.matcher(name).matches()) {
@@ -570,7 +817,7 @@ public final class TasksHttpServer implements AutoCloseable {
         switch (name.substring(name.lastIndexOf('.') + 1)) {
             case "html":
                 type = "text/html; charset=utf-8";
-                ex.getResponseHeaders().set("Content-Security-Policy", CSP);
+                ex.setHeader("Content-Security-Policy", CSP);
                 break;
             case "js":
                 type = "text/javascript; charset=utf-8";
@@ -587,16 +834,8 @@ public final class TasksHttpServer implements AutoCloseable {
             default:
                 type = "image/x-icon";
         }
-        ex.getResponseHeaders().set("Content-Type", type);
-        ex.getResponseHeaders().set("Cache-Control", "no-cache");
-        if (method.equals("HEAD")) {
-            ex.sendResponseHeaders(200, -1);
-            return;
-        }
-        ex.sendResponseHeaders(200, bytes.length);
-        try (OutputStream out = ex.getResponseBody()) {
-            out.write(bytes);
-        }
+        ex.setHeader("Cache-Control", "no-cache");
+        ex.send(200, type, bytes, !method.equals("HEAD"));
     }
 
     // ---------------------------------------------------------------- helpers

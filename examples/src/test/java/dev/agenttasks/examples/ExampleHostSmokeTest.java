@@ -76,8 +76,27 @@ class ExampleHostSmokeTest {
         assertThat(host.process.isAlive()).as("output: %s", host.output).isTrue();
         // SIGTERM, like Ctrl-C: the shutdown hook closes the server and the manager. (Process.destroy() would
         // also close our end of its output, losing what the hook prints.)
+        // a viewer is watching the running task when the stop comes: its stream must end, not hold the stop
+        // (send returns once the response headers are in: the stream is open)
+        HttpResponse<java.io.InputStream> watching = http.send(HttpRequest.newBuilder(
+                host.url.resolve("/api/tasks/" + longId + "/stream")).build(), HttpResponse.BodyHandlers.ofInputStream());
+        assertThat(watching.statusCode()).isEqualTo(200);
+        long stopAt = System.nanoTime();
         host.process.toHandle().destroy();
-        assertThat(host.process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        // the documented bound (shutdown timeout + margin), plus slack for a loaded machine's JVM exit
+        Duration documented = ExampleHost.stopLimit(HostConfig.builder().build());
+        assertThat(host.process.waitFor(documented.plusSeconds(3).toMillis(), TimeUnit.MILLISECONDS))
+                .as("stopped within %s", documented).isTrue();
+        System.out.printf("SIGTERM to exit: %d ms (documented bound %d ms)%n",
+                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - stopAt), documented.toMillis());
+        try (java.io.InputStream in = watching.body()) {
+            // the stream ended (the read returns rather than hanging); a reset is an end too
+            try {
+                in.readAllBytes();
+            } catch (IOException reset) {
+                // ended by the stop
+            }
+        }
         assertThat(host.waitForLine("Stopped.", Duration.ofSeconds(5))).as("exit %s output: %s",
                 host.process.exitValue(), host.output).isTrue();
 

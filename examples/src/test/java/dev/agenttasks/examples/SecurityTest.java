@@ -73,7 +73,7 @@ class SecurityTest {
     }
 
     @Test
-    void aConfiguredTokenIsRequiredOnStateChangingRoutesOnly() {
+    void aConfiguredTokenIsRequiredOnEveryApiRoute() {
         try (HostFixture host = HostFixture.start(b -> b.token("s3cret-token"))) {
             String body = "{\"agent_id\":\"demo\",\"message\":\"please ask\"}";
             HttpResponse<String> missing = host.postJson("/api/tasks", body);
@@ -84,24 +84,79 @@ class SecurityTest {
             TasksApiTest.assertError(wrong, 401, "Authorization");
             assertThat(host.manager.list(dev.agenttasks.TaskQuery.all()).tasks()).isEmpty();
 
-            HttpResponse<String> ok = host.send(host.request("/api/tasks").header("Authorization", "Bearer s3cret-token")
+            HttpResponse<String> ok = host.send(authed(host, "/api/tasks")
                     .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build());
             assertThat(ok.statusCode()).isEqualTo(201);
             String id = HostFixture.json(ok.body()).get("id").asText();
 
-            // reads stay open
-            assertThat(host.get("/api/tasks").statusCode()).isEqualTo(200);
-            assertThat(host.get("/api/tasks/" + id).statusCode()).isEqualTo(200);
-            assertThat(host.get("/api/tasks/running/count").statusCode()).isEqualTo(200);
+            // reads return prompts and outputs: they need the token too
+            for (String read : new String[] {"/api/tasks", "/api/tasks/" + id, "/api/tasks/running/count", "/api/agents",
+                "/api/tasks/" + id + "/stream", "/api/nothing"}) {
+                TasksApiTest.assertError(host.get(read), 401, "Authorization");
+            }
+            assertThat(host.send(authed(host, "/api/tasks").GET().build()).statusCode()).isEqualTo(200);
+            assertThat(host.send(authed(host, "/api/tasks/" + id).GET().build()).body()).contains("please ask");
+            assertThat(host.send(authed(host, "/api/agents").GET().build()).statusCode()).isEqualTo(200);
             // every state-changing route needs it
             TasksApiTest.assertError(host.postJson("/api/tasks/" + id + "/message", "{\"message\":\"x\"}"), 401, "Authorization");
             TasksApiTest.assertError(host.postJson("/api/tasks/" + id + "/cancel", ""), 401, "Authorization");
             TasksApiTest.assertError(host.delete("/api/tasks/" + id), 401, "Authorization");
-            assertThat(host.get("/api/tasks/" + id).statusCode()).isEqualTo(200);
-            HttpResponse<String> del = host.send(host.request("/api/tasks/" + id)
-                    .header("Authorization", "Bearer s3cret-token").DELETE().build());
+            // the page itself loads without it (it asks for the token)
+            assertThat(host.get("/").statusCode()).isEqualTo(200);
+            assertThat(host.get("/app.js").statusCode()).isEqualTo(200);
+            HttpResponse<String> del = host.send(authed(host, "/api/tasks/" + id).DELETE().build());
             assertThat(del.statusCode()).isEqualTo(200);
         }
+    }
+
+    @Test
+    void anEventSourceOpensStreamsWithAStreamCookieThatIsNotTheTokenAndOpensNothingElse() throws Exception {
+        try (HostFixture host = HostFixture.start(b -> b.token("s3cret-token"))) {
+            String id = HostFixture.json(host.send(authed(host, "/api/tasks").header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"agent_id\":\"demo\",\"message\":\"streamed\"}"))
+                    .build()).body()).get("id").asText();
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).until(() -> HostFixture.json(
+                    host.send(authed(host, "/api/tasks/" + id).GET().build()).body()).get("status").asText().equals("completed"));
+
+            TasksApiTest.assertError(host.postJson("/api/stream-session", ""), 401, "Authorization");
+            HttpResponse<String> session = host.send(authed(host, "/api/stream-session")
+                    .POST(HttpRequest.BodyPublishers.noBody()).build());
+            assertThat(session.statusCode()).isEqualTo(200);
+            String setCookie = session.headers().firstValue("Set-Cookie").orElseThrow();
+            assertThat(setCookie).contains("HttpOnly").contains("SameSite=Strict").contains("Path=/api/")
+                    .doesNotContain("s3cret-token");
+            String cookie = setCookie.split(";", 2)[0];
+
+            HttpResponse<String> stream = host.send(host.request("/api/tasks/" + id + "/stream").header("Cookie", cookie)
+                    .GET().build());
+            assertThat(stream.statusCode()).isEqualTo(200);
+            assertThat(SseParser.parseAll(stream.body())).isNotEmpty();
+            // the cookie opens streams only
+            TasksApiTest.assertError(host.send(host.request("/api/tasks/" + id).header("Cookie", cookie).GET().build()),
+                    401, "Authorization");
+            TasksApiTest.assertError(host.send(host.request("/api/tasks/" + id + "/stream")
+                    .header("Cookie", cookie.substring(0, cookie.indexOf('=') + 1) + "forged").GET().build()), 401, "Authorization");
+            // the bearer header opens a stream as well
+            assertThat(host.send(authed(host, "/api/tasks/" + id + "/stream").GET().build()).statusCode()).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void aStreamCookieExpires() {
+        long[] now = {0};
+        RequestGuard guard = new RequestGuard("127.0.0.1", 8080, java.util.Set.of(), "tok", () -> now[0]);
+        String cookie = guard.issueStreamCookie().split(";", 2)[0];
+        assertThat(cookie).startsWith("agent_tasks_stream_8080=");
+        assertThat(guard.liveStreamCookie("other=1; " + cookie)).isTrue();
+        now[0] += RequestGuard.STREAM_SESSION_TTL.toNanos() - 1;
+        assertThat(guard.liveStreamCookie(cookie)).isTrue();
+        now[0] += 1;
+        assertThat(guard.liveStreamCookie(cookie)).isFalse();
+        assertThat(new RequestGuard("127.0.0.1", 8080, java.util.Set.of(), null).issueStreamCookie()).isNull();
+    }
+
+    private static HttpRequest.Builder authed(HostFixture host, String path) {
+        return host.request(path).header("Authorization", "Bearer s3cret-token");
     }
 
     @Test

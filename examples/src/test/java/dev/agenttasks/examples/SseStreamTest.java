@@ -148,6 +148,29 @@ class SseStreamTest {
     }
 
     @Test
+    void aClosedClientsSlotIsFreedWithinTwoSecondsNotAtTheNextHeartbeat() throws Exception {
+        // a 15 s heartbeat: the slot must come back long before the next one would be written
+        try (HostFixture own = HostFixture.start(b -> b.heartbeatInterval(Duration.ofSeconds(15)).maxStreamsPerTask(1))) {
+            String id = own.createDemo("slot, ask");
+            await().atMost(Duration.ofSeconds(20)).until(() -> own.status(id).equals("waiting_for_input"));
+            HttpResponse<InputStream> r = own.http.send(own.request("/api/tasks/" + id + "/stream").GET().build(),
+                    HttpResponse.BodyHandlers.ofInputStream());
+            SseParser p = new SseParser(r.body());
+            while (!p.next().data().contains("waiting_for_input")) {
+                // read up to the wait
+            }
+            assertThat(own.get("/api/tasks/" + id + "/stream").statusCode()).isEqualTo(429);
+            r.body().close();
+            await().atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(50))
+                    .until(() -> own.server.openStreams() == 0);
+            HttpResponse<InputStream> again = own.http.send(own.request("/api/tasks/" + id + "/stream").GET().build(),
+                    HttpResponse.BodyHandlers.ofInputStream());
+            assertThat(again.statusCode()).isEqualTo(200);
+            again.body().close();
+        }
+    }
+
+    @Test
     void heartbeatCommentsArriveWhileATaskWaits() throws Exception {
         try (HostFixture own = HostFixture.start(b -> b.heartbeatInterval(Duration.ofMillis(50)))) {
             String id = own.createDemo("heartbeat, ask");

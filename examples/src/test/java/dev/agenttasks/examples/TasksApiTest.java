@@ -5,9 +5,12 @@ import dev.agenttasks.TaskLimits;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -21,10 +24,13 @@ import static org.awaitility.Awaitility.await;
 class TasksApiTest {
 
     static HostFixture host;
+    static Path workRoot;
 
     @BeforeAll
-    static void start() {
-        host = HostFixture.start();
+    static void start(@TempDir Path root) throws Exception {
+        workRoot = root.toRealPath();
+        Files.createDirectories(workRoot.resolve("w"));
+        host = HostFixture.start(b -> b.workRoot(workRoot));
     }
 
     @AfterAll
@@ -35,7 +41,7 @@ class TasksApiTest {
     @Test
     void createReturnsTheTaskInTheSeedsWireFormat() {
         HttpResponse<String> r = host.postJson("/api/tasks", "{\"agent_id\":\"demo\",\"message\":\"hello there\","
-                + "\"enable_skills\":true,\"enable_mcp\":false,\"add_dirs\":[\"/tmp/w\"],\"metadata\":{\"k\":\"v\"}}");
+                + "\"enable_skills\":true,\"enable_mcp\":false,\"add_dirs\":[" + Json.string(workRoot.resolve("w").toString()) + "],\"metadata\":{\"k\":\"v\"}}");
         assertThat(r.statusCode()).isEqualTo(201);
         JsonNode t = HostFixture.json(r.body());
         assertThat(r.headers().firstValue("Location")).contains("/api/tasks/" + t.get("id").asText());
@@ -47,7 +53,7 @@ class TasksApiTest {
         assertThat(t.get("agent_id").asText()).isEqualTo("demo");
         assertThat(t.get("title").asText()).isEqualTo("hello there");
         assertThat(t.get("model").asText()).isEqualTo("demo-1");
-        assertThat(t.get("work_dir").asText()).isEqualTo("/tmp/w");
+        assertThat(t.get("work_dir").asText()).isEqualTo(workRoot.resolve("w").toString());
         assertThat(t.get("metadata").get("k").asText()).isEqualTo("v");
         assertThat(t.get("status").asText()).isIn("pending", "running");
 
@@ -194,7 +200,11 @@ class TasksApiTest {
         assertError(host.get("/api/nothing"), 404, null);
         assertError(host.get("/api/tasks/a/b/c/d"), 404, null);
         assertThat(host.get("/nothing.html").statusCode()).isEqualTo(404);
-        assertThat(host.get("/..%2f..%2fetc%2fpasswd").statusCode()).isEqualTo(404);
+        // an encoded '/' in a path segment is ambiguous: Jetty refuses it before routing, still as JSON
+        HttpResponse<String> ambiguous = host.get("/..%2f..%2fetc%2fpasswd");
+        assertThat(ambiguous.statusCode()).isEqualTo(400);
+        assertThat(ambiguous.headers().firstValue("Content-Type")).hasValueSatisfying(v -> assertThat(v).startsWith("application/json"));
+        assertThat(HostFixture.json(ambiguous.body()).get("error").asText()).isNotBlank();
     }
 
     @Test
@@ -228,6 +238,66 @@ class TasksApiTest {
         assertError(host.get("/api/tasks?limit=abc"), 400, "limit");
         assertError(host.get("/api/tasks?limit=0"), 400, "limit");
         assertError(host.get("/api/tasks?cursor=not-a-cursor"), 400, "cursor");
+    }
+
+    @Test
+    void countsGiveEveryStatusAndTheTotal() {
+        String id = host.createDemo("count me, please fail");
+        await().atMost(Duration.ofSeconds(20)).until(() -> host.status(id).equals("failed"));
+        JsonNode c = HostFixture.json(host.get("/api/counts").body());
+        long sum = 0;
+        for (String s : List.of("pending", "running", "waiting_for_input", "completed", "failed", "cancelled")) {
+            assertThat(c.has(s)).as(s).isTrue();
+            sum += c.get(s).asLong();
+        }
+        assertThat(c.get("failed").asLong()).isPositive();
+        assertThat(c.get("total").asLong()).isEqualTo(sum).isEqualTo(host.manager.countByStatus().values().stream()
+                .mapToLong(Long::longValue).sum());
+    }
+
+    @Test
+    void aFailedTaskIsReRunAsANewTaskWithTheSameRequest() {
+        HttpResponse<String> created = host.postJson("/api/tasks", "{\"agent_id\":\"demo\",\"message\":\"rerun me, fail\","
+                + "\"title\":\"The rerun\",\"metadata\":{\"k\":\"v\"}}");
+        String id = HostFixture.json(created.body()).get("id").asText();
+        await().atMost(Duration.ofSeconds(20)).until(() -> host.status(id).equals("failed"));
+        HttpResponse<String> again = host.postJson("/api/tasks/" + id + "/rerun", "");
+        assertThat(again.statusCode()).as(again.body()).isEqualTo(201);
+        JsonNode t = HostFixture.json(again.body());
+        assertThat(t.get("id").asText()).isNotEqualTo(id);
+        assertThat(t.get("title").asText()).isEqualTo("The rerun");
+        assertThat(t.get("metadata").get("k").asText()).isEqualTo("v");
+        assertThat(t.get("metadata").get("rerun_of").asText()).isEqualTo(id);
+        String newId = t.get("id").asText();
+        await().atMost(Duration.ofSeconds(20)).until(() -> host.status(newId).equals("failed"));
+        assertThat(host.get("/api/tasks/" + newId + "/stream").body()).contains("rerun me, fail");
+
+        String done = host.createDemo("finishes fine");
+        await().atMost(Duration.ofSeconds(20)).until(() -> host.status(done).equals("completed"));
+        assertError(host.postJson("/api/tasks/" + done + "/rerun", ""), 409, null);
+        assertError(host.postJson("/api/tasks/task_nope/rerun", ""), 404, null);
+    }
+
+    @Test
+    void duplicateKeysAreRejectedNotLastOneWins() {
+        int before = host.manager.list(dev.agenttasks.TaskQuery.all()).tasks().size();
+        assertError(host.postJson("/api/tasks", "{\"agent_id\":\"demo\",\"message\":\"a\",\"agent_id\":\"other\"}"),
+                400, "agent_id");
+        assertError(host.postJson("/api/tasks", "{\"agent_id\":\"demo\",\"message\":\"a\",\"metadata\":{\"k\":\"1\",\"k\":\"2\"}}"),
+                400, "k");
+        assertThat(host.manager.list(dev.agenttasks.TaskQuery.all()).tasks()).hasSize(before);
+    }
+
+    @Test
+    void titleLimitsCountCodePointsNotUtf16Units() {
+        String emoji = "\uD83D\uDE00"; // one code point, two chars
+        int max = dev.agenttasks.TaskLimits.DEFAULT_MAX_TITLE_LENGTH;
+        HttpResponse<String> ok = host.postJson("/api/tasks", "{\"agent_id\":\"demo\",\"message\":\"t\",\"title\":"
+                + Json.string(emoji.repeat(max)) + "}");
+        assertThat(ok.statusCode()).as(ok.body()).isEqualTo(201);
+        assertThat(HostFixture.json(ok.body()).get("title").asText()).isEqualTo(emoji.repeat(max));
+        assertError(host.postJson("/api/tasks", "{\"agent_id\":\"demo\",\"message\":\"t\",\"title\":"
+                + Json.string(emoji.repeat(max + 1)) + "}"), 413, "title");
     }
 
     @Test

@@ -400,8 +400,9 @@ public final class Engine implements TaskManager {
             if (title.isBlank()) {
                 throw new InvalidRequestException("title", "title must not be blank");
             }
-            if (title.length() > limits.maxTitleLength()) {
-                throw new dev.agenttasks.PayloadTooLargeException("title", title.length(), limits.maxTitleLength());
+            int codePoints = title.codePointCount(0, title.length());
+            if (codePoints > limits.maxTitleLength()) {
+                throw new dev.agenttasks.PayloadTooLargeException("title", codePoints, limits.maxTitleLength());
             }
         }
         Duration timeout = request.timeout();

@@ -6,6 +6,7 @@ package dev.agenttasks;
  */
 public class InvalidRequestException extends TaskException {
     private static final long serialVersionUID = 1L;
+    /** @serial the name of the input at fault */
     private final String field;
 
     /**

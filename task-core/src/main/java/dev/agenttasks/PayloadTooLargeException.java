@@ -3,7 +3,9 @@ package dev.agenttasks;
 /** A value is larger than its configured limit (see {@link TaskLimits}). HTTP hosts map it to 413. */
 public class PayloadTooLargeException extends InvalidRequestException {
     private static final long serialVersionUID = 1L;
+    /** @serial the size of the input */
     private final long size;
+    /** @serial the limit */
     private final long limit;
 
     /**

@@ -35,7 +35,15 @@ public record TaskEvent(String taskId, long seq, String type, Map<String, Object
     /** The type of the events that record a status change. */
     public static final String STATUS = "status";
 
-    /** Checks the fields; {@code data} must already be immutable JSON-compatible data. */
+    /**
+     * Checks the fields; {@code data} must already be immutable JSON-compatible data.
+     *
+     * @param taskId the task the event belongs to
+     * @param seq the position in the task's log, from 1
+     * @param type the event type, for example {@code "text_delta"} or {@value #STATUS}
+     * @param data JSON-compatible immutable data (strings, numbers, booleans, null, lists, maps)
+     * @param timestamp when the event was emitted
+     */
     public TaskEvent {
         Objects.requireNonNull(taskId, "taskId");
         Objects.requireNonNull(type, "type");

@@ -27,7 +27,16 @@ public record TaskLimits(int maxIdLength, int maxTitleLength, int maxMetadataByt
     /** 1 MiB. */
     public static final int DEFAULT_MAX_EVENT_BYTES = 1024 * 1024;
 
-    /** Checks that every limit is positive. */
+    /**
+     * Checks that every limit is positive.
+     *
+     * @param maxIdLength longest agent id, task id or event type, in characters
+     * @param maxTitleLength longest explicit title, in characters
+     * @param maxMetadataBytes largest metadata map (keys plus values, UTF-8)
+     * @param maxOptionsBytes largest options map, as JSON
+     * @param maxMessageBytes largest message, as JSON
+     * @param maxEventBytes largest event data, as JSON
+     */
     public TaskLimits {
         if (maxIdLength < 1 || maxTitleLength < 1 || maxMetadataBytes < 1 || maxOptionsBytes < 1
                 || maxMessageBytes < 1 || maxEventBytes < 1) {

@@ -3,7 +3,9 @@ package dev.agenttasks;
 /** A follow-up message was sent to a task that has finished. HTTP hosts map it to 409. */
 public class TaskNotAcceptingMessagesException extends TaskException {
     private static final long serialVersionUID = 1L;
+    /** @serial the task that refused the message */
     private final String taskId;
+    /** @serial the status that refused the message */
     private final TaskStatus status;
 
     /**

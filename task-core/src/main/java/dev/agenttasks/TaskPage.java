@@ -11,7 +11,12 @@ import java.util.Optional;
  */
 public record TaskPage(List<Task> tasks, String nextCursor) {
 
-    /** Copies the list. */
+    /**
+     * Copies the list.
+     *
+     * @param tasks the tasks, newest first
+     * @param nextCursor an opaque cursor for the next page, or {@code null} if this is the last page
+     */
     public TaskPage {
         tasks = List.copyOf(tasks);
     }

@@ -19,7 +19,15 @@ public record TaskQuery(Set<TaskStatus> statuses, String agentId, String titleCo
     /** The largest page size. */
     public static final int MAX_LIMIT = 1000;
 
-    /** Validates the limit and copies the status set. */
+    /**
+     * Validates the limit and copies the status set.
+     *
+     * @param statuses statuses to include; empty means all
+     * @param agentId only tasks of this agent, or {@code null} for all
+     * @param titleContains case-insensitive substring of the title, or {@code null}
+     * @param limit page size, 1 to {@value #MAX_LIMIT}
+     * @param cursor the {@link TaskPage#nextCursor()} of the previous page, or {@code null} for the first
+     */
     public TaskQuery {
         statuses = statuses == null || statuses.isEmpty() ? Set.of() : Set.copyOf(EnumSet.copyOf(statuses));
         if (limit < 1 || limit > MAX_LIMIT) {

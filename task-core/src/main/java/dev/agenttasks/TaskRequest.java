@@ -29,7 +29,17 @@ public record TaskRequest(
         String title,
         Duration timeout) {
 
-    /** Normalises null maps to empty ones; deeper validation happens in the manager. */
+    /**
+     * Normalises null maps to empty ones; deeper validation happens in the manager.
+     *
+     * @param agentId the agent to run (resolved through the {@link dev.agenttasks.spi.AgentRunner})
+     * @param message the first message, or {@code null} to start the agent without one
+     * @param options JSON-compatible options passed to the runner on every turn (for example {@code enable_skills}, {@code enable_mcp}, {@code add_dirs}); never {@code null}
+     * @param metadata the host's string metadata, stored with the task; never {@code null}
+     * @param workDir the work directory of the task, or {@code null}
+     * @param title an explicit title, or {@code null} to derive it from the message
+     * @param timeout the longest a single turn may run before the task fails, or {@code null} for the manager's default
+     */
     public TaskRequest {
         options = options == null ? Map.of() : options;
         metadata = metadata == null ? Map.of() : metadata;

@@ -3,6 +3,7 @@ package dev.agenttasks;
 /** The runner does not know the agent id of a request. Thrown by {@code create} before anything is written. */
 public class UnknownAgentException extends InvalidRequestException {
     private static final long serialVersionUID = 1L;
+    /** @serial the unknown agent id */
     private final String agentId;
 
     /** @param agentId the unknown agent id */

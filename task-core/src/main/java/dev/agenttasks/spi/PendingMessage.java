@@ -15,7 +15,14 @@ import java.util.Objects;
  * @param createdAt when it was received
  */
 public record PendingMessage(String taskId, String messageId, TaskMessage message, Instant createdAt) {
-    /** Requires every field but {@code message}, which may be null for a task created without a message. */
+    /**
+     * Requires every field but {@code message}, which may be null for a task created without a message.
+     *
+     * @param taskId the task
+     * @param messageId unique id of the message, assigned by the engine
+     * @param message the message
+     * @param createdAt when it was received
+     */
     public PendingMessage {
         Objects.requireNonNull(taskId, "taskId");
         Objects.requireNonNull(messageId, "messageId");

@@ -8,6 +8,7 @@ import dev.agenttasks.TaskStoreException;
  */
 public class StoreConflictException extends TaskStoreException {
     private static final long serialVersionUID = 1L;
+    /** @serial the task whose write conflicted */
     private final String taskId;
 
     /**

@@ -20,7 +20,11 @@ public sealed interface StoreOp {
      * @param record the task
      */
     record InsertTask(TaskRecord record) implements StoreOp {
-        /** Requires the record. */
+        /**
+         * Requires the record.
+         *
+         * @param record the task
+         */
         public InsertTask {
             Objects.requireNonNull(record, "record");
         }
@@ -40,7 +44,12 @@ public sealed interface StoreOp {
      * @param expected the status the stored row must have
      */
     record UpdateTask(TaskRecord record, TaskStatus expected) implements StoreOp {
-        /** Requires both fields. */
+        /**
+         * Requires both fields.
+         *
+         * @param record the new state
+         * @param expected the status the stored row must have
+         */
         public UpdateTask {
             Objects.requireNonNull(record, "record");
             Objects.requireNonNull(expected, "expected");
@@ -58,7 +67,11 @@ public sealed interface StoreOp {
      * @param event the event
      */
     record AppendEvent(TaskEvent event) implements StoreOp {
-        /** Requires the event. */
+        /**
+         * Requires the event.
+         *
+         * @param event the event
+         */
         public AppendEvent {
             Objects.requireNonNull(event, "event");
         }
@@ -75,7 +88,11 @@ public sealed interface StoreOp {
      * @param message the message
      */
     record AddMessage(PendingMessage message) implements StoreOp {
-        /** Requires the message. */
+        /**
+         * Requires the message.
+         *
+         * @param message the message
+         */
         public AddMessage {
             Objects.requireNonNull(message, "message");
         }
@@ -93,7 +110,12 @@ public sealed interface StoreOp {
      * @param messageId the message
      */
     record RemoveMessage(String taskId, String messageId) implements StoreOp {
-        /** Requires both fields. */
+        /**
+         * Requires both fields.
+         *
+         * @param taskId the task
+         * @param messageId the message
+         */
         public RemoveMessage {
             Objects.requireNonNull(taskId, "taskId");
             Objects.requireNonNull(messageId, "messageId");

@@ -11,7 +11,12 @@ import java.util.Objects;
  * @param id        its id
  */
 public record TaskCursor(Instant createdAt, String id) {
-    /** Requires both fields. */
+    /**
+     * Requires both fields.
+     *
+     * @param createdAt the creation time of the last task of the previous page
+     * @param id its id
+     */
     public TaskCursor {
         Objects.requireNonNull(createdAt, "createdAt");
         Objects.requireNonNull(id, "id");

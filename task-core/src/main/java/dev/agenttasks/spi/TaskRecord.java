@@ -20,7 +20,16 @@ import java.util.Objects;
 public record TaskRecord(Task task, Map<String, Object> options, long timeoutMillis, String owner,
                          Instant leaseUntil, long lastSeq) {
 
-    /** Requires the task; normalises null options. */
+    /**
+     * Requires the task; normalises null options.
+     *
+     * @param task the snapshot
+     * @param options the runner options of the request (JSON-compatible, immutable)
+     * @param timeoutMillis the turn timeout of the request in milliseconds, or 0 for the manager default
+     * @param owner the host that runs it now, or {@code null}
+     * @param leaseUntil until when the owner's claim holds, or {@code null}
+     * @param lastSeq the highest event seq stored for the task (0 if none); maintained by the store, ignored on writes
+     */
     public TaskRecord {
         Objects.requireNonNull(task, "task");
         options = options == null ? Map.of() : options;

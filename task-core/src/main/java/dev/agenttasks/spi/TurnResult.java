@@ -19,7 +19,12 @@ public record TurnResult(Kind kind, Map<String, Object> data) {
         AWAITING_INPUT
     }
 
-    /** Normalises null data to an empty map. */
+    /**
+     * Normalises null data to an empty map.
+     *
+     * @param kind whether the agent finished or asked for input
+     * @param data the result (for {@code COMPLETED}) or the question (for {@code AWAITING_INPUT}); JSON-compatible, recorded in the status event
+     */
     public TurnResult {
         java.util.Objects.requireNonNull(kind, "kind");
         data = data == null ? Map.of() : data;

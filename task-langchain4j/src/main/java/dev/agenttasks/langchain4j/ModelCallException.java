@@ -15,8 +15,11 @@ public class ModelCallException extends Exception {
 
     private static final long serialVersionUID = 1L;
 
+    /** @serial the HTTP status the provider answered with, or {@code -1} if there was none */
     private final int statusCode;
+    /** @serial the provider's own error message, or {@code null} */
     private final String providerMessage;
+    /** @serial whether trying the same call again may succeed */
     private final boolean transientFailure;
 
     /**

@@ -157,7 +157,7 @@ public final class PostgresTaskStore implements TaskStore {
         this.appendEvents = "INSERT INTO " + s + ".events (task_id, seq, type, data, ts) "
                 + "SELECT u.task_id, u.seq, u.type, u.data, u.ts FROM unnest(?::text[], ?::int8[], ?::text[], "
                 + "?::text[], ?::int8[]) AS u (task_id, seq, type, data, ts) JOIN " + s + ".tasks t ON t.id = u.task_id "
-                + "ON CONFLICT (task_id, seq) DO NOTHING RETURNING task_id, seq";
+                + "ON CONFLICT (task_id, seq) DO NOTHING RETURNING task_id, seq, txid_current()";
         this.addMessage = "INSERT INTO " + s + ".messages (task_id, message_id, message, created_at) VALUES (?, ?, ?, ?)";
         this.removeMessage = "DELETE FROM " + s + ".messages WHERE task_id = ? AND message_id = ?";
         this.taskStatus = "SELECT status FROM " + s + ".tasks WHERE id = ?";
@@ -271,11 +271,15 @@ public final class PostgresTaskStore implements TaskStore {
         try {
             c.setAutoCommit(false);
             for (List<StoreOp> run : runs) {
-                applyRun(c, run);
+                String x = applyRun(c, run);
+                xid = x != null ? x : xid;
             }
-            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT txid_current()")) {
-                rs.next();
-                xid = rs.getString(1);
+            if (xid == null) {
+                // the event insert reports the transaction id; without events it costs one round trip more
+                try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT txid_current()")) {
+                    rs.next();
+                    xid = rs.getString(1);
+                }
             }
             committing = true;
             c.commit();
@@ -406,10 +410,11 @@ public final class PostgresTaskStore implements TaskStore {
         return runs;
     }
 
-    private void applyRun(Connection c, List<StoreOp> run) throws SQLException {
+    /** @return the transaction id, if the run's statement reported it */
+    private String applyRun(Connection c, List<StoreOp> run) throws SQLException {
         StoreOp first = run.get(0);
         if (first instanceof StoreOp.AppendEvent) {
-            appendEvents(c, run);
+            return appendEvents(c, run);
         } else if (first instanceof StoreOp.InsertTask) {
             insertTasks(c, run);
         } else if (first instanceof StoreOp.UpdateTask) {
@@ -421,6 +426,7 @@ public final class PostgresTaskStore implements TaskStore {
         } else {
             throw new TaskStoreException("unknown store op: " + first.getClass().getName());
         }
+        return null;
     }
 
     private void insertTasks(Connection c, List<StoreOp> run) throws SQLException {
@@ -511,7 +517,8 @@ public final class PostgresTaskStore implements TaskStore {
         }
     }
 
-    private void appendEvents(Connection c, List<StoreOp> run) throws SQLException {
+    /** @return the transaction id, or null if no row was written */
+    private String appendEvents(Connection c, List<StoreOp> run) throws SQLException {
         int n = run.size();
         String[] ids = new String[n];
         Long[] seqs = new Long[n];
@@ -528,6 +535,7 @@ public final class PostgresTaskStore implements TaskStore {
             ts[k] = Times.toNanos(ev.timestamp(), "event timestamp");
         }
         Set<String> written = new HashSet<>();
+        String xid = null;
         try (PreparedStatement ps = c.prepareStatement(appendEvents)) {
             ps.setArray(1, c.createArrayOf("text", ids));
             ps.setArray(2, c.createArrayOf("int8", seqs));
@@ -537,6 +545,7 @@ public final class PostgresTaskStore implements TaskStore {
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     written.add(rs.getString(1) + '\u0000' + rs.getLong(2));
+                    xid = rs.getString(3);
                 }
             }
         } catch (SQLException e) {
@@ -547,7 +556,7 @@ public final class PostgresTaskStore implements TaskStore {
             throw e;
         }
         if (written.size() == n) {
-            return;
+            return xid;
         }
         Set<String> existing = existing(c, ids);
         Set<String> seen = new HashSet<>();

@@ -187,7 +187,13 @@ final class PostgresBench {
         for (int r = 0; r < rounds; r++) {
             raw.add(rawTasks(count));
             pg.add(engineTasks(() -> pgStore(server.uniqueSchemaName("bench")), count));
+            String pgWrites = lastTaskWrites;
             sqlite.add(engineTasks(() -> Env.sqlite(env.newDb("pg-cmp")), count));
+            Env.log("    PG store: %s; SQLite store: %s", pgWrites, lastTaskWrites);
+            if (r == rounds - 1) {
+                env.report.note("PostgreSQL task throughput, last round: PG store " + pgWrites + "; SQLite store "
+                        + lastTaskWrites);
+            }
             env.deleteDbFiles();
             Env.log("  round %d: PG store %,.0f tasks/s, SQLite store %,.0f tasks/s, raw PG 1 tx/task %,.0f tasks/s",
                     r + 1, pg.last(), sqlite.last(), raw.last());
@@ -204,9 +210,13 @@ final class PostgresBench {
                 raw.rounds("%,.0f")));
     }
 
+    /** Where the last engine task round spent its time: store transactions and the writer's wall time in them. */
+    private String lastTaskWrites = "";
+
     private double engineTasks(Supplier<TaskStore> stores, int count) throws Exception {
         TaskThroughputBench.Finished finished = new TaskThroughputBench.Finished(count);
-        TaskStore store = stores.get();
+        TaskStore inner = stores.get();
+        CountingStore store = new CountingStore(inner);
         try (TaskManager tasks = Env.manager(store, Agents.runner((turn, ctx) -> {
             for (long i = 0; i < 3; i++) {
                 ctx.emit("step", Map.of("n", i));
@@ -243,9 +253,16 @@ final class PostgresBench {
             if (finished.other.get() > 0) {
                 throw new IllegalStateException(finished.other.get() + " tasks did not complete");
             }
-            return count / ((System.nanoTime() - start) / 1e9);
+            double seconds = (System.nanoTime() - start) / 1e9;
+            long[] writes = store.sortedWriteNanos();
+            double inWrite = java.util.Arrays.stream(writes).sum() / 1e9;
+            lastTaskWrites = String.format(Locale.ROOT, "%,d store transactions (%.1f tasks each), %.2f ms median "
+                            + "TaskStore.write, writer busy %.0f%% of the round", writes.length,
+                    count / (double) Math.max(1, writes.length),
+                    writes.length == 0 ? 0 : writes[writes.length / 2] / 1e6, 100 * inWrite / seconds);
+            return count / seconds;
         } finally {
-            dropIfPostgres(store);
+            dropIfPostgres(inner);
         }
     }
 

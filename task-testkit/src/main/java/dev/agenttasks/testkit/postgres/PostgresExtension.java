@@ -57,20 +57,24 @@ public final class PostgresExtension implements BeforeAllCallback, ParameterReso
 
     private static final Object LOCK = new Object();
     /** The server of this JVM, once started. Guarded by {@link #LOCK}. */
-    private static PostgresServer shared;
+    private static PostgresServer server;
     /** Why the server could not be had, so that later classes fail at once with the same message. */
     private static String failure;
 
     private final Map<String, String> env;
+    /** True for the process environment, whose server is shared by the whole JVM. */
+    private final boolean shared;
 
     /** An extension reading the process environment. */
     public PostgresExtension() {
-        this(System.getenv());
+        this.env = System.getenv();
+        this.shared = true;
     }
 
-    /** For tests of the extension: reads {@code env} instead of the process environment. */
+    /** For tests of the extension: reads {@code env} instead of the process environment and shares nothing. */
     PostgresExtension(Map<String, String> env) {
         this.env = Objects.requireNonNull(env, "env");
+        this.shared = false;
     }
 
     /**
@@ -78,16 +82,19 @@ public final class PostgresExtension implements BeforeAllCallback, ParameterReso
      * @throws ExtensionConfigurationException if no PostgreSQL can be had (the message says why)
      */
     public PostgresServer server() {
+        if (!shared) {
+            return obtain();
+        }
         synchronized (LOCK) {
-            if (shared != null) {
-                return shared;
+            if (server != null) {
+                return server;
             }
             if (failure != null) {
                 throw new ExtensionConfigurationException(failure);
             }
             try {
-                shared = obtain();
-                return shared;
+                server = obtain();
+                return server;
             } catch (ExtensionConfigurationException e) {
                 failure = e.getMessage();
                 throw e;
@@ -174,8 +181,8 @@ public final class PostgresExtension implements BeforeAllCallback, ParameterReso
         @Override
         public void close() throws Exception {
             synchronized (LOCK) {
-                if (shared == server) {
-                    shared = null;
+                if (PostgresExtension.server == server) {
+                    PostgresExtension.server = null;
                 }
             }
             server.close();

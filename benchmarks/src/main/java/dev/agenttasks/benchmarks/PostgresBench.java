@@ -65,6 +65,9 @@ final class PostgresBench {
             Env.log("== PostgreSQL %s (%s)", version, server);
             events();
             tasks();
+            if (!Boolean.getBoolean("bench.pg.skipJobRunr")) {
+                jobRunr();
+            }
             env.report.note("PostgreSQL rows: " + server + ", version " + version + "; store pool 8 connections "
                     + "(HikariCP), raw baselines reWriteBatchedInserts=true");
         } finally {
@@ -173,6 +176,64 @@ final class PostgresBench {
         }
     }
 
+    // ------------------------------------------------------------------------------------------ JobRunr
+
+    private double lastPgTasks = Double.NaN;
+    private int jobRunrDatabases;
+
+    /** JobRunr 8.7.0 on the same server, a fresh database per round, batch enqueue, two worker counts. */
+    private void jobRunr() throws Exception {
+        int jobs = env.size(10_000, 500);
+        int rounds = env.size(2, 1);
+        int poll = TaskThroughputBench.jobRunrPollSeconds();
+        Env.log("== JobRunr %s on PostgreSQL: %,d no-op jobs, batch enqueue from %d threads, poll %d s, %d rounds per "
+                + "worker count", TaskThroughputBench.jobRunrVersion(), jobs, TaskThroughputBench.CREATORS, poll, rounds);
+        double best = 0;
+        int bestWorkers = 0;
+        StringBuilder note = new StringBuilder();
+        for (int workers : new int[] {16, 64}) {
+            Samples s = new Samples();
+            for (int r = 0; r < rounds; r++) {
+                JobRunrBaseline.Result j = jobRunrRound(jobs, workers, poll);
+                s.add(j.jobsPerSecond());
+                Env.log("  %d workers, round %d: %,.0f jobs/s (%d succeeded%s)", workers, r + 1, j.jobsPerSecond(),
+                        j.succeeded(), j.complete() ? "" : ", time-limited");
+            }
+            note.append(String.format(Locale.ROOT, "%s%d workers %s jobs/s", note.length() == 0 ? "" : "; ", workers,
+                    s.rounds("%,.0f")));
+            if (s.median() > best) {
+                best = s.median();
+                bestWorkers = workers;
+            }
+        }
+        double ratio = lastPgTasks / best;
+        env.report.row("Task throughput, PostgreSQL store vs JobRunr on the same PostgreSQL",
+                Report.fmt(lastPgTasks, "tasks/s"), "JobRunr " + TaskThroughputBench.jobRunrVersion() + ", "
+                        + String.format(Locale.ROOT, "%,d", jobs) + " no-op jobs, batch enqueue, best of 16/64 workers ("
+                        + bestWorkers + "): " + Report.fmt(best, "jobs/s"), Report.ratio(ratio), ">= 5", ratio >= 5);
+        env.report.note("JobRunr on PostgreSQL (poll " + poll + " s): " + note);
+    }
+
+    private JobRunrBaseline.Result jobRunrRound(int jobs, int workers, int poll) throws Exception {
+        String db = "jobrunr_" + (++jobRunrDatabases) + "_" + Long.toHexString(System.nanoTime());
+        try (Connection c = pool.getConnection(); Statement s = c.createStatement()) {
+            s.execute("CREATE DATABASE " + db);
+        }
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(server.jdbcUrl().replaceFirst("/[^/?]*(\\?.*)?$", "/" + db));
+        config.setUsername(server.user());
+        config.setPassword(server.password());
+        config.setMaximumPoolSize(Math.min(workers, 32) + 4);
+        try (HikariDataSource ds = new HikariDataSource(config)) {
+            return JobRunrBaseline.runPostgres(ds, jobs, TaskThroughputBench.CREATORS, workers,
+                    java.time.Duration.ofSeconds(poll), java.time.Duration.ofSeconds(env.size(180, 60)));
+        } finally {
+            try (Connection c = pool.getConnection(); Statement s = c.createStatement()) {
+                s.execute("DROP DATABASE IF EXISTS " + db + " WITH (FORCE)");
+            }
+        }
+    }
+
     // ------------------------------------------------------------------------------------------- tasks
 
     private void tasks() throws Exception {
@@ -198,6 +259,7 @@ final class PostgresBench {
             Env.log("  round %d: PG store %,.0f tasks/s, SQLite store %,.0f tasks/s, raw PG 1 tx/task %,.0f tasks/s",
                     r + 1, pg.last(), sqlite.last(), raw.last());
         }
+        lastPgTasks = pg.median();
         env.report.row("Task throughput (" + String.format(Locale.ROOT, "%,d", count) + " tasks x 3 events, limit 64, "
                         + "PostgreSQL store)", Report.fmt(pg.median(), "tasks/s"),
                 "raw pgjdbc, 1 tx per task (insert + 2 updates), 1 thread: " + Report.fmt(raw.median(), "tasks/s"),

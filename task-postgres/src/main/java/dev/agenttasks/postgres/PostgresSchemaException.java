@@ -13,8 +13,11 @@ public class PostgresSchemaException extends TaskStoreException {
     /** The value of {@link #foundVersion()} when the schema holds another application's tables of the store's names. */
     public static final int FOREIGN_LAYOUT = -1;
 
+    /** The database schema the store was opened on. */
     private final String schema;
+    /** The schema version found, or {@link #FOREIGN_LAYOUT}. */
     private final int foundVersion;
+    /** The highest schema version this store knows. */
     private final int supportedVersion;
 
     /**

@@ -13,7 +13,7 @@ import java.util.Set;
  *
  * <p>Arguments (any order): {@code quick} (small sizes, for a smoke test), {@code diag}
  * (also run diagnostic variants of the baselines), {@code only=a,b} or
- * {@code skip=a,b} with the names {@value #ALL}, {@code out=FILE} to also write the table to a file,
+ * {@code skip=a,b} with the names {@value #ALL} (and {@value #OPTIONAL}, run only when named by {@code only=}), {@code out=FILE} to also write the table to a file,
  * {@code dir=DIR} for the database files (default: a new directory under java.io.tmpdir, deleted at the
  * end). JobRunr options as system properties: {@code bench.jobrunr.jobs}, {@code bench.jobrunr.workers},
  * {@code bench.jobrunr.pollSeconds}; {@code bench.creators} (threads that create tasks and enqueue jobs, default 16).
@@ -21,6 +21,8 @@ import java.util.Set;
 public final class BenchMain {
     /** The benchmark names, in the order they run. */
     public static final String ALL = "events,tasks,jobrunr,latency,replay,fanout,footprint";
+    /** Benchmarks that run only when named with {@code only=}: {@code postgres} (needs a PostgreSQL, see PostgresBench). */
+    public static final String OPTIONAL = "postgres";
 
     private BenchMain() {
     }
@@ -60,7 +62,7 @@ public final class BenchMain {
             } else if (a.equals("diag")) {
                 diag = true;
             } else if (a.startsWith("only=")) {
-                selected.retainAll(names(a.substring(5)));
+                selected = names(a.substring(5));
             } else if (a.startsWith("skip=")) {
                 selected.removeAll(names(a.substring(5)));
             } else if (a.startsWith("out=")) {
@@ -102,6 +104,9 @@ public final class BenchMain {
             if (selected.contains("footprint")) {
                 new FootprintBench(env).run();
             }
+            if (selected.contains("postgres")) {
+                new PostgresBench(env).run();
+            }
         } finally {
             if (ownDir) {
                 env.deleteDir();
@@ -116,7 +121,8 @@ public final class BenchMain {
     }
 
     private static Set<String> names(String csv) {
-        Set<String> known = Set.of(ALL.split(","));
+        Set<String> known = new java.util.HashSet<>(List.of(ALL.split(",")));
+        known.addAll(List.of(OPTIONAL.split(",")));
         Set<String> s = new LinkedHashSet<>();
         for (String n : csv.split(",")) {
             if (!known.contains(n)) {

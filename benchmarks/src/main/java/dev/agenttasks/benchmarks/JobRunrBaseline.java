@@ -42,7 +42,21 @@ final class JobRunrBaseline {
 
     static Result run(Path file, int jobs, int creators, int workers, Duration pollInterval, Duration limit)
             throws Exception {
-        StorageProvider storage = new SqLiteStorageProvider(dataSource(file));
+        return run(new SqLiteStorageProvider(dataSource(file)), jobs, creators, workers, pollInterval, limit, false);
+    }
+
+    /**
+     * The same on PostgreSQL ({@code PostgresStorageProvider}, JobRunr's {@code DefaultSqlStorageProvider} for
+     * PostgreSQL), with batch enqueue: each enqueue thread hands its jobs over as one stream.
+     */
+    static Result runPostgres(javax.sql.DataSource ds, int jobs, int creators, int workers, Duration pollInterval,
+                              Duration limit) throws Exception {
+        return run(new org.jobrunr.storage.sql.postgres.PostgresStorageProvider(ds), jobs, creators, workers,
+                pollInterval, limit, true);
+    }
+
+    private static Result run(StorageProvider storage, int jobs, int creators, int workers, Duration pollInterval,
+                              Duration limit, boolean batchEnqueue) throws Exception {
         JobScheduler scheduler = JobRunr.configure()
                 .useJsonMapper(new JacksonJsonMapper())
                 .useStorageProvider(storage)
@@ -60,8 +74,12 @@ final class JobRunrBaseline {
                 int to = jobs * (t + 1) / creators;
                 threads[t] = new Thread(() -> {
                     try {
-                        for (int i = from; i < to; i++) {
-                            scheduler.enqueue(() -> NoopJob.run());
+                        if (batchEnqueue) {
+                            scheduler.enqueue(java.util.stream.IntStream.range(from, to).boxed(), i -> NoopJob.run());
+                        } else {
+                            for (int i = from; i < to; i++) {
+                                scheduler.enqueue(() -> NoopJob.run());
+                            }
                         }
                     } catch (Throwable e) {
                         failure[0] = e;

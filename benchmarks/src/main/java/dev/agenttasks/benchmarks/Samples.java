@@ -13,6 +13,11 @@ final class Samples {
         values.add(v);
     }
 
+    /** @return the value added last */
+    double last() {
+        return values.get(values.size() - 1);
+    }
+
     int size() {
         return values.size();
     }

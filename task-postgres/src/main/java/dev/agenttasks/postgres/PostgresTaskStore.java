@@ -1,0 +1,1260 @@
+package dev.agenttasks.postgres;
+
+import dev.agenttasks.Task;
+import dev.agenttasks.TaskEvent;
+import dev.agenttasks.TaskQuery;
+import dev.agenttasks.TaskStatus;
+import dev.agenttasks.TaskStoreException;
+import dev.agenttasks.spi.JsonEncoded;
+import dev.agenttasks.spi.PendingMessage;
+import dev.agenttasks.spi.StoreConflictException;
+import dev.agenttasks.spi.StoreOp;
+import dev.agenttasks.spi.TaskCursor;
+import dev.agenttasks.spi.TaskRecord;
+import dev.agenttasks.spi.TaskStore;
+import dev.agenttasks.spi.TransientStoreException;
+import org.postgresql.ds.PGSimpleDataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import javax.sql.DataSource;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Types;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A {@link TaskStore} on PostgreSQL, for applications that run as several instances on one database (and for
+ * those that already run PostgreSQL). The host passes its own {@link DataSource}; a connection pool such as
+ * HikariCP is recommended:
+ *
+ * <pre>{@code
+ * HikariConfig pool = new HikariConfig();
+ * pool.setJdbcUrl("jdbc:postgresql://db:5432/app");
+ * pool.setUsername("app");
+ * pool.setPassword(secret);
+ * pool.setMaximumPoolSize(8);
+ * TaskStore store = PostgresTaskStore.builder(new HikariDataSource(pool))
+ *         .schema("agent_tasks")          // the default
+ *         .build();
+ * }</pre>
+ *
+ * <p><b>Schema.</b> The store keeps its tables ({@code tasks}, {@code events}, {@code messages},
+ * {@code schema_version}) in one database schema, {@value #DEFAULT_SCHEMA} unless {@link Builder#schema(String)}
+ * names another, so several applications can share a database. Opening creates the schema if needed and applies
+ * the versioned SQL migrations it lacks (files on the class path, recorded in {@code schema_version}) in one
+ * transaction under an advisory lock, so that hosts starting together migrate once; opening again is a no-op.
+ * A schema written by a newer version of this store, or one where a table of these names belongs to another
+ * application, is refused with a {@link PostgresSchemaException} before anything is written. Other tables in
+ * the schema are left alone. PostgreSQL 10 or newer.
+ *
+ * <p><b>Writes.</b> Each {@link #write(List) batch} of the engine's group commit is one transaction on one
+ * connection: task inserts and event appends are one multi-row statement each ({@code unnest} of array
+ * parameters), updates and messages one JDBC batch each (pgjdbc pipelines a batch in one round trip). Ops are
+ * applied kind by kind when that gives the same result as their order, else in runs of the same kind. An event of a
+ * missing task is refused by the foreign key (no join in the insert, whose cost would grow with the table). Event data
+ * is stored as JSON <em>text</em>, not {@code jsonb}: the engine hands over the encoded text, which is written
+ * without being parsed again (measurably faster), and text keeps strings with U+0000, which {@code jsonb}
+ * refuses.
+ *
+ * <p><b>Reads</b> are one statement each, in auto-commit mode, so a long replay that pages through
+ * {@link #events(String, long, int)} holds no transaction open. Instants are stored as epoch nanoseconds and read
+ * back exactly (1677-09-21 to 2262-04-11). All SQL uses bound parameters; the schema name, the one identifier
+ * put into SQL text, is checked against {@code [a-z_][a-z0-9_]*}.
+ *
+ * <p><b>Failures.</b> A lost connection, a server shutting down or starting up ({@code 08xxx}, {@code 57P01}–
+ * {@code 57P03}), a serialization failure or deadlock ({@code 40001}, {@code 40P01}) or a full connection table
+ * ({@code 53300}) is retried at once on another connection, up to {@link Builder#attempts(int)} times; if it
+ * persists, it is thrown as a {@link TransientStoreException}, which the engine retries within its budget.
+ * Nothing of a call that throws it was applied: when the connection breaks during a commit, the store asks the
+ * server (by transaction id, on a new connection) whether the commit happened, waiting up to
+ * {@link Builder#commitCheckTimeout(Duration)} for the server to come back; a committed batch is reported as
+ * written, and if the outcome cannot be learned a plain {@link TaskStoreException} says so. A restart of
+ * PostgreSQL therefore loses nothing that was acknowledged. Any other failure is a {@link TaskStoreException}
+ * ({@link StoreConflictException} when an op's condition fails), and the batch is rolled back whole.
+ *
+ * <p><b>Deletion and retention</b> work in bounded transactions: the events of a deleted or purged task are
+ * removed {@link Builder#deleteBatchSize(int) a batch of rows} at a time, newest first (a concurrent reader sees
+ * a shorter log, never one with a gap), then the task row with its messages. Thread-safe.
+ */
+public final class PostgresTaskStore implements TaskStore {
+
+    /** The database schema used unless the builder is given another. */
+    public static final String DEFAULT_SCHEMA = "agent_tasks";
+    /** Event rows removed per transaction by {@link #delete(String)} and {@link #purgeTerminal} by default. */
+    public static final int DEFAULT_DELETE_BATCH_SIZE = 5_000;
+    /** Attempts of a call on a fresh connection, after a transient failure, unless the builder says otherwise. */
+    public static final int DEFAULT_ATTEMPTS = 3;
+    /** How long the store waits to learn the outcome of a commit whose connection broke, by default. */
+    public static final Duration DEFAULT_COMMIT_CHECK_TIMEOUT = Duration.ofSeconds(30);
+    /** The schema version this store writes and the highest it can open. */
+    public static final int SCHEMA_VERSION = Migrations.LATEST;
+
+    private static final Logger LOG = LoggerFactory.getLogger(PostgresTaskStore.class);
+    private static final String[] TABLES = {"schema_version", "tasks", "events", "messages"};
+    private static final String TERMINAL = "('COMPLETED', 'FAILED', 'CANCELLED')";
+
+    private final DataSource dataSource;
+    private final AutoCloseable ownedDataSource;
+    private final String schema;
+    private final int deleteBatchSize;
+    private final int attempts;
+    private final Duration commitCheckTimeout;
+    private volatile boolean closed;
+
+    private final String selectTask;
+    private final String insertTasks;
+    private final String updateTask;
+    private final String appendEvents;
+    private final String addMessage;
+    private final String removeMessage;
+    private final String taskStatus;
+    private final String existingTasks;
+    private final String selectEvents;
+    private final String selectMessages;
+    private final String countByStatus;
+    private final String deleteEventChunk;
+    private final String deleteTask;
+    private final String purgeCandidates;
+    private final String purgeEventChunk;
+    private final String purgeTasks;
+
+    private PostgresTaskStore(Builder b) {
+        this.dataSource = b.dataSource;
+        this.ownedDataSource = b.ownedDataSource;
+        this.schema = b.schema;
+        this.deleteBatchSize = b.deleteBatchSize;
+        this.attempts = b.attempts;
+        this.commitCheckTimeout = b.commitCheckTimeout;
+        String s = '"' + schema + '"';
+        this.selectTask = "SELECT t.id, t.agent_id, t.session_id, t.status, t.title, t.model, t.created_at, "
+                + "t.started_at, t.completed_at, t.error, t.work_dir, t.metadata, t.options, t.timeout_millis, "
+                + "t.owner, t.lease_until, (SELECT coalesce(max(e.seq), 0) FROM " + s + ".events e "
+                + "WHERE e.task_id = t.id) FROM " + s + ".tasks t";
+        this.insertTasks = "INSERT INTO " + s + ".tasks (id, agent_id, session_id, status, title, title_lower, model, "
+                + "created_at, started_at, completed_at, error, work_dir, metadata, options, timeout_millis, owner, "
+                + "lease_until) SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], "
+                + "?::text[], ?::text[], ?::int8[], ?::int8[], ?::int8[], ?::text[], ?::text[], ?::text[], ?::text[], "
+                + "?::int8[], ?::text[], ?::int8[]) ON CONFLICT (id) DO NOTHING RETURNING id";
+        this.updateTask = "UPDATE " + s + ".tasks SET session_id = ?, status = ?, started_at = ?, completed_at = ?, "
+                + "error = ?, owner = ?, lease_until = ? WHERE id = ? AND status = ?";
+        this.appendEvents = "INSERT INTO " + s + ".events (task_id, seq, type, data, ts) "
+                + "SELECT u.task_id, u.seq, u.type, u.data, u.ts FROM unnest(?::text[], ?::int8[], ?::text[], "
+                + "?::text[], ?::int8[]) AS u (task_id, seq, type, data, ts) "
+                + "ON CONFLICT (task_id, seq) DO NOTHING RETURNING task_id, seq, txid_current()";
+        this.addMessage = "INSERT INTO " + s + ".messages (task_id, message_id, message, created_at) VALUES (?, ?, ?, ?)";
+        this.removeMessage = "DELETE FROM " + s + ".messages WHERE task_id = ? AND message_id = ?";
+        this.taskStatus = "SELECT status FROM " + s + ".tasks WHERE id = ?";
+        this.existingTasks = "SELECT id FROM " + s + ".tasks WHERE id = ANY (?::text[])";
+        this.selectEvents = "SELECT seq, type, data, ts FROM " + s + ".events WHERE task_id = ? AND seq > ? "
+                + "ORDER BY seq LIMIT ?";
+        this.selectMessages = "SELECT message_id, message, created_at FROM " + s + ".messages WHERE task_id = ? "
+                + "ORDER BY id";
+        this.countByStatus = "SELECT status, count(*) FROM " + s + ".tasks GROUP BY status";
+        this.deleteEventChunk = "DELETE FROM " + s + ".events WHERE task_id = ? AND seq IN (SELECT seq FROM " + s
+                + ".events WHERE task_id = ? ORDER BY seq DESC LIMIT ?)";
+        this.deleteTask = "DELETE FROM " + s + ".tasks WHERE id = ?";
+        this.purgeCandidates = "SELECT id FROM " + s + ".tasks WHERE completed_at < ? AND status IN " + TERMINAL
+                + " ORDER BY completed_at, id LIMIT ?";
+        this.purgeEventChunk = "DELETE FROM " + s + ".events WHERE (task_id, seq) IN (SELECT task_id, seq FROM " + s
+                + ".events WHERE task_id = ANY (?::text[]) ORDER BY task_id, seq DESC LIMIT ?)";
+        this.purgeTasks = "DELETE FROM " + s + ".tasks WHERE id = ANY (?::text[]) AND completed_at < ? "
+                + "AND status IN " + TERMINAL;
+        try {
+            call("opening of the store", false, c -> {
+                new SchemaSetup(c, schema).migrate();
+                return null;
+            });
+        } catch (RuntimeException e) {
+            closeOwned();
+            throw e;
+        }
+        LOG.info("Opened PostgreSQL task store (schema {}, version {})", schema, SCHEMA_VERSION);
+    }
+
+    /**
+     * @param dataSource where connections come from (a pool such as HikariCP is recommended); the store never
+     *                   closes it
+     * @return a builder for a store on it
+     */
+    public static Builder builder(DataSource dataSource) {
+        return new Builder(Objects.requireNonNull(dataSource, "dataSource can not be null"), null);
+    }
+
+    /**
+     * A store with its own, unpooled connections (a new connection per call): for trying things out and for
+     * tools. Applications should pass a pooled {@link DataSource} to {@link #builder(DataSource)} instead.
+     *
+     * @param jdbcUrl  a {@code jdbc:postgresql://…} URL
+     * @param user     the user
+     * @param password the password, or null
+     * @return a builder for a store on that database, in the {@value #DEFAULT_SCHEMA} schema by default
+     * @throws IllegalArgumentException if the URL is not a PostgreSQL JDBC URL
+     */
+    public static Builder builder(String jdbcUrl, String user, String password) {
+        Objects.requireNonNull(jdbcUrl, "jdbcUrl can not be null");
+        if (!jdbcUrl.startsWith("jdbc:postgresql:")) {
+            throw new IllegalArgumentException("not a PostgreSQL JDBC URL (jdbc:postgresql://host:port/db): "
+                    + jdbcUrl);
+        }
+        PGSimpleDataSource ds = new PGSimpleDataSource();
+        ds.setURL(jdbcUrl);
+        if (user != null) {
+            ds.setUser(user);
+        }
+        if (password != null) {
+            ds.setPassword(password);
+        }
+        return new Builder(ds, null);
+    }
+
+    /** @return the database schema this store keeps its tables in */
+    public String schema() {
+        return schema;
+    }
+
+    // ------------------------------------------------------------------------------------------ writes
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>One transaction; see the class comment for how the ops are grouped and how failures are reported.
+     */
+    @Override
+    public void write(List<StoreOp> ops) {
+        Objects.requireNonNull(ops, "ops");
+        if (ops.isEmpty()) {
+            return;
+        }
+        checkOpen();
+        List<List<StoreOp>> runs = plan(ops);
+        TransientStoreException last = null;
+        for (int attempt = 1; attempt <= attempts; attempt++) {
+            try {
+                writeOnce(ops, runs);
+                return;
+            } catch (TransientStoreException e) {
+                last = e;
+                LOG.debug("PostgreSQL store {}: write attempt {} of {} failed transiently: {}", schema, attempt,
+                        attempts, e.getMessage());
+                checkOpen();
+            }
+        }
+        throw last;
+    }
+
+    private void writeOnce(List<StoreOp> ops, List<List<StoreOp>> runs) {
+        Connection c;
+        try {
+            c = dataSource.getConnection();
+        } catch (SQLException e) {
+            throw failure("write (getting a connection)", ops, e);
+        }
+        String xid = null;
+        boolean committing = false;
+        try {
+            c.setAutoCommit(false);
+            for (List<StoreOp> run : runs) {
+                String x = applyRun(c, run);
+                xid = x != null ? x : xid;
+            }
+            if (xid == null) {
+                // the event insert reports the transaction id; without events it costs one round trip more
+                try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT txid_current()")) {
+                    rs.next();
+                    xid = rs.getString(1);
+                }
+            }
+            committing = true;
+            c.commit();
+        } catch (SQLException e) {
+            if (committing && SqlStates.isConnectionLoss(e)) {
+                closeQuietly(c);
+                c = null;
+                if (committed(xid, e)) {
+                    LOG.info("PostgreSQL store {}: the connection broke during a commit that did happen "
+                            + "(transaction {}); the batch is written", schema, xid);
+                    return;
+                }
+            } else {
+                rollbackQuietly(c);
+            }
+            throw failure("write", ops, e);
+        } catch (RuntimeException e) {
+            rollbackQuietly(c);
+            throw e;
+        } finally {
+            release(c);
+        }
+    }
+
+    /**
+     * Whether the transaction committed, asked on a new connection, waiting for the server to come back.
+     *
+     * @throws TaskStoreException if the outcome cannot be learned in time
+     */
+    private boolean committed(String xid, SQLException cause) {
+        long deadline = System.nanoTime() + commitCheckTimeout.toNanos();
+        long backoffMillis = 50;
+        SQLException lastFailure = cause;
+        while (true) {
+            try (Connection c = dataSource.getConnection();
+                 PreparedStatement ps = c.prepareStatement("SELECT txid_status(?)")) {
+                ps.setLong(1, Long.parseLong(xid));
+                try (ResultSet rs = ps.executeQuery()) {
+                    String status = rs.next() ? rs.getString(1) : null;
+                    if ("committed".equals(status)) {
+                        return true;
+                    }
+                    if ("aborted".equals(status)) {
+                        return false;
+                    }
+                    if (status == null) {
+                        throw new TaskStoreException("PostgreSQL store " + schema + ": the connection broke during "
+                                + "a commit and the server no longer knows transaction " + xid
+                                + "; the outcome of the batch is unknown", cause);
+                    }
+                    // "in progress": the server has not yet noticed that the connection is gone
+                }
+            } catch (SQLException e) {
+                lastFailure = e;
+            }
+            if (System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(backoffMillis) > deadline) {
+                TaskStoreException e = new TaskStoreException("PostgreSQL store " + schema + ": the connection broke "
+                        + "during a commit and the outcome of transaction " + xid + " could not be learned within "
+                        + commitCheckTimeout + "; the batch may or may not be written", cause);
+                if (lastFailure != cause) {
+                    e.addSuppressed(lastFailure);
+                }
+                throw e;
+            }
+            try {
+                Thread.sleep(backoffMillis);
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+                throw new TaskStoreException("interrupted while learning the outcome of a commit", ie);
+            }
+            backoffMillis = Math.min(backoffMillis * 2, 1000);
+        }
+    }
+
+    /**
+     * Groups the ops into runs of one kind. Kind by kind (inserts, updates, new messages, removed messages,
+     * events) when that is equivalent to their order: no op comes before the insert of its task and no message is
+     * removed before it is added in the batch. Otherwise consecutive runs of the same kind, in order.
+     */
+    static List<List<StoreOp>> plan(List<StoreOp> ops) {
+        Map<String, Integer> insertAt = new HashMap<>();
+        Map<String, Integer> addAt = new HashMap<>();
+        for (int i = 0; i < ops.size(); i++) {
+            StoreOp op = ops.get(i);
+            if (op instanceof StoreOp.InsertTask) {
+                insertAt.putIfAbsent(op.taskId(), i);
+            } else if (op instanceof StoreOp.AddMessage) {
+                addAt.putIfAbsent(op.taskId() + '\u0000' + ((StoreOp.AddMessage) op).message().messageId(), i);
+            }
+        }
+        boolean byKind = true;
+        for (int i = 0; i < ops.size() && byKind; i++) {
+            StoreOp op = ops.get(i);
+            Integer ins = insertAt.get(op.taskId());
+            if (ins != null && ins > i) {
+                byKind = false;
+            } else if (op instanceof StoreOp.RemoveMessage) {
+                Integer add = addAt.get(op.taskId() + '\u0000' + ((StoreOp.RemoveMessage) op).messageId());
+                byKind = add == null || add < i;
+            }
+        }
+        List<List<StoreOp>> runs = new ArrayList<>();
+        if (byKind) {
+            for (Class<?> kind : List.of(StoreOp.InsertTask.class, StoreOp.UpdateTask.class, StoreOp.AddMessage.class,
+                    StoreOp.RemoveMessage.class, StoreOp.AppendEvent.class)) {
+                List<StoreOp> run = new ArrayList<>();
+                for (StoreOp op : ops) {
+                    if (op.getClass() == kind) {
+                        run.add(op);
+                    }
+                }
+                if (!run.isEmpty()) {
+                    runs.add(run);
+                }
+            }
+            return runs;
+        }
+        int i = 0;
+        while (i < ops.size()) {
+            Class<?> kind = ops.get(i).getClass();
+            int j = i + 1;
+            while (j < ops.size() && ops.get(j).getClass() == kind) {
+                j++;
+            }
+            runs.add(ops.subList(i, j));
+            i = j;
+        }
+        return runs;
+    }
+
+    /** @return the transaction id, if the run's statement reported it */
+    private String applyRun(Connection c, List<StoreOp> run) throws SQLException {
+        StoreOp first = run.get(0);
+        if (first instanceof StoreOp.AppendEvent) {
+            return appendEvents(c, run);
+        } else if (first instanceof StoreOp.InsertTask) {
+            insertTasks(c, run);
+        } else if (first instanceof StoreOp.UpdateTask) {
+            updateTasks(c, run);
+        } else if (first instanceof StoreOp.AddMessage) {
+            addMessages(c, run);
+        } else if (first instanceof StoreOp.RemoveMessage) {
+            removeMessages(c, run);
+        } else {
+            throw new TaskStoreException("unknown store op: " + first.getClass().getName());
+        }
+        return null;
+    }
+
+    private void insertTasks(Connection c, List<StoreOp> run) throws SQLException {
+        int n = run.size();
+        String[][] text = new String[12][n];
+        Long[][] num = new Long[5][n];
+        for (int k = 0; k < n; k++) {
+            TaskRecord r = ((StoreOp.InsertTask) run.get(k)).record();
+            Task t = r.task();
+            text[0][k] = t.id();
+            text[1][k] = t.agentId();
+            text[2][k] = t.sessionId();
+            text[3][k] = t.status().name();
+            text[4][k] = t.title();
+            text[5][k] = t.title().toLowerCase(Locale.ROOT);
+            text[6][k] = t.model();
+            num[0][k] = Times.toNanos(t.createdAt(), "createdAt");
+            num[1][k] = nanos(t.startedAt(), "startedAt");
+            num[2][k] = nanos(t.completedAt(), "completedAt");
+            text[7][k] = t.error();
+            text[8][k] = t.workDir();
+            text[9][k] = Json.write(t.metadata());
+            text[10][k] = Json.write(r.options());
+            num[3][k] = r.timeoutMillis();
+            text[11][k] = r.owner();
+            num[4][k] = nanos(r.leaseUntil(), "leaseUntil");
+        }
+        Set<String> inserted = new HashSet<>();
+        try (PreparedStatement ps = c.prepareStatement(insertTasks)) {
+            int p = 1;
+            for (int col = 0; col < 7; col++) {
+                ps.setArray(p++, c.createArrayOf("text", text[col]));
+            }
+            ps.setArray(p++, c.createArrayOf("int8", num[0]));
+            ps.setArray(p++, c.createArrayOf("int8", num[1]));
+            ps.setArray(p++, c.createArrayOf("int8", num[2]));
+            for (int col = 7; col < 11; col++) {
+                ps.setArray(p++, c.createArrayOf("text", text[col]));
+            }
+            ps.setArray(p++, c.createArrayOf("int8", num[3]));
+            ps.setArray(p++, c.createArrayOf("text", text[11]));
+            ps.setArray(p, c.createArrayOf("int8", num[4]));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    inserted.add(rs.getString(1));
+                }
+            }
+        }
+        if (inserted.size() < n) {
+            Set<String> seen = new HashSet<>();
+            for (StoreOp op : run) {
+                String id = op.taskId();
+                if (!inserted.contains(id) || !seen.add(id)) {
+                    throw new StoreConflictException(id, "task already exists: " + id);
+                }
+            }
+        }
+    }
+
+    private void updateTasks(Connection c, List<StoreOp> run) throws SQLException {
+        int[] counts;
+        try (PreparedStatement ps = c.prepareStatement(updateTask)) {
+            for (StoreOp op : run) {
+                StoreOp.UpdateTask u = (StoreOp.UpdateTask) op;
+                TaskRecord r = u.record();
+                Task t = r.task();
+                ps.setString(1, t.sessionId());
+                ps.setString(2, t.status().name());
+                setNanos(ps, 3, t.startedAt(), "startedAt");
+                setNanos(ps, 4, t.completedAt(), "completedAt");
+                ps.setString(5, t.error());
+                ps.setString(6, r.owner());
+                setNanos(ps, 7, r.leaseUntil(), "leaseUntil");
+                ps.setString(8, t.id());
+                ps.setString(9, u.expected().name());
+                ps.addBatch();
+            }
+            counts = ps.executeBatch();
+        }
+        for (int k = 0; k < counts.length; k++) {
+            if (counts[k] == 0) {
+                StoreOp.UpdateTask u = (StoreOp.UpdateTask) run.get(k);
+                String id = u.taskId();
+                String status = status(c, id);
+                throw new StoreConflictException(id, status == null ? "no such task: " + id
+                        : "task " + id + " is " + status + ", expected " + u.expected());
+            }
+        }
+    }
+
+    /** @return the transaction id, or null if no row was written */
+    private String appendEvents(Connection c, List<StoreOp> run) throws SQLException {
+        int n = run.size();
+        String[] ids = new String[n];
+        Long[] seqs = new Long[n];
+        String[] types = new String[n];
+        String[] data = new String[n];
+        Long[] ts = new Long[n];
+        for (int k = 0; k < n; k++) {
+            TaskEvent ev = ((StoreOp.AppendEvent) run.get(k)).event();
+            ids[k] = ev.taskId();
+            seqs[k] = ev.seq();
+            types[k] = ev.type();
+            // the engine encodes event data on the emitting thread; use it rather than encoding here
+            data[k] = ev.data() instanceof JsonEncoded ? ((JsonEncoded) ev.data()).json() : Json.write(ev.data());
+            ts[k] = Times.toNanos(ev.timestamp(), "event timestamp");
+        }
+        Set<String> written = new HashSet<>();
+        String xid = null;
+        try (PreparedStatement ps = c.prepareStatement(appendEvents)) {
+            ps.setArray(1, c.createArrayOf("text", ids));
+            ps.setArray(2, c.createArrayOf("int8", seqs));
+            ps.setArray(3, c.createArrayOf("text", types));
+            ps.setArray(4, c.createArrayOf("text", data));
+            ps.setArray(5, c.createArrayOf("int8", ts));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    written.add(rs.getString(1) + '\u0000' + rs.getLong(2));
+                    xid = rs.getString(3);
+                }
+            }
+        } catch (SQLException e) {
+            if (SqlStates.FOREIGN_KEY_VIOLATION.equals(SqlStates.state(e))) {
+                // an event of a task that does not exist (or was deleted by another connection meanwhile)
+                throw missingTask(c, run, e);
+            }
+            throw e;
+        }
+        if (written.size() == n) {
+            return xid;
+        }
+        Set<String> existing = existing(c, ids);
+        Set<String> seen = new HashSet<>();
+        for (StoreOp op : run) {
+            TaskEvent ev = ((StoreOp.AppendEvent) op).event();
+            String key = ev.taskId() + '\u0000' + ev.seq();
+            if (!existing.contains(ev.taskId())) {
+                throw new StoreConflictException(ev.taskId(), "no such task: " + ev.taskId());
+            }
+            if (!written.contains(key) || !seen.add(key)) {
+                throw new StoreConflictException(ev.taskId(), "event seq " + ev.seq() + " of task " + ev.taskId()
+                        + " already exists");
+            }
+        }
+        throw new TaskStoreException("PostgreSQL store " + schema + ": " + (n - written.size())
+                + " events of the batch were not written, for no reason found");
+    }
+
+    private void addMessages(Connection c, List<StoreOp> run) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(addMessage)) {
+            for (StoreOp op : run) {
+                PendingMessage m = ((StoreOp.AddMessage) op).message();
+                ps.setString(1, m.taskId());
+                ps.setString(2, m.messageId());
+                ps.setString(3, Json.writeMessage(m.message()));
+                ps.setLong(4, Times.toNanos(m.createdAt(), "message createdAt"));
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        } catch (SQLException e) {
+            if (SqlStates.FOREIGN_KEY_VIOLATION.equals(SqlStates.state(e))) {
+                throw missingTask(null, run, e);
+            }
+            throw e;
+        }
+    }
+
+    private void removeMessages(Connection c, List<StoreOp> run) throws SQLException {
+        int[] counts;
+        try (PreparedStatement ps = c.prepareStatement(removeMessage)) {
+            for (StoreOp op : run) {
+                StoreOp.RemoveMessage r = (StoreOp.RemoveMessage) op;
+                ps.setString(1, r.taskId());
+                ps.setString(2, r.messageId());
+                ps.addBatch();
+            }
+            counts = ps.executeBatch();
+        }
+        for (int k = 0; k < counts.length; k++) {
+            if (counts[k] == 0) {
+                String id = run.get(k).taskId();
+                if (status(c, id) == null) {
+                    throw new StoreConflictException(id, "no such task: " + id);
+                }
+            }
+        }
+    }
+
+    /**
+     * The conflict for a foreign-key violation: the first op whose task does not exist, looked up on {@code c}
+     * (or, after the transaction was aborted, on a new connection; tasks inserted by the batch then count as
+     * missing, which only affects which id the message names).
+     */
+    private StoreConflictException missingTask(Connection c, List<StoreOp> run, SQLException cause) {
+        String[] ids = run.stream().map(StoreOp::taskId).distinct().toArray(String[]::new);
+        Set<String> existing = Set.of();
+        try (Connection fresh = dataSource.getConnection()) {
+            existing = existing(fresh, ids);
+        } catch (SQLException e) {
+            cause.addSuppressed(e);
+        }
+        String id = ids[0];
+        for (String candidate : ids) {
+            if (!existing.contains(candidate)) {
+                id = candidate;
+                break;
+            }
+        }
+        StoreConflictException conflict = new StoreConflictException(id, "no such task: " + id);
+        conflict.initCause(cause);
+        return conflict;
+    }
+
+    private Set<String> existing(Connection c, String[] ids) throws SQLException {
+        Set<String> out = new HashSet<>();
+        try (PreparedStatement ps = c.prepareStatement(existingTasks)) {
+            ps.setArray(1, c.createArrayOf("text", new LinkedHashSet<>(List.of(ids)).toArray(new String[0])));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(rs.getString(1));
+                }
+            }
+        }
+        return out;
+    }
+
+    private String status(Connection c, String taskId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(taskStatus)) {
+            ps.setString(1, taskId);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        }
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The task's events go first, {@link Builder#deleteBatchSize(int) a batch} per transaction, newest first;
+     * then the task row with its remaining events and messages. Repeating a delete that failed is safe.
+     */
+    @Override
+    public boolean delete(String taskId) {
+        Objects.requireNonNull(taskId, "taskId");
+        checkOpen();
+        int n;
+        do {
+            n = call("delete of events of task " + taskId, true, c -> {
+                try (PreparedStatement ps = c.prepareStatement(deleteEventChunk)) {
+                    ps.setString(1, taskId);
+                    ps.setString(2, taskId);
+                    ps.setInt(3, deleteBatchSize);
+                    return ps.executeUpdate();
+                }
+            });
+        } while (n >= deleteBatchSize);
+        return call("delete of task " + taskId, true, c -> {
+            try (PreparedStatement ps = c.prepareStatement(deleteTask)) {
+                ps.setString(1, taskId);
+                return ps.executeUpdate();
+            }
+        }) > 0;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Picks the oldest completions first; removes their events {@link Builder#deleteBatchSize(int) a batch}
+     * per transaction, then the task rows (with their messages) in one short transaction. A {@code limit} below 1
+     * removes nothing.
+     */
+    @Override
+    public int purgeTerminal(Instant completedBefore, int limit) {
+        Objects.requireNonNull(completedBefore, "completedBefore");
+        checkOpen();
+        if (limit < 1) {
+            return 0;
+        }
+        long cutoff = clampedNanos(completedBefore);
+        String[] ids = call("choice of tasks to purge", true, c -> {
+            try (PreparedStatement ps = c.prepareStatement(purgeCandidates)) {
+                ps.setLong(1, cutoff);
+                ps.setInt(2, limit);
+                List<String> out = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(rs.getString(1));
+                    }
+                }
+                return out.toArray(new String[0]);
+            }
+        });
+        if (ids.length == 0) {
+            return 0;
+        }
+        int n;
+        do {
+            n = call("purge of events", true, c -> {
+                try (PreparedStatement ps = c.prepareStatement(purgeEventChunk)) {
+                    ps.setArray(1, c.createArrayOf("text", ids));
+                    ps.setInt(2, deleteBatchSize);
+                    return ps.executeUpdate();
+                }
+            });
+        } while (n >= deleteBatchSize);
+        int removed = call("purge of terminal tasks", true, c -> {
+            try (PreparedStatement ps = c.prepareStatement(purgeTasks)) {
+                ps.setArray(1, c.createArrayOf("text", ids));
+                ps.setLong(2, cutoff);
+                return ps.executeUpdate();
+            }
+        });
+        if (removed > 0) {
+            LOG.debug("PostgreSQL store {}: purged {} terminal tasks completed before {}", schema, removed,
+                    completedBefore);
+        }
+        return removed;
+    }
+
+    // ------------------------------------------------------------------------------------------- reads
+
+    /** {@inheritDoc} One indexed read; {@code lastSeq} is the task's highest stored event seq. */
+    @Override
+    public Optional<TaskRecord> task(String taskId) {
+        Objects.requireNonNull(taskId, "taskId");
+        List<TaskRecord> found = queryTasks("read of task " + taskId, selectTask + " WHERE t.id = ?", List.of(taskId));
+        return found.isEmpty() ? Optional.empty() : Optional.of(found.get(0));
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The title filter lower-cases both sides with {@link Locale#ROOT}, like the in-memory store.
+     */
+    @Override
+    public List<TaskRecord> list(TaskQuery query, TaskCursor after, int limit) {
+        Objects.requireNonNull(query, "query");
+        checkOpen();
+        if (limit < 1) {
+            return List.of();
+        }
+        StringBuilder sql = new StringBuilder(selectTask).append(" WHERE true");
+        List<Object> args = new ArrayList<>();
+        if (!query.statuses().isEmpty()) {
+            sql.append(" AND t.status = ANY (?::text[])");
+            args.add(statusNames(query.statuses()));
+        }
+        if (query.agentId() != null) {
+            sql.append(" AND t.agent_id = ?");
+            args.add(query.agentId());
+        }
+        if (query.titleContains() != null) {
+            sql.append(" AND strpos(t.title_lower, ?) > 0");
+            args.add(query.titleContains().toLowerCase(Locale.ROOT));
+        }
+        if (after != null) {
+            sql.append(" AND (t.created_at, t.id) < (?, ?)");
+            args.add(clampedNanos(after.createdAt()));
+            args.add(after.id());
+        }
+        sql.append(" ORDER BY t.created_at DESC, t.id DESC LIMIT ?");
+        args.add(limit);
+        return queryTasks("list of tasks", sql.toString(), args);
+    }
+
+    /** {@inheritDoc} Ordered by creation time, then id. */
+    @Override
+    public List<TaskRecord> findByStatus(Set<TaskStatus> statuses) {
+        Objects.requireNonNull(statuses, "statuses");
+        checkOpen();
+        if (statuses.isEmpty()) {
+            return List.of();
+        }
+        return queryTasks("find of tasks by status", selectTask
+                + " WHERE t.status = ANY (?::text[]) ORDER BY t.created_at, t.id", List.of((Object) statusNames(statuses)));
+    }
+
+    /** {@inheritDoc} One statement, outside any longer transaction. */
+    @Override
+    public List<TaskEvent> events(String taskId, long afterSeq, int limit) {
+        Objects.requireNonNull(taskId, "taskId");
+        checkOpen();
+        if (limit < 1) {
+            return List.of();
+        }
+        return call("read of the events of task " + taskId, true, c -> {
+            try (PreparedStatement ps = c.prepareStatement(selectEvents)) {
+                ps.setString(1, taskId);
+                ps.setLong(2, afterSeq);
+                ps.setInt(3, limit);
+                try (ResultSet rs = ps.executeQuery()) {
+                    List<TaskEvent> out = new ArrayList<>(Math.min(limit, 1024));
+                    while (rs.next()) {
+                        out.add(new TaskEvent(taskId, rs.getLong(1), rs.getString(2), Json.readMap(rs.getString(3)),
+                                Times.fromNanos(rs.getLong(4))));
+                    }
+                    return List.copyOf(out);
+                }
+            }
+        });
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public List<PendingMessage> pendingMessages(String taskId) {
+        Objects.requireNonNull(taskId, "taskId");
+        return call("read of the pending messages of task " + taskId, true, c -> {
+            try (PreparedStatement ps = c.prepareStatement(selectMessages)) {
+                ps.setString(1, taskId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    List<PendingMessage> out = new ArrayList<>();
+                    while (rs.next()) {
+                        out.add(new PendingMessage(taskId, rs.getString(1), Json.readMessage(rs.getString(2)),
+                                Times.fromNanos(rs.getLong(3))));
+                    }
+                    return List.copyOf(out);
+                }
+            }
+        });
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public Map<TaskStatus, Long> countByStatus() {
+        return call("count of tasks by status", true, c -> {
+            try (PreparedStatement ps = c.prepareStatement(countByStatus); ResultSet rs = ps.executeQuery()) {
+                Map<TaskStatus, Long> counts = new EnumMap<>(TaskStatus.class);
+                while (rs.next()) {
+                    counts.put(TaskStatus.valueOf(rs.getString(1)), rs.getLong(2));
+                }
+                return counts;
+            }
+        });
+    }
+
+    private List<TaskRecord> queryTasks(String what, String sql, List<Object> args) {
+        return call(what, true, c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+                for (int i = 0; i < args.size(); i++) {
+                    Object a = args.get(i);
+                    if (a instanceof Long) {
+                        ps.setLong(i + 1, (Long) a);
+                    } else if (a instanceof Integer) {
+                        ps.setInt(i + 1, (Integer) a);
+                    } else if (a instanceof String[]) {
+                        ps.setArray(i + 1, c.createArrayOf("text", (String[]) a));
+                    } else {
+                        ps.setString(i + 1, (String) a);
+                    }
+                }
+                try (ResultSet rs = ps.executeQuery()) {
+                    List<TaskRecord> out = new ArrayList<>();
+                    while (rs.next()) {
+                        out.add(taskRecord(rs));
+                    }
+                    return out;
+                }
+            }
+        });
+    }
+
+    private static TaskRecord taskRecord(ResultSet rs) throws SQLException {
+        Task t = new Task(rs.getString(1), rs.getString(2), rs.getString(3), TaskStatus.valueOf(rs.getString(4)),
+                rs.getString(5), rs.getString(6), Times.fromNanos(rs.getLong(7)), instant(rs, 8), instant(rs, 9),
+                rs.getString(10), rs.getString(11), Json.readStringMap(rs.getString(12)));
+        return new TaskRecord(t, Json.readMap(rs.getString(13)), rs.getLong(14), rs.getString(15), instant(rs, 16),
+                rs.getLong(17));
+    }
+
+    private static String[] statusNames(Set<TaskStatus> statuses) {
+        List<String> names = new ArrayList<>();
+        for (TaskStatus s : TaskStatus.values()) {
+            if (statuses.contains(s)) {
+                names.add(s.name());
+            }
+        }
+        return names.toArray(new String[0]);
+    }
+
+    // ------------------------------------------------------------------------------ connections, errors
+
+    /** Work on one connection. */
+    interface SqlWork<T> {
+        T run(Connection c) throws SQLException;
+    }
+
+    /**
+     * Runs {@code work} on a connection from the data source (auto-commit, or in one transaction), retrying
+     * transient failures on a fresh connection up to {@link #attempts} times.
+     */
+    private <T> T call(String what, boolean autoCommit, SqlWork<T> work) {
+        checkOpen();
+        SQLException last = null;
+        for (int attempt = 1; attempt <= attempts; attempt++) {
+            Connection c = null;
+            try {
+                c = dataSource.getConnection();
+                if (c.getAutoCommit() != autoCommit) {
+                    c.setAutoCommit(autoCommit);
+                }
+                T result = work.run(c);
+                if (!autoCommit) {
+                    c.commit();
+                }
+                return result;
+            } catch (SQLException e) {
+                if (!autoCommit) {
+                    rollbackQuietly(c);
+                }
+                if (!SqlStates.isTransient(e)) {
+                    throw new TaskStoreException("PostgreSQL " + what + " failed (schema " + schema + "): "
+                            + e.getMessage(), e);
+                }
+                last = e;
+                LOG.debug("PostgreSQL store {}: {} attempt {} of {} failed transiently: {}", schema, what, attempt,
+                        attempts, e.getMessage());
+            } catch (RuntimeException e) {
+                if (!autoCommit) {
+                    rollbackQuietly(c);
+                }
+                throw e;
+            } finally {
+                release(c);
+            }
+            checkOpen();
+        }
+        throw new TransientStoreException("PostgreSQL " + what + " failed (schema " + schema + ", " + attempts
+                + " attempts): " + last.getMessage(), last);
+    }
+
+    private TaskStoreException failure(String what, List<StoreOp> ops, SQLException e) {
+        Set<String> ids = new LinkedHashSet<>();
+        for (StoreOp op : ops) {
+            ids.add(op.taskId());
+            if (ids.size() >= 10) {
+                break;
+            }
+        }
+        String message = "PostgreSQL " + what + " of " + ops.size() + " ops failed for tasks " + ids + " (schema "
+                + schema + "): " + e.getMessage();
+        if (SqlStates.isTransient(e)) {
+            return new TransientStoreException(message, e);
+        }
+        String state = SqlStates.state(e);
+        if (SqlStates.UNIQUE_VIOLATION.equals(state) || SqlStates.FOREIGN_KEY_VIOLATION.equals(state)) {
+            StoreConflictException conflict = new StoreConflictException(ops.get(0).taskId(), message);
+            conflict.initCause(e);
+            return conflict;
+        }
+        LOG.warn("PostgreSQL store {}: write of {} ops failed for tasks {}: {}", schema, ops.size(), ids,
+                e.getMessage());
+        return new TaskStoreException(message, e);
+    }
+
+    private static void rollbackQuietly(Connection c) {
+        if (c != null) {
+            try {
+                if (!c.getAutoCommit()) {
+                    c.rollback();
+                }
+            } catch (SQLException e) {
+                LOG.debug("Rolling back a PostgreSQL transaction reported: {}", e.getMessage());
+            }
+        }
+    }
+
+    /** Gives a connection back in auto-commit mode (pools expect the state they handed out). */
+    private static void release(Connection c) {
+        if (c != null) {
+            try {
+                if (!c.isClosed() && !c.getAutoCommit()) {
+                    c.setAutoCommit(true);
+                }
+            } catch (SQLException e) {
+                LOG.debug("Resetting a PostgreSQL connection reported: {}", e.getMessage());
+            }
+            closeQuietly(c);
+        }
+    }
+
+    private static void closeQuietly(Connection c) {
+        if (c != null) {
+            try {
+                c.close();
+            } catch (SQLException e) {
+                LOG.debug("Closing a PostgreSQL connection reported: {}", e.getMessage());
+            }
+        }
+    }
+
+    private static Long nanos(Instant t, String field) {
+        return t == null ? null : Times.toNanos(t, field);
+    }
+
+    private static void setNanos(PreparedStatement ps, int index, Instant t, String field) throws SQLException {
+        if (t == null) {
+            ps.setNull(index, Types.BIGINT);
+        } else {
+            ps.setLong(index, Times.toNanos(t, field));
+        }
+    }
+
+    private static Instant instant(ResultSet rs, int column) throws SQLException {
+        long v = rs.getLong(column);
+        return rs.wasNull() ? null : Times.fromNanos(v);
+    }
+
+    private static long clampedNanos(Instant t) {
+        if (t.isBefore(Times.fromNanos(Long.MIN_VALUE))) {
+            return Long.MIN_VALUE;
+        }
+        if (t.isAfter(Times.fromNanos(Long.MAX_VALUE))) {
+            return Long.MAX_VALUE;
+        }
+        return Times.toNanos(t, "instant");
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new TaskStoreException("PostgreSQL task store (schema " + schema + ") is closed");
+        }
+    }
+
+    /**
+     * Marks the store closed; later calls throw {@link TaskStoreException}. A data source the host passed is not
+     * closed. Idempotent.
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        closeOwned();
+        LOG.info("Closed PostgreSQL task store (schema {})", schema);
+    }
+
+    private void closeOwned() {
+        if (ownedDataSource != null) {
+            try {
+                ownedDataSource.close();
+            } catch (Exception e) {
+                LOG.debug("Closing the store's data source reported: {}", e.getMessage());
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ schema
+
+    /** Inspects and migrates the store's schema on one connection, in one transaction. */
+    private static final class SchemaSetup {
+        private final Connection c;
+        private final String schema;
+
+        SchemaSetup(Connection c, String schema) {
+            this.c = c;
+            this.schema = schema;
+        }
+
+        void migrate() throws SQLException {
+            // concurrent openers (several hosts starting) wait here for each other, per schema
+            try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_xact_lock(?, hashtext(?))")) {
+                ps.setInt(1, 0x61746b73); // "atks"
+                ps.setString(2, schema);
+                ps.executeQuery().close();
+            }
+            int current = inspect();
+            if (current == SCHEMA_VERSION) {
+                return;
+            }
+            try (Statement s = c.createStatement()) {
+                s.execute("CREATE SCHEMA IF NOT EXISTS \"" + schema + "\"");
+                s.execute("SET LOCAL search_path TO \"" + schema + "\"");
+                s.execute(Migrations.VERSION_TABLE_DDL);
+                for (int v = current + 1; v <= SCHEMA_VERSION; v++) {
+                    for (String stmt : Migrations.statements(v)) {
+                        s.execute(stmt);
+                    }
+                    try (PreparedStatement ps = c.prepareStatement("INSERT INTO \"" + schema
+                            + "\".schema_version (version, description, applied_at) VALUES (?, ?, ?)")) {
+                        ps.setInt(1, v);
+                        ps.setString(2, Migrations.description(v));
+                        ps.setLong(3, Times.toNanos(Instant.now(), "applied_at"));
+                        ps.executeUpdate();
+                    }
+                    LOG.info("PostgreSQL store {}: applied schema migration {} ({})", schema, v,
+                            Migrations.description(v));
+                }
+            }
+        }
+
+        /** @return the version found (0 for none), after refusing a newer or foreign layout */
+        private int inspect() throws SQLException {
+            Map<String, Set<String>> columns = new HashMap<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT table_name, column_name FROM "
+                    + "information_schema.columns WHERE table_schema = ? AND table_name = ANY (?::text[])")) {
+                ps.setString(1, schema);
+                ps.setArray(2, c.createArrayOf("text", TABLES));
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        columns.computeIfAbsent(rs.getString(1), k -> new HashSet<>()).add(rs.getString(2));
+                    }
+                }
+            }
+            Set<String> versionColumns = columns.get("schema_version");
+            if (versionColumns == null) {
+                if (!columns.isEmpty()) {
+                    throw new PostgresSchemaException(schema, PostgresSchemaException.FOREIGN_LAYOUT, SCHEMA_VERSION,
+                            "schema " + schema + " holds tables " + columns.keySet() + " of another application "
+                                    + "(no agent-tasks schema_version table); choose another schema");
+                }
+                return 0;
+            }
+            if (!versionColumns.equals(Set.of("version", "description", "applied_at"))) {
+                throw new PostgresSchemaException(schema, PostgresSchemaException.FOREIGN_LAYOUT, SCHEMA_VERSION,
+                        "schema " + schema + " has a schema_version table of another application (columns "
+                                + versionColumns + "); choose another schema");
+            }
+            int found;
+            try (Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT coalesce(max(version), 0) FROM \"" + schema
+                         + "\".schema_version")) {
+                found = rs.next() ? rs.getInt(1) : 0;
+            }
+            if (found > SCHEMA_VERSION) {
+                throw new PostgresSchemaException(schema, found, SCHEMA_VERSION, "schema " + schema
+                        + " has agent-tasks schema version " + found + ", written by a newer store; this one knows "
+                        + "versions up to " + SCHEMA_VERSION);
+            }
+            if (found >= 1 && !columns.keySet().containsAll(List.of(TABLES))) {
+                throw new PostgresSchemaException(schema, PostgresSchemaException.FOREIGN_LAYOUT, SCHEMA_VERSION,
+                        "schema " + schema + " is at agent-tasks schema version " + found + " but lacks tables: has "
+                                + columns.keySet());
+            }
+            if (found == 0 && columns.size() > 1) {
+                throw new PostgresSchemaException(schema, PostgresSchemaException.FOREIGN_LAYOUT, SCHEMA_VERSION,
+                        "schema " + schema + " holds tables " + columns.keySet() + " but no applied agent-tasks "
+                                + "migration; choose another schema");
+            }
+            return found;
+        }
+    }
+
+    /** Settings of a {@link PostgresTaskStore}; {@link #build()} opens the store. */
+    public static final class Builder {
+        private final DataSource dataSource;
+        private final AutoCloseable ownedDataSource;
+        private String schema = DEFAULT_SCHEMA;
+        private int deleteBatchSize = DEFAULT_DELETE_BATCH_SIZE;
+        private int attempts = DEFAULT_ATTEMPTS;
+        private Duration commitCheckTimeout = DEFAULT_COMMIT_CHECK_TIMEOUT;
+
+        private Builder(DataSource dataSource, AutoCloseable ownedDataSource) {
+            this.dataSource = dataSource;
+            this.ownedDataSource = ownedDataSource;
+        }
+
+        /**
+         * @param name the database schema for the store's tables, created if missing: lower-case letters, digits
+         *             and underscores, not starting with a digit, at most 63 characters; {@value #DEFAULT_SCHEMA}
+         *             by default
+         * @return this builder
+         * @throws IllegalArgumentException if it is not such a name
+         */
+        public Builder schema(String name) {
+            Objects.requireNonNull(name, "schema can not be null");
+            if (!name.matches("[a-z_][a-z0-9_]{0,62}") || name.startsWith("pg_")) {
+                throw new IllegalArgumentException("schema must be lower-case letters, digits and underscores, not "
+                        + "starting with a digit or pg_, at most 63 characters: " + name);
+            }
+            this.schema = name;
+            return this;
+        }
+
+        /**
+         * @param rows event rows removed per transaction when a task is deleted or purged, at least 1;
+         *             {@value #DEFAULT_DELETE_BATCH_SIZE} by default
+         * @return this builder
+         * @throws IllegalArgumentException if it is below 1
+         */
+        public Builder deleteBatchSize(int rows) {
+            if (rows < 1) {
+                throw new IllegalArgumentException("deleteBatchSize must be at least 1: " + rows);
+            }
+            this.deleteBatchSize = rows;
+            return this;
+        }
+
+        /**
+         * @param n how many times a call is tried on a fresh connection after a transient failure before the store
+         *          throws {@link TransientStoreException}, 1 to 10; {@value #DEFAULT_ATTEMPTS} by default
+         * @return this builder
+         * @throws IllegalArgumentException if it is out of range
+         */
+        public Builder attempts(int n) {
+            if (n < 1 || n > 10) {
+                throw new IllegalArgumentException("attempts must be between 1 and 10: " + n);
+            }
+            this.attempts = n;
+            return this;
+        }
+
+        /**
+         * @param timeout how long to wait for the server to tell whether a commit whose connection broke happened;
+         *                positive; 30 s by default
+         * @return this builder
+         * @throws IllegalArgumentException if it is not positive
+         */
+        public Builder commitCheckTimeout(Duration timeout) {
+            Objects.requireNonNull(timeout, "commitCheckTimeout can not be null");
+            if (timeout.isZero() || timeout.isNegative()) {
+                throw new IllegalArgumentException("commitCheckTimeout must be positive: " + timeout);
+            }
+            this.commitCheckTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * Opens the store: checks the schema, applies missing migrations.
+         *
+         * @return the open store
+         * @throws PostgresSchemaException if the schema was written by a newer store or holds another
+         *                                 application's tables of the store's names
+         * @throws TaskStoreException      if it cannot be opened or migrated for another reason
+         */
+        public PostgresTaskStore build() {
+            return new PostgresTaskStore(this);
+        }
+    }
+}

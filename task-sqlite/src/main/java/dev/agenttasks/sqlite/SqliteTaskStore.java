@@ -105,7 +105,7 @@ public final class SqliteTaskStore implements TaskStore {
 
     private static final String TASK_COLUMNS = "t.id, t.agent_id, t.session_id, t.status, t.title, t.model, "
             + "t.created_at, t.started_at, t.completed_at, t.error, t.work_dir, t.metadata, t.options, "
-            + "t.timeout_millis, t.owner, t.lease_until, (SELECT max(e.seq) FROM events e WHERE e.task_id = t.id)";
+            + "t.timeout_millis, t.owner, t.lease_until, (SELECT max(e.seq) FROM events e WHERE e.task_pk = t.pk)";
     private static final String SELECT_TASK = "SELECT " + TASK_COLUMNS + " FROM tasks t";
 
     private static final String INSERT_TASK = "INSERT INTO tasks (id, agent_id, session_id, status, title, "
@@ -114,21 +114,28 @@ public final class SqliteTaskStore implements TaskStore {
             + "ON CONFLICT (id) DO NOTHING";
     private static final String UPDATE_TASK = "UPDATE tasks SET session_id = ?, status = ?, started_at = ?, "
             + "completed_at = ?, error = ?, owner = ?, lease_until = ? WHERE id = ? AND status = ?";
-    private static final String APPEND_EVENT = "INSERT INTO events (task_id, seq, type, data, ts) VALUES (?, ?, ?, ?, ?)";
+    private static final String APPEND_EVENT = "INSERT INTO events (task_pk, seq, type, data, ts) VALUES (?, ?, ?, ?, ?)";
     private static final String ADD_MESSAGE =
             "INSERT INTO messages (task_id, message_id, message, created_at) VALUES (?, ?, ?, ?)";
     private static final String REMOVE_MESSAGE = "DELETE FROM messages WHERE task_id = ? AND message_id = ?";
     private static final String TASK_STATUS = "SELECT status FROM tasks WHERE id = ?";
-    private static final String LAST_SEQ = "SELECT max(seq) FROM events WHERE task_id = ?";
+    private static final String TASK_TAIL =
+            "SELECT t.pk, (SELECT max(e.seq) FROM events e WHERE e.task_pk = t.pk) FROM tasks t WHERE t.id = ?";
     private static final String DELETE_TASK = "DELETE FROM tasks WHERE id = ?";
     private static final String PURGE = "DELETE FROM tasks WHERE id IN (SELECT id FROM tasks "
             + "WHERE completed_at < ? AND status IN ('COMPLETED', 'FAILED', 'CANCELLED') "
             + "ORDER BY completed_at, id LIMIT ?)";
     private static final String SELECT_EVENTS =
-            "SELECT seq, type, data, ts FROM events WHERE task_id = ? AND seq > ? ORDER BY seq LIMIT ?";
+            "SELECT seq, type, data, ts FROM events WHERE task_pk = (SELECT pk FROM tasks WHERE id = ?) AND seq > ? "
+            + "ORDER BY seq LIMIT ?";
     private static final String SELECT_MESSAGES =
             "SELECT message_id, message, created_at FROM messages WHERE task_id = ? ORDER BY id";
-    private static final String COUNT_BY_STATUS = "SELECT status, count(*) FROM tasks GROUP BY status";
+    /** The counts kept by the schema's triggers (version 2): one row per status ever used. */
+    static final String COUNT_BY_STATUS = "SELECT status, n FROM task_counts WHERE n <> 0";
+    /** Title queries at least this many code points long are answered from the trigram index. */
+    static final int TRIGRAM = 3;
+    /** The page size of new files: rows up to 10 KB fill its pages (see the V2 migration). */
+    static final int PAGE_SIZE = 32_768;
 
     private final Path path;
     private final Durability durability;
@@ -145,20 +152,19 @@ public final class SqliteTaskStore implements TaskStore {
     private volatile boolean closed;
 
     /**
-     * The last committed seq of recently written tasks, so that the seq check of an append costs no
-     * query. Guarded by {@link #writeLock}. Cleared when another connection (another process) has
+     * The key and last committed seq of recently written tasks, so that an append costs no query. Guarded by {@link #writeLock}. Cleared when another connection (another process) has
      * committed to the file since ({@code PRAGMA data_version} changed), and after any failed write.
      */
-    private final Map<String, Long> lastSeqs = new LinkedHashMap<>(1024, 0.75f, true) {
+    private final Map<String, Tail> lastSeqs = new LinkedHashMap<>(1024, 0.75f, true) {
         private static final long serialVersionUID = 1L;
 
         @Override
-        protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
+        protected boolean removeEldestEntry(Map.Entry<String, Tail> eldest) {
             return size() > LAST_SEQ_CACHE_SIZE;
         }
     };
     /** The seqs a batch in progress has written (committed into {@link #lastSeqs} with it). */
-    private final Map<String, Long> staged = new HashMap<>();
+    private final Map<String, Tail> staged = new HashMap<>();
     private long dataVersion = Long.MIN_VALUE;
 
     private SqliteTaskStore(Builder b) {
@@ -172,6 +178,9 @@ public final class SqliteTaskStore implements TaskStore {
             Path parent = path.getParent();
             if (parent != null) {
                 Files.createDirectories(parent);
+            }
+            if (!Files.exists(path) || Files.size(path) == 0) {
+                createFile();
             }
             w = connect(true);
             migrate(w);
@@ -320,14 +329,18 @@ public final class SqliteTaskStore implements TaskStore {
         for (StoreOp op : run) {
             TaskEvent ev = ((StoreOp.AppendEvent) op).event();
             String id = ev.taskId();
-            long last = lastSeq(id);
-            if (ev.seq() != last + 1) {
+            Tail tail = tail(id);
+            if (tail == null) {
                 ps.clearBatch();
-                throw missingTaskConflict(id).orElseGet(() -> new StoreConflictException(id, "event seq " + ev.seq()
-                        + " of task " + id + " does not follow " + last));
+                throw new StoreConflictException(id, "no such task: " + id);
             }
-            staged.put(id, ev.seq());
-            ps.setString(1, id);
+            if (ev.seq() != tail.seq + 1) {
+                ps.clearBatch();
+                throw new StoreConflictException(id, "event seq " + ev.seq() + " of task " + id + " does not follow "
+                        + tail.seq);
+            }
+            staged.put(id, new Tail(tail.pk, ev.seq()));
+            ps.setLong(1, tail.pk);
             ps.setLong(2, ev.seq());
             ps.setString(3, ev.type());
             // the engine encodes event data on the emitting thread; use it rather than encoding here
@@ -338,17 +351,30 @@ public final class SqliteTaskStore implements TaskStore {
         executeBatch(ps, run);
     }
 
-    /** The last seq of a task as this transaction sees it: staged, cached, or read (0 if none). */
-    private long lastSeq(String taskId) {
-        Long seq = staged.get(taskId);
-        if (seq == null) {
-            seq = lastSeqs.get(taskId);
+    /** A task's key and last event seq (0 if none). */
+    private static final class Tail {
+        final long pk;
+        final long seq;
+
+        Tail(long pk, long seq) {
+            this.pk = pk;
+            this.seq = seq;
         }
-        if (seq == null) {
-            seq = lastSeqInTransaction(taskId);
-            staged.put(taskId, seq);
+    }
+
+    /** A task's key and last seq as this transaction sees it: staged, cached, or read; null if no such task. */
+    private Tail tail(String taskId) {
+        Tail tail = staged.get(taskId);
+        if (tail == null) {
+            tail = lastSeqs.get(taskId);
         }
-        return seq;
+        if (tail == null) {
+            tail = tailInTransaction(taskId);
+            if (tail != null) {
+                staged.put(taskId, tail);
+            }
+        }
+        return tail;
     }
 
     /** Forgets the cached seqs if another connection has committed to the file since this one last looked. */
@@ -393,7 +419,6 @@ public final class SqliteTaskStore implements TaskStore {
                 String id = run.get(k).taskId();
                 throw new StoreConflictException(id, "task already exists: " + id);
             }
-            staged.put(run.get(k).taskId(), 0L);
         }
     }
 
@@ -516,11 +541,11 @@ public final class SqliteTaskStore implements TaskStore {
         }
     }
 
-    private long lastSeqInTransaction(String taskId) {
-        try (PreparedStatement ps = writer.prepareStatement(LAST_SEQ)) {
+    private Tail tailInTransaction(String taskId) {
+        try (PreparedStatement ps = writer.prepareStatement(TASK_TAIL)) {
             ps.setString(1, taskId);
             try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? rs.getLong(1) : 0;
+                return rs.next() ? new Tail(rs.getLong(1), rs.getLong(2)) : null;
             }
         } catch (SQLException e) {
             throw new TaskStoreException("SQLite read of the last seq of task " + taskId + " failed", e);
@@ -671,7 +696,10 @@ public final class SqliteTaskStore implements TaskStore {
     /**
      * {@inheritDoc}
      *
-     * <p>The title filter lower-cases both sides with {@link Locale#ROOT}, like the in-memory store.
+     * <p>The title filter lower-cases both sides with {@link Locale#ROOT}, like the in-memory store, and
+     * matches a substring of the title. A filter of {@value #TRIGRAM} or more code points is answered
+     * from the trigram index of the lower-cased titles (a read of the matching tasks, sorted); a shorter
+     * one, which no trigram can serve, scans the tasks in order until {@code limit} match.
      */
     @Override
     public List<TaskRecord> list(TaskQuery query, TaskCursor after, int limit) {
@@ -679,8 +707,22 @@ public final class SqliteTaskStore implements TaskStore {
         if (limit < 1) {
             return List.of();
         }
-        StringBuilder sql = new StringBuilder(SELECT_TASK).append(" WHERE 1 = 1");
         List<Object> args = new ArrayList<>();
+        return queryTasks("list of tasks", listSql(query, after, limit, args), args);
+    }
+
+    /** The SQL of {@link #list(TaskQuery, TaskCursor, int)}; its arguments are added to {@code args}. */
+    static String listSql(TaskQuery query, TaskCursor after, int limit, List<Object> args) {
+        String title = query.titleContains() == null ? null : query.titleContains().toLowerCase(Locale.ROOT);
+        boolean indexed = title != null && title.codePointCount(0, title.length()) >= TRIGRAM;
+        StringBuilder sql = new StringBuilder("SELECT ").append(TASK_COLUMNS);
+        if (indexed) {
+            // the FTS5 phrase of the whole query: its trigrams in a row, that is the query as a substring
+            sql.append(" FROM tasks_title f CROSS JOIN tasks t ON t.pk = f.rowid WHERE f.tasks_title MATCH ?");
+            args.add('"' + title.replace("\"", "\"\"") + '"');
+        } else {
+            sql.append(" FROM tasks t WHERE 1 = 1");
+        }
         if (!query.statuses().isEmpty()) {
             sql.append(" AND t.status IN (").append(placeholders(query.statuses().size())).append(')');
             for (TaskStatus s : TaskStatus.values()) {
@@ -693,9 +735,9 @@ public final class SqliteTaskStore implements TaskStore {
             sql.append(" AND t.agent_id = ?");
             args.add(query.agentId());
         }
-        if (query.titleContains() != null) {
+        if (title != null && !indexed) {
             sql.append(" AND instr(t.title_lower, ?) > 0");
-            args.add(query.titleContains().toLowerCase(Locale.ROOT));
+            args.add(title);
         }
         if (after != null) {
             sql.append(" AND (t.created_at, t.id) < (?, ?)");
@@ -704,7 +746,7 @@ public final class SqliteTaskStore implements TaskStore {
         }
         sql.append(" ORDER BY t.created_at DESC, t.id DESC LIMIT ?");
         args.add(limit);
-        return queryTasks("list of tasks", sql.toString(), args);
+        return sql.toString();
     }
 
     /** Runs a task query with bound arguments and maps every row. */
@@ -915,6 +957,18 @@ public final class SqliteTaskStore implements TaskStore {
         return c;
     }
 
+    /**
+     * Creates the database file with {@link #PAGE_SIZE} pages, in WAL mode. The page size must be set
+     * before anything is written; once the file is in WAL mode only a VACUUM out of WAL can change it.
+     */
+    private void createFile() throws SQLException {
+        try (Connection c = new SQLiteConfig().createConnection("jdbc:sqlite:" + path);
+             Statement s = c.createStatement()) {
+            s.execute("PRAGMA page_size = " + PAGE_SIZE);
+            s.execute("PRAGMA journal_mode = WAL");
+        }
+    }
+
     /** Refuses, before anything is written, a file that is not SQLite or not this store's schema. */
     private void inspect(Path file) {
         if (!Files.exists(file)) {
@@ -990,41 +1044,96 @@ public final class SqliteTaskStore implements TaskStore {
                 + ", written by a newer agent-tasks store; this one knows versions up to " + SCHEMA_VERSION);
     }
 
-    /** Applies the missing migrations in one IMMEDIATE transaction (re-checking the version under the lock). */
+    /**
+     * Applies the missing migrations in one IMMEDIATE transaction (re-checking the version under the
+     * lock), with foreign keys off, since migrations rebuild tables, and checked before the commit. A file
+     * migrated from version 1 is then rewritten with {@link #PAGE_SIZE} pages ({@link #repage(Connection)});
+     * a new file has them from the start ({@link #createFile()}).
+     */
     private void migrate(Connection c) throws SQLException {
+        int from;
         try (Statement s = c.createStatement()) {
-            s.execute("BEGIN IMMEDIATE");
+            s.execute("PRAGMA foreign_keys = OFF");
             try {
-                s.execute(Migrations.VERSION_TABLE_DDL);
-                int current;
-                try (ResultSet rs = s.executeQuery("SELECT coalesce(max(version), 0) FROM schema_version")) {
-                    current = rs.next() ? rs.getInt(1) : 0;
-                }
-                if (current > SCHEMA_VERSION) {
-                    throw newerSchema(path, current);
-                }
-                for (int v = current + 1; v <= SCHEMA_VERSION; v++) {
-                    for (String stmt : Migrations.statements(v)) {
-                        s.execute(stmt);
-                    }
-                    try (PreparedStatement ps = c.prepareStatement(
-                            "INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)")) {
-                        ps.setInt(1, v);
-                        ps.setString(2, Migrations.description(v));
-                        ps.setLong(3, Times.toNanos(Instant.now(), "applied_at"));
-                        ps.executeUpdate();
-                    }
-                    LOG.info("SQLite store {}: applied schema migration {} ({})", path, v, Migrations.description(v));
-                }
-                s.execute("COMMIT");
-            } catch (SQLException | RuntimeException e) {
-                try {
-                    s.execute("ROLLBACK");
-                } catch (SQLException re) {
-                    e.addSuppressed(re);
-                }
-                throw e;
+                from = migrateInTransaction(c, s);
+            } finally {
+                s.execute("PRAGMA foreign_keys = ON");
             }
+        }
+        if (from >= 1 && from < 2) {
+            repage(c);
+        }
+    }
+
+    private int migrateInTransaction(Connection c, Statement s) throws SQLException {
+        s.execute("BEGIN IMMEDIATE");
+        try {
+            int current;
+            s.execute(Migrations.VERSION_TABLE_DDL);
+            try (ResultSet rs = s.executeQuery("SELECT coalesce(max(version), 0) FROM schema_version")) {
+                current = rs.next() ? rs.getInt(1) : 0;
+            }
+            if (current > SCHEMA_VERSION) {
+                throw newerSchema(path, current);
+            }
+            for (int v = current + 1; v <= SCHEMA_VERSION; v++) {
+                for (String stmt : Migrations.statements(v)) {
+                    s.execute(stmt);
+                }
+                try (PreparedStatement ps = c.prepareStatement(
+                        "INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)")) {
+                    ps.setInt(1, v);
+                    ps.setString(2, Migrations.description(v));
+                    ps.setLong(3, Times.toNanos(Instant.now(), "applied_at"));
+                    ps.executeUpdate();
+                }
+                LOG.info("SQLite store {}: applied schema migration {} ({})", path, v, Migrations.description(v));
+            }
+            try (ResultSet rs = s.executeQuery("PRAGMA foreign_key_check")) {
+                if (rs.next()) {
+                    throw new TaskStoreException("schema migration of " + path + " left a row of table "
+                            + rs.getString(1) + " without its " + rs.getString(3) + " row; nothing was changed");
+                }
+            }
+            s.execute("COMMIT");
+            return current;
+        } catch (SQLException | RuntimeException e) {
+            try {
+                s.execute("ROLLBACK");
+            } catch (SQLException re) {
+                e.addSuppressed(re);
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Rewrites a file with {@link #PAGE_SIZE} pages (VACUUM, which needs a rollback journal for that and
+     * no other connection on the file). A failure leaves the file as it was, valid, with its old page
+     * size, and is logged: the store works on it, with more unused space for events of some sizes.
+     */
+    private void repage(Connection c) {
+        try (Statement s = c.createStatement()) {
+            int size;
+            try (ResultSet rs = s.executeQuery("PRAGMA page_size")) {
+                size = rs.next() ? rs.getInt(1) : PAGE_SIZE;
+            }
+            if (size == PAGE_SIZE) {
+                return;
+            }
+            long start = System.nanoTime();
+            try {
+                s.execute("PRAGMA journal_mode = DELETE");
+                s.execute("PRAGMA page_size = " + PAGE_SIZE);
+                s.execute("VACUUM");
+            } finally {
+                s.execute("PRAGMA journal_mode = WAL");
+            }
+            LOG.info("SQLite store {}: rewrote the file with {} byte pages (was {}) in {} ms", path, PAGE_SIZE, size,
+                    (System.nanoTime() - start) / 1_000_000);
+        } catch (SQLException e) {
+            LOG.warn("SQLite store {}: could not rewrite the file with {} byte pages, keeping its page size: {}",
+                    path, PAGE_SIZE, e.getMessage());
         }
     }
 

@@ -1,0 +1,113 @@
+-- agent-tasks SQLite schema, version 2: compact event rows, a maintained count per status and a
+-- trigram index of the titles. The store runs this with foreign keys off (the tables are rebuilt)
+-- and checks them before it commits.
+--
+-- 1. tasks get an integer key `pk` (a rowid alias, stable across VACUUM); `id` stays the public key.
+-- 2. events become a rowid table in insertion order that refers to its task by `pk`, with a unique
+--    index (task_pk, seq). Version 1 kept them in a WITHOUT ROWID table, whose rows spill to an
+--    overflow page beyond ~1 KB on 4 KB pages, leaving most of that page empty (4.3x the event data
+--    for 1 KB events); rowid tables keep rows up to a page inline and fill overflow pages whole.
+-- 3. task_counts holds the number of tasks per status, kept by triggers: counting is O(statuses).
+-- 4. tasks_title indexes title_lower with the trigram tokenizer (case-sensitive: the store lower-cases
+--    titles and queries itself), so a title substring search of 3 or more characters is an index read.
+
+CREATE TABLE tasks_v2 (
+    pk             INTEGER PRIMARY KEY,
+    id             TEXT    NOT NULL UNIQUE,
+    agent_id       TEXT    NOT NULL,
+    session_id     TEXT,
+    status         TEXT    NOT NULL,
+    title          TEXT    NOT NULL,
+    title_lower    TEXT    NOT NULL,
+    model          TEXT,
+    created_at     INTEGER NOT NULL,
+    started_at     INTEGER,
+    completed_at   INTEGER,
+    error          TEXT,
+    work_dir       TEXT,
+    metadata       TEXT    NOT NULL,
+    options        TEXT    NOT NULL,
+    timeout_millis INTEGER NOT NULL,
+    owner          TEXT,
+    lease_until    INTEGER
+);
+
+INSERT INTO tasks_v2 (id, agent_id, session_id, status, title, title_lower, model, created_at, started_at,
+                      completed_at, error, work_dir, metadata, options, timeout_millis, owner, lease_until)
+SELECT id, agent_id, session_id, status, title, title_lower, model, created_at, started_at,
+       completed_at, error, work_dir, metadata, options, timeout_millis, owner, lease_until
+FROM tasks ORDER BY created_at, id;
+
+CREATE TABLE events_v2 (
+    id      INTEGER PRIMARY KEY,
+    task_pk INTEGER NOT NULL REFERENCES tasks (pk) ON DELETE CASCADE,
+    seq     INTEGER NOT NULL,
+    type    TEXT    NOT NULL,
+    data    TEXT    NOT NULL,
+    ts      INTEGER NOT NULL
+);
+
+INSERT INTO events_v2 (task_pk, seq, type, data, ts)
+SELECT t.pk, e.seq, e.type, e.data, e.ts FROM events e JOIN tasks_v2 t ON t.id = e.task_id
+ORDER BY t.pk, e.seq;
+
+DROP TABLE events;
+DROP TABLE tasks;
+ALTER TABLE tasks_v2 RENAME TO tasks;
+ALTER TABLE events_v2 RENAME TO events;
+
+CREATE UNIQUE INDEX idx_events_task_seq ON events (task_pk, seq);
+CREATE INDEX idx_tasks_created ON tasks (created_at, id);
+CREATE INDEX idx_tasks_status ON tasks (status, created_at, id);
+CREATE INDEX idx_tasks_agent ON tasks (agent_id, created_at, id);
+CREATE INDEX idx_tasks_completed ON tasks (completed_at) WHERE completed_at IS NOT NULL;
+
+CREATE TABLE task_counts (
+    status TEXT    NOT NULL PRIMARY KEY,
+    n      INTEGER NOT NULL
+) WITHOUT ROWID;
+
+INSERT INTO task_counts (status, n) SELECT status, count(*) FROM tasks GROUP BY status;
+
+CREATE TRIGGER tasks_count_insert AFTER INSERT ON tasks
+BEGIN
+    INSERT INTO task_counts (status, n) VALUES (new.status, 1)
+        ON CONFLICT (status) DO UPDATE SET n = n + 1;
+END;
+
+CREATE TRIGGER tasks_count_update AFTER UPDATE OF status ON tasks WHEN old.status IS NOT new.status
+BEGIN
+    UPDATE task_counts SET n = n - 1 WHERE status = old.status;
+    INSERT INTO task_counts (status, n) VALUES (new.status, 1)
+        ON CONFLICT (status) DO UPDATE SET n = n + 1;
+END;
+
+CREATE TRIGGER tasks_count_delete AFTER DELETE ON tasks
+BEGIN
+    UPDATE task_counts SET n = n - 1 WHERE status = old.status;
+END;
+
+CREATE VIRTUAL TABLE tasks_title USING fts5 (
+    title_lower,
+    content = 'tasks',
+    content_rowid = 'pk',
+    tokenize = 'trigram case_sensitive 1'
+);
+
+INSERT INTO tasks_title (tasks_title) VALUES ('rebuild');
+
+CREATE TRIGGER tasks_title_insert AFTER INSERT ON tasks
+BEGIN
+    INSERT INTO tasks_title (rowid, title_lower) VALUES (new.pk, new.title_lower);
+END;
+
+CREATE TRIGGER tasks_title_update AFTER UPDATE OF title_lower ON tasks
+BEGIN
+    INSERT INTO tasks_title (tasks_title, rowid, title_lower) VALUES ('delete', old.pk, old.title_lower);
+    INSERT INTO tasks_title (rowid, title_lower) VALUES (new.pk, new.title_lower);
+END;
+
+CREATE TRIGGER tasks_title_delete AFTER DELETE ON tasks
+BEGIN
+    INSERT INTO tasks_title (tasks_title, rowid, title_lower) VALUES ('delete', old.pk, old.title_lower);
+END;

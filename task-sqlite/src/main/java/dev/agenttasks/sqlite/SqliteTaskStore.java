@@ -134,6 +134,11 @@ public final class SqliteTaskStore implements TaskStore {
     static final String COUNT_BY_STATUS = "SELECT status, n FROM task_counts WHERE n <> 0";
     /** Title queries at least this many code points long are answered from the trigram index. */
     static final int TRIGRAM = 3;
+    /** The least number of title matches above which the walk in creation order is used instead. */
+    private static final long MIN_INDEX_BOUND = 256;
+    private static final String TASK_TOTAL = "SELECT coalesce(sum(n), 0) FROM task_counts";
+    private static final String TITLE_MATCHES =
+            "SELECT count(*) FROM (SELECT 1 FROM tasks_title WHERE tasks_title MATCH ? LIMIT ?)";
     /** The page size of new files: rows up to 10 KB fill its pages (see the V2 migration). */
     static final int PAGE_SIZE = 32_768;
 
@@ -697,9 +702,12 @@ public final class SqliteTaskStore implements TaskStore {
      * {@inheritDoc}
      *
      * <p>The title filter lower-cases both sides with {@link Locale#ROOT}, like the in-memory store, and
-     * matches a substring of the title. A filter of {@value #TRIGRAM} or more code points is answered
-     * from the trigram index of the lower-cased titles (a read of the matching tasks, sorted); a shorter
-     * one, which no trigram can serve, scans the tasks in order until {@code limit} match.
+     * matches a substring of the title. A filter of {@value #TRIGRAM} or more code points that few tasks
+     * match is answered from the trigram index of the lower-cased titles (the matching tasks are read and
+     * sorted). A filter that many tasks match (at least the square root of tasks &times; {@code limit},
+     * counted in the index up to that bound), or one too short for a trigram, is answered by walking the
+     * tasks newest first until {@code limit} match, which finds them early exactly when they are many.
+     * Both give the same rows.
      */
     @Override
     public List<TaskRecord> list(TaskQuery query, TaskCursor after, int limit) {
@@ -707,19 +715,64 @@ public final class SqliteTaskStore implements TaskStore {
         if (limit < 1) {
             return List.of();
         }
-        List<Object> args = new ArrayList<>();
-        return queryTasks("list of tasks", listSql(query, after, limit, args), args);
+        return read("list of tasks", r -> {
+            String title = lowerTitle(query);
+            boolean useIndex = false;
+            if (title != null && title.codePointCount(0, title.length()) >= TRIGRAM) {
+                long bound = Math.max(MIN_INDEX_BOUND, (long) Math.sqrt((double) taskCount(r) * limit));
+                useIndex = titleMatches(r, title, bound) < bound;
+            }
+            List<Object> args = new ArrayList<>();
+            PreparedStatement ps = r.prepare(listSql(query, after, limit, useIndex, args));
+            bind(ps, args);
+            try (ResultSet rs = ps.executeQuery()) {
+                List<TaskRecord> out = new ArrayList<>();
+                while (rs.next()) {
+                    out.add(taskRecord(rs));
+                }
+                return out;
+            }
+        });
     }
 
-    /** The SQL of {@link #list(TaskQuery, TaskCursor, int)}; its arguments are added to {@code args}. */
-    static String listSql(TaskQuery query, TaskCursor after, int limit, List<Object> args) {
-        String title = query.titleContains() == null ? null : query.titleContains().toLowerCase(Locale.ROOT);
-        boolean indexed = title != null && title.codePointCount(0, title.length()) >= TRIGRAM;
+    private static String lowerTitle(TaskQuery query) {
+        return query.titleContains() == null ? null : query.titleContains().toLowerCase(Locale.ROOT);
+    }
+
+    /** The FTS5 query of a title substring: one phrase, its trigrams in a row. */
+    private static String titlePhrase(String lowerTitle) {
+        return '"' + lowerTitle.replace("\"", "\"\"") + '"';
+    }
+
+    private static long taskCount(ReadPool.Reader r) throws SQLException {
+        try (ResultSet rs = r.prepare(TASK_TOTAL).executeQuery()) {
+            return rs.next() ? rs.getLong(1) : 0;
+        }
+    }
+
+    /** @return the number of tasks whose title contains the (lower-cased, 3+ code point) text, up to {@code bound} */
+    private static long titleMatches(ReadPool.Reader r, String lowerTitle, long bound) throws SQLException {
+        PreparedStatement ps = r.prepare(TITLE_MATCHES);
+        ps.setString(1, titlePhrase(lowerTitle));
+        ps.setLong(2, bound);
+        try (ResultSet rs = ps.executeQuery()) {
+            return rs.next() ? rs.getLong(1) : 0;
+        }
+    }
+
+    /**
+     * The SQL of {@link #list(TaskQuery, TaskCursor, int)}; its arguments are added to {@code args}.
+     * {@code useIndex} (for a title filter of {@value #TRIGRAM} or more code points) drives the query from
+     * the trigram index; otherwise the title is matched with {@code instr} on each task visited.
+     */
+    static String listSql(TaskQuery query, TaskCursor after, int limit, boolean useIndex, List<Object> args) {
+        String title = lowerTitle(query);
+        boolean indexed = useIndex && title != null && title.codePointCount(0, title.length()) >= TRIGRAM;
         StringBuilder sql = new StringBuilder("SELECT ").append(TASK_COLUMNS);
         if (indexed) {
             // the FTS5 phrase of the whole query: its trigrams in a row, that is the query as a substring
             sql.append(" FROM tasks_title f CROSS JOIN tasks t ON t.pk = f.rowid WHERE f.tasks_title MATCH ?");
-            args.add('"' + title.replace("\"", "\"\"") + '"');
+            args.add(titlePhrase(title));
         } else {
             sql.append(" FROM tasks t WHERE 1 = 1");
         }

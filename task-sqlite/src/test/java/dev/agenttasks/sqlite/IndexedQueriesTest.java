@@ -144,6 +144,31 @@ class IndexedQueriesTest {
     }
 
     @Test
+    void aTitleManyTasksMatchIsWalkedInCreationOrderWithTheSameRows() {
+        List<StoreOp> ops = new ArrayList<>();
+        for (int i = 0; i < 600; i++) {
+            Task t = new Task("c" + i, "agent-" + (i % 2), null, TaskStatus.COMPLETED, "Common chore " + i, null,
+                    T0.plusMillis(i % 97), null, T0, null, null, Map.of());
+            TaskRecord r = new TaskRecord(t, Map.of(), 0, null, null, 0);
+            records.add(r);
+            ops.add(new StoreOp.InsertTask(r));
+        }
+        store.write(ops);
+        // "chore" matches 600 tasks, more than the bound (256): the walk; "chore 42" few: the index
+        for (String q : List.of("chore", "COMMON CH", "chore 42", "e 59", "mmo", "fix the")) {
+            for (int limit : List.of(1, 7, 1000)) {
+                TaskQuery query = TaskQuery.all().withTitleContains(q);
+                assertThat(ids(store.list(query, null, limit))).as("%s, limit %d", q, limit)
+                        .containsExactlyElementsOf(reference(query, null, limit));
+                TaskQuery filtered = query.withAgentId("agent-1").withStatus(TaskStatus.COMPLETED);
+                TaskCursor cursor = new TaskCursor(T0.plusMillis(50), "c300");
+                assertThat(ids(store.list(filtered, cursor, limit))).as("%s, limit %d, filtered", q, limit)
+                        .containsExactlyElementsOf(reference(filtered, cursor, limit));
+            }
+        }
+    }
+
+    @Test
     void deletedTasksLeaveTheTitleIndex() throws Exception {
         assertThat(store.delete("t0")).isTrue();
         records.remove(0);
@@ -192,13 +217,17 @@ class IndexedQueriesTest {
                 .anyMatch(p -> p.contains("task_counts"));
         List<Object> args = new ArrayList<>();
         String sql = SqliteTaskStore.listSql(TaskQuery.all().withTitleContains("Bug").withStatus(TaskStatus.RUNNING),
-                new TaskCursor(T0, "t9"), 50, args);
+                new TaskCursor(T0, "t9"), 50, true, args);
         assertThat(plan(sql, args)).anyMatch(p -> p.contains("VIRTUAL TABLE"))
                 .anyMatch(p -> p.contains("SEARCH t USING INTEGER PRIMARY KEY")).noneMatch(p -> p.contains("SCAN t"));
         args.clear();
-        sql = SqliteTaskStore.listSql(TaskQuery.all().withTitleContains("Bu"), null, 50, args);
+        sql = SqliteTaskStore.listSql(TaskQuery.all().withTitleContains("Bu"), null, 50, true, args);
         assertThat(sql).contains("instr(t.title_lower, ?)").doesNotContain("MATCH");
         assertThat(args).containsExactly("bu", 50);
+        args.clear();
+        sql = SqliteTaskStore.listSql(TaskQuery.all().withTitleContains("Bug"), null, 50, false, args);
+        assertThat(sql).contains("instr(t.title_lower, ?)").doesNotContain("MATCH");
+        assertThat(plan(sql, args)).anyMatch(p -> p.contains("idx_tasks_created"));
     }
 
     private List<String> plan(String sql, List<Object> args) throws Exception {

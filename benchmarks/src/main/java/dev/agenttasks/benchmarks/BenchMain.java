@@ -20,7 +20,7 @@ import java.util.Set;
  */
 public final class BenchMain {
     /** The benchmark names, in the order they run. */
-    public static final String ALL = "events,tasks,jobrunr,latency,replay,fanout,footprint";
+    public static final String ALL = "events,tasks,jobrunr,latency,replay,fanout,footprint,disk,queries";
 
     private BenchMain() {
     }
@@ -101,6 +101,12 @@ public final class BenchMain {
             }
             if (selected.contains("footprint")) {
                 new FootprintBench(env).run();
+            }
+            if (selected.contains("disk")) {
+                new StorageBench(env).runDisk();
+            }
+            if (selected.contains("queries")) {
+                new StorageBench(env).runQueries();
             }
         } finally {
             if (ownDir) {

@@ -69,11 +69,11 @@ final class RawSqlite {
     }
 
     /** The store's append statement: inserts only if the seq follows the task's last one. */
-    static final String CONDITIONAL_APPEND = "INSERT INTO events (task_pk, seq, type, data, ts) "
-            + "SELECT ?1, ?2, ?3, ?4, ?5 "
-            + "WHERE ?2 = coalesce((SELECT max(seq) FROM events WHERE task_pk = ?1), 0) + 1";
-    /** A plain insert of an event row (the events refer to their task by its integer key). */
-    static final String APPEND = "INSERT INTO events (task_pk, seq, type, data, ts) VALUES (?, ?, ?, ?, ?)";
+    static final String CONDITIONAL_APPEND = "INSERT INTO events (id, type, data, ts) "
+            + "SELECT ?1 * 4294967296 + ?2, ?3, ?4, ?5 WHERE ?2 = coalesce((SELECT max(id) FROM events "
+            + "WHERE id BETWEEN ?1 * 4294967296 AND ?1 * 4294967296 + 4294967295) - ?1 * 4294967296, 0) + 1";
+    /** A plain insert of an event row; its key is the task's integer key &times; 2^32 + seq, computed in Java. */
+    static final String APPEND = "INSERT INTO events (id, type, data, ts) VALUES (?, ?, ?, ?)";
 
     /**
      * Diagnostic variants of {@link #insertEvents(Path, int, int)}: {@code jackson} serialises each row's
@@ -93,11 +93,9 @@ final class RawSqlite {
                 int inTx = 0;
                 for (int i = 0; i < count; i++) {
                     long now = System.nanoTime();
-                    ps.setLong(1, pk);
-                    ps.setLong(2, i + 1L);
-                    ps.setString(3, Agents.TYPE);
-                    ps.setString(4, jackson ? MAPPER.writeValueAsString(Agents.payload(i)) : Agents.payloadJson(i, now));
-                    ps.setLong(5, System.currentTimeMillis() * 1_000_000L);
+                    bindEvent(ps, conditional, pk, i + 1L, Agents.TYPE,
+                            jackson ? MAPPER.writeValueAsString(Agents.payload(i)) : Agents.payloadJson(i, now),
+                            System.currentTimeMillis() * 1_000_000L);
                     ps.addBatch();
                     if (++inTx == perTx) {
                         ps.executeBatch();
@@ -165,15 +163,15 @@ final class RawSqlite {
                     String id = "task_" + String.format("%026d", i);
                     long now = System.currentTimeMillis() * 1_000_000L;
                     long pk = insertTask(insert, id);
-                    addEvent(event, pk, 1, "status", "{\"status\":\"pending\"}", now);
-                    addEvent(event, pk, 2, "user_message", "{\"turn\":1,\"text\":\"task " + i + "\"}", now);
+                    addEvent(event, conditional, pk, 1, "status", "{\"status\":\"pending\"}", now);
+                    addEvent(event, conditional, pk, 2, "user_message", "{\"turn\":1,\"text\":\"task " + i + "\"}", now);
                     update(update, id, "RUNNING", "PENDING", now);
-                    addEvent(event, pk, 3, "status", "{\"status\":\"running\",\"turn\":1}", now);
+                    addEvent(event, conditional, pk, 3, "status", "{\"status\":\"running\",\"turn\":1}", now);
                     for (int k = 0; k < 3; k++) {
-                        addEvent(event, pk, 4 + k, "step", "{\"n\":" + k + "}", now);
+                        addEvent(event, conditional, pk, 4 + k, "step", "{\"n\":" + k + "}", now);
                     }
                     update(update, id, "COMPLETED", "RUNNING", now);
-                    addEvent(event, pk, 7, "status", "{\"status\":\"completed\",\"result\":{}}", now);
+                    addEvent(event, conditional, pk, 7, "status", "{\"status\":\"completed\",\"result\":{}}", now);
                     if ((i + 1) % tasksPerTx == 0) {
                         c.commit();
                     }
@@ -184,14 +182,25 @@ final class RawSqlite {
         }
     }
 
-    private static void addEvent(PreparedStatement ps, long pk, long seq, String type, String data, long ts)
-            throws SQLException {
-        ps.setLong(1, pk);
-        ps.setLong(2, seq);
-        ps.setString(3, type);
-        ps.setString(4, data);
-        ps.setLong(5, ts);
+    private static void addEvent(PreparedStatement ps, boolean conditional, long pk, long seq, String type,
+                                 String data, long ts) throws SQLException {
+        bindEvent(ps, conditional, pk, seq, type, data, ts);
         ps.executeUpdate();
+    }
+
+    /** Binds {@link #APPEND} (key computed here) or {@link #CONDITIONAL_APPEND} (pk and seq). */
+    private static void bindEvent(PreparedStatement ps, boolean conditional, long pk, long seq, String type,
+                                  String data, long ts) throws SQLException {
+        int i = 1;
+        if (conditional) {
+            ps.setLong(i++, pk);
+            ps.setLong(i++, seq);
+        } else {
+            ps.setLong(i++, (pk << 32) | seq);
+        }
+        ps.setString(i++, type);
+        ps.setString(i++, data);
+        ps.setLong(i, ts);
     }
 
     private static void update(PreparedStatement ps, String id, String to, String from, long now) throws SQLException {
@@ -220,7 +229,8 @@ final class RawSqlite {
     static long readEvents(Connection c, String taskId) throws Exception {
         long n = 0;
         try (PreparedStatement ps = c.prepareStatement(
-                "SELECT seq, type, data, ts FROM events WHERE task_pk = (SELECT pk FROM tasks WHERE id = ?) ORDER BY seq")) {
+                "SELECT e.id - t.pk * 4294967296, e.type, e.data, e.ts FROM tasks t JOIN events e ON e.id "
+                        + "BETWEEN t.pk * 4294967296 AND t.pk * 4294967296 + 4294967295 WHERE t.id = ? ORDER BY e.id")) {
             ps.setString(1, taskId);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {

@@ -105,7 +105,7 @@ public final class SqliteTaskStore implements TaskStore {
 
     private static final String TASK_COLUMNS = "t.id, t.agent_id, t.session_id, t.status, t.title, t.model, "
             + "t.created_at, t.started_at, t.completed_at, t.error, t.work_dir, t.metadata, t.options, "
-            + "t.timeout_millis, t.owner, t.lease_until, (SELECT max(e.seq) FROM events e WHERE e.task_pk = t.pk)";
+            + "t.timeout_millis, t.owner, t.lease_until, " + lastSeqOf("t");
     private static final String SELECT_TASK = "SELECT " + TASK_COLUMNS + " FROM tasks t";
 
     private static final String INSERT_TASK = "INSERT INTO tasks (id, agent_id, session_id, status, title, "
@@ -114,20 +114,19 @@ public final class SqliteTaskStore implements TaskStore {
             + "ON CONFLICT (id) DO NOTHING";
     private static final String UPDATE_TASK = "UPDATE tasks SET session_id = ?, status = ?, started_at = ?, "
             + "completed_at = ?, error = ?, owner = ?, lease_until = ? WHERE id = ? AND status = ?";
-    private static final String APPEND_EVENT = "INSERT INTO events (task_pk, seq, type, data, ts) VALUES (?, ?, ?, ?, ?)";
+    private static final String APPEND_EVENT = "INSERT INTO events (id, type, data, ts) VALUES (?, ?, ?, ?)";
     private static final String ADD_MESSAGE =
             "INSERT INTO messages (task_id, message_id, message, created_at) VALUES (?, ?, ?, ?)";
     private static final String REMOVE_MESSAGE = "DELETE FROM messages WHERE task_id = ? AND message_id = ?";
     private static final String TASK_STATUS = "SELECT status FROM tasks WHERE id = ?";
-    private static final String TASK_TAIL =
-            "SELECT t.pk, (SELECT max(e.seq) FROM events e WHERE e.task_pk = t.pk) FROM tasks t WHERE t.id = ?";
+    static final String TASK_TAIL = "SELECT t.pk, " + lastSeqOf("t") + " FROM tasks t WHERE t.id = ?";
     private static final String DELETE_TASK = "DELETE FROM tasks WHERE id = ?";
     private static final String PURGE = "DELETE FROM tasks WHERE id IN (SELECT id FROM tasks "
             + "WHERE completed_at < ? AND status IN ('COMPLETED', 'FAILED', 'CANCELLED') "
             + "ORDER BY completed_at, id LIMIT ?)";
-    private static final String SELECT_EVENTS =
-            "SELECT seq, type, data, ts FROM events WHERE task_pk = (SELECT pk FROM tasks WHERE id = ?) AND seq > ? "
-            + "ORDER BY seq LIMIT ?";
+    static final String SELECT_EVENTS =
+            "SELECT e.id - t.pk * 4294967296, e.type, e.data, e.ts FROM tasks t JOIN events e "
+            + "ON e.id > t.pk * 4294967296 + ? AND e.id < (t.pk + 1) * 4294967296 WHERE t.id = ? ORDER BY e.id LIMIT ?";
     private static final String SELECT_MESSAGES =
             "SELECT message_id, message, created_at FROM messages WHERE task_id = ? ORDER BY id";
     /** The counts kept by the schema's triggers (version 2): one row per status ever used. */
@@ -141,6 +140,9 @@ public final class SqliteTaskStore implements TaskStore {
             "SELECT count(*) FROM (SELECT 1 FROM tasks_title WHERE tasks_title MATCH ? LIMIT ?)";
     /** The page size of new files: rows up to 10 KB fill its pages (see the V2 migration). */
     static final int PAGE_SIZE = 32_768;
+
+    /** The highest event seq the key layout holds: an event's key is its task's pk &times; 2^32 + seq. */
+    static final long MAX_SEQ = 0xFFFF_FFFFL;
 
     private final Path path;
     private final Durability durability;
@@ -171,6 +173,12 @@ public final class SqliteTaskStore implements TaskStore {
     /** The seqs a batch in progress has written (committed into {@link #lastSeqs} with it). */
     private final Map<String, Tail> staged = new HashMap<>();
     private long dataVersion = Long.MIN_VALUE;
+
+    /** SQL for the last event seq (0 if none) of the task row named {@code t}: one seek to its key range's end. */
+    private static String lastSeqOf(String t) {
+        return "coalesce((SELECT max(e.id) FROM events e WHERE e.id BETWEEN " + t + ".pk * 4294967296 AND " + t
+                + ".pk * 4294967296 + 4294967295) - " + t + ".pk * 4294967296, 0)";
+    }
 
     private SqliteTaskStore(Builder b) {
         this.path = b.file.toAbsolutePath().normalize();
@@ -344,13 +352,17 @@ public final class SqliteTaskStore implements TaskStore {
                 throw new StoreConflictException(id, "event seq " + ev.seq() + " of task " + id + " does not follow "
                         + tail.seq);
             }
+            if (ev.seq() > MAX_SEQ) {
+                ps.clearBatch();
+                throw new TaskStoreException("event seq " + ev.seq() + " of task " + id + " is beyond the store's limit "
+                        + MAX_SEQ);
+            }
             staged.put(id, new Tail(tail.pk, ev.seq()));
-            ps.setLong(1, tail.pk);
-            ps.setLong(2, ev.seq());
-            ps.setString(3, ev.type());
+            ps.setLong(1, (tail.pk << 32) | ev.seq());
+            ps.setString(2, ev.type());
             // the engine encodes event data on the emitting thread; use it rather than encoding here
-            ps.setString(4, ev.data() instanceof JsonEncoded ? ((JsonEncoded) ev.data()).json() : Json.write(ev.data()));
-            ps.setLong(5, Times.toNanos(ev.timestamp(), "event timestamp"));
+            ps.setString(3, ev.data() instanceof JsonEncoded ? ((JsonEncoded) ev.data()).json() : Json.write(ev.data()));
+            ps.setLong(4, Times.toNanos(ev.timestamp(), "event timestamp"));
             ps.addBatch();
         }
         executeBatch(ps, run);
@@ -839,13 +851,13 @@ public final class SqliteTaskStore implements TaskStore {
     @Override
     public List<TaskEvent> events(String taskId, long afterSeq, int limit) {
         Objects.requireNonNull(taskId, "taskId");
-        if (limit < 1) {
+        if (limit < 1 || afterSeq >= MAX_SEQ) {
             return List.of();
         }
         return read("read of the events of task " + taskId, r -> {
             PreparedStatement ps = r.prepare(SELECT_EVENTS);
-            ps.setString(1, taskId);
-            ps.setLong(2, afterSeq);
+            ps.setLong(1, Math.max(0, afterSeq));
+            ps.setString(2, taskId);
             ps.setInt(3, limit);
             try (ResultSet rs = ps.executeQuery()) {
                 List<TaskEvent> out = new ArrayList<>(Math.min(limit, 1024));

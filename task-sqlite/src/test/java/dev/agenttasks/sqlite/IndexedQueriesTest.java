@@ -230,6 +230,46 @@ class IndexedQueriesTest {
         assertThat(plan(sql, args)).anyMatch(p -> p.contains("idx_tasks_created"));
     }
 
+    @Test
+    void eventsAreReadAndTheirLastSeqFoundByKeyRangeNotByScanning() throws Exception {
+        List<String> plan = plan(SqliteTaskStore.SELECT_EVENTS, List.of(0L, "t1", 10));
+        assertThat(plan).anyMatch(p -> p.startsWith("SEARCH e USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)"))
+                .noneMatch(p -> p.contains("SCAN"));
+        assertThat(plan(SqliteTaskStore.TASK_TAIL, List.of("t1"))).anyMatch(p -> p.contains("INTEGER PRIMARY KEY"))
+                .noneMatch(p -> p.contains("SCAN"));
+        // events of neighbouring tasks (adjacent keys) stay apart, and a delete takes exactly its own
+        List<StoreOp> ops = new ArrayList<>();
+        for (int seq = 1; seq <= 3; seq++) {
+            for (String id : List.of("t1", "t2", "t3")) {
+                ops.add(new StoreOp.AppendEvent(new dev.agenttasks.TaskEvent(id, seq, "x", Map.of("of", id), T0)));
+            }
+        }
+        store.write(ops);
+        assertThat(store.events("t2", 1, 10)).extracting(e -> e.seq() + ":" + e.data().get("of"))
+                .containsExactly("2:t2", "3:t2");
+        assertThat(store.events("t2", -5, 1)).extracting(dev.agenttasks.TaskEvent::seq).containsExactly(1L);
+        assertThat(store.events("t2", Long.MAX_VALUE, 10)).isEmpty();
+        store.delete("t2");
+        assertThat(store.task("t1").orElseThrow().lastSeq()).isEqualTo(3);
+        assertThat(store.events("t3", 0, 10)).hasSize(3);
+        assertThat(SchemaTest.query(dir.resolve("tasks.db"), "SELECT count(*) FROM events")).containsExactly("6");
+    }
+
+    @Test
+    void aSeqBeyondTheKeyLayoutIsRefusedBeforeAnythingIsWritten() throws Exception {
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("tasks.db"));
+             Statement s = c.createStatement()) {
+            s.execute("INSERT INTO events (id, type, data, ts) SELECT pk * 4294967296 + 4294967295, 'x', '{}', 0 "
+                    + "FROM tasks WHERE id = 't4'");
+        }
+        assertThat(store.task("t4").orElseThrow().lastSeq()).isEqualTo(SqliteTaskStore.MAX_SEQ);
+        assertThatThrownBy(() -> store.write(List.of(new StoreOp.AppendEvent(new dev.agenttasks.TaskEvent("t4",
+                SqliteTaskStore.MAX_SEQ + 1, "x", Map.of(), T0))))).isInstanceOf(dev.agenttasks.TaskStoreException.class)
+                .hasMessageContaining("beyond");
+        assertThat(store.task("t5").orElseThrow().lastSeq()).isZero();
+        assertThat(SchemaTest.query(dir.resolve("tasks.db"), "SELECT count(*) FROM events")).containsExactly("1");
+    }
+
     private List<String> plan(String sql, List<Object> args) throws Exception {
         List<String> out = new ArrayList<>();
         try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("tasks.db"));

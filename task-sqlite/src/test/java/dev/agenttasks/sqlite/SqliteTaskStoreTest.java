@@ -169,8 +169,8 @@ class SqliteTaskStoreTest {
         store.write(List.of(insert("a", T0), event("a", 1, Map.of())));
         try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("tasks.db"));
              Statement s = c.createStatement()) {
-            s.execute("INSERT INTO events (task_pk, seq, type, data, ts) "
-                    + "SELECT pk, 2, 'x', '{}', 0 FROM tasks WHERE id = 'a'");
+            s.execute("INSERT INTO events (id, type, data, ts) "
+                    + "SELECT pk * 4294967296 + 2, 'x', '{}', 0 FROM tasks WHERE id = 'a'");
         }
         assertThatThrownBy(() -> store.write(List.of(event("a", 2, Map.of()))))
                 .isInstanceOf(StoreConflictException.class).hasMessageContaining("does not follow 2");

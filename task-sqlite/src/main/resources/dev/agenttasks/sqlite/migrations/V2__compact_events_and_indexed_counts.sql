@@ -3,10 +3,13 @@
 -- and checks them before it commits.
 --
 -- 1. tasks get an integer key `pk` (a rowid alias, stable across VACUUM); `id` stays the public key.
--- 2. events become a rowid table in insertion order that refers to its task by `pk`, with a unique
---    index (task_pk, seq). Version 1 kept them in a WITHOUT ROWID table, whose rows spill to an
---    overflow page beyond ~1 KB on 4 KB pages, leaving most of that page empty (4.3x the event data
---    for 1 KB events); rowid tables keep rows up to a page inline and fill overflow pages whole.
+-- 2. events become a rowid table whose integer key is the task's pk and the seq in one number,
+--    id = pk * 2^32 + seq: a task's events are one key range, in seq order, with no second index
+--    and no task id repeated in every row. Version 1 kept them in a WITHOUT ROWID table, whose rows
+--    spill to an overflow page beyond ~1 KB on 4 KB pages, leaving most of that page empty (4.3x the
+--    event data for 1 KB events); a rowid table keeps rows up to a page inline and fills overflow
+--    pages whole. The store also writes new files with 32 KB pages (rows up to 10 KB share pages);
+--    events of a deleted task go with it through the trigger tasks_events_delete.
 -- 3. task_counts holds the number of tasks per status, kept by triggers: counting is O(statuses).
 -- 4. tasks_title indexes title_lower with the trigram tokenizer (case-sensitive: the store lower-cases
 --    titles and queries itself), so a title substring search of 3 or more characters is an index read.
@@ -39,16 +42,14 @@ SELECT id, agent_id, session_id, status, title, title_lower, model, created_at, 
 FROM tasks ORDER BY created_at, id;
 
 CREATE TABLE events_v2 (
-    id      INTEGER PRIMARY KEY,
-    task_pk INTEGER NOT NULL REFERENCES tasks (pk) ON DELETE CASCADE,
-    seq     INTEGER NOT NULL,
-    type    TEXT    NOT NULL,
-    data    TEXT    NOT NULL,
-    ts      INTEGER NOT NULL
+    id   INTEGER PRIMARY KEY,
+    type TEXT    NOT NULL,
+    data TEXT    NOT NULL,
+    ts   INTEGER NOT NULL
 );
 
-INSERT INTO events_v2 (task_pk, seq, type, data, ts)
-SELECT t.pk, e.seq, e.type, e.data, e.ts FROM events e JOIN tasks_v2 t ON t.id = e.task_id
+INSERT INTO events_v2 (id, type, data, ts)
+SELECT t.pk * 4294967296 + e.seq, e.type, e.data, e.ts FROM events e JOIN tasks_v2 t ON t.id = e.task_id
 ORDER BY t.pk, e.seq;
 
 DROP TABLE events;
@@ -56,11 +57,15 @@ DROP TABLE tasks;
 ALTER TABLE tasks_v2 RENAME TO tasks;
 ALTER TABLE events_v2 RENAME TO events;
 
-CREATE UNIQUE INDEX idx_events_task_seq ON events (task_pk, seq);
 CREATE INDEX idx_tasks_created ON tasks (created_at, id);
 CREATE INDEX idx_tasks_status ON tasks (status, created_at, id);
 CREATE INDEX idx_tasks_agent ON tasks (agent_id, created_at, id);
 CREATE INDEX idx_tasks_completed ON tasks (completed_at) WHERE completed_at IS NOT NULL;
+
+CREATE TRIGGER tasks_events_delete AFTER DELETE ON tasks
+BEGIN
+    DELETE FROM events WHERE id BETWEEN old.pk * 4294967296 AND old.pk * 4294967296 + 4294967295;
+END;
 
 CREATE TABLE task_counts (
     status TEXT    NOT NULL PRIMARY KEY,

@@ -64,6 +64,15 @@ import java.util.concurrent.locks.ReentrantLock;
  * or one holding another application's tables ({@link SchemaVersionException}) is refused before
  * anything is written to it. Missing parent directories are created.
  *
+ * <p><b>Layout</b> (schema version 2). A new file uses 32 KB pages. An event is one row of a rowid table
+ * whose key is its task's integer key &times; 2<sup>32</sup> + its seq, so a task's log is one key range
+ * (read and appended by seeks, no second index) and rows up to 10 KB share pages instead of spilling
+ * into mostly empty overflow pages. Triggers keep a count of tasks per status ({@link #countByStatus()}
+ * reads a handful of rows however many tasks are kept) and an FTS5 trigram index of the lower-cased
+ * titles (see {@link #list(TaskQuery, TaskCursor, int)}). A version 1 file is migrated in one transaction
+ * when opened, then rewritten with the larger pages if no other connection has the file open (if one
+ * has, the file keeps its pages and a warning is logged).
+ *
  * <p><b>Connections.</b> The journal is WAL, foreign keys are on and every connection waits up to the
  * {@linkplain Builder#busyTimeout(Duration) busy timeout} for a lock. One writer connection applies each
  * {@link #write(List) batch} in one {@code BEGIN IMMEDIATE} transaction, with prepared statements
@@ -133,11 +142,9 @@ public final class SqliteTaskStore implements TaskStore {
     static final String COUNT_BY_STATUS = "SELECT status, n FROM task_counts WHERE n <> 0";
     /** Title queries at least this many code points long are answered from the trigram index. */
     static final int TRIGRAM = 3;
-    /** The least number of title matches above which the walk in creation order is used instead. */
-    private static final long MIN_INDEX_BOUND = 256;
-    private static final String TASK_TOTAL = "SELECT coalesce(sum(n), 0) FROM task_counts";
-    private static final String TITLE_MATCHES =
-            "SELECT count(*) FROM (SELECT 1 FROM tasks_title WHERE tasks_title MATCH ? LIMIT ?)";
+    /** The first key from which created_hw reaches a time: no task of a lower key was created at or after it. */
+    private static final String FIRST_KEY_CREATED_FROM =
+            "SELECT pk FROM tasks WHERE created_hw >= ? ORDER BY created_hw, pk LIMIT 1";
     /** The page size of new files: rows up to 10 KB fill its pages (see the V2 migration). */
     static final int PAGE_SIZE = 32_768;
 
@@ -714,12 +721,13 @@ public final class SqliteTaskStore implements TaskStore {
      * {@inheritDoc}
      *
      * <p>The title filter lower-cases both sides with {@link Locale#ROOT}, like the in-memory store, and
-     * matches a substring of the title. A filter of {@value #TRIGRAM} or more code points that few tasks
-     * match is answered from the trigram index of the lower-cased titles (the matching tasks are read and
-     * sorted). A filter that many tasks match (at least the square root of tasks &times; {@code limit},
-     * counted in the index up to that bound), or one too short for a trigram, is answered by walking the
-     * tasks newest first until {@code limit} match, which finds them early exactly when they are many.
-     * Both give the same rows.
+     * matches a substring of the title. A filter of {@value #TRIGRAM} or more code points is answered from
+     * the trigram index of the lower-cased titles, in one read transaction: the first {@code limit} matches
+     * in descending key order (tasks get increasing keys as they are inserted), then every match from the
+     * first key whose tasks' creation high-water mark reaches the oldest of those (no task below it can be
+     * newer), sorted. When tasks are inserted about in creation order that reads about {@code limit}
+     * matches however many tasks match; the rows are the same as a scan's in any case. A shorter filter,
+     * which no trigram can serve, walks the tasks newest first until {@code limit} match.
      */
     @Override
     public List<TaskRecord> list(TaskQuery query, TaskCursor after, int limit) {
@@ -727,15 +735,43 @@ public final class SqliteTaskStore implements TaskStore {
         if (limit < 1) {
             return List.of();
         }
-        return read("list of tasks", r -> {
-            String title = lowerTitle(query);
-            boolean useIndex = false;
-            if (title != null && title.codePointCount(0, title.length()) >= TRIGRAM) {
-                long bound = Math.max(MIN_INDEX_BOUND, (long) Math.sqrt((double) taskCount(r) * limit));
-                useIndex = titleMatches(r, title, bound) < bound;
-            }
+        String title = lowerTitle(query);
+        if (title == null || title.codePointCount(0, title.length()) < TRIGRAM) {
             List<Object> args = new ArrayList<>();
-            PreparedStatement ps = r.prepare(listSql(query, after, limit, useIndex, args));
+            return queryTasks("list of tasks", listSql(query, after, limit, TitlePlan.WALK, 0, args), args);
+        }
+        return read("list of tasks", r -> r.snapshot(() -> {
+            // 1. the newest matches by key, read from the index in key order without sorting
+            List<Object> args = new ArrayList<>();
+            PreparedStatement probe = r.prepare(listSql(query, after, limit, TitlePlan.PROBE, 0, args));
+            bind(probe, args);
+            long minPk = Long.MAX_VALUE;
+            long minCreated = Long.MAX_VALUE;
+            int found = 0;
+            try (ResultSet rs = probe.executeQuery()) {
+                while (rs.next()) {
+                    found++;
+                    minPk = Math.min(minPk, rs.getLong(1));
+                    minCreated = Math.min(minCreated, rs.getLong(2));
+                }
+            }
+            if (found == 0) {
+                return List.<TaskRecord>of();
+            }
+            // 2. the first key from which a task can be newer than the oldest of those (all, if fewer than limit)
+            long fromKey = minPk;
+            if (found == limit) {
+                PreparedStatement first = r.prepare(FIRST_KEY_CREATED_FROM);
+                first.setLong(1, minCreated);
+                try (ResultSet rs = first.executeQuery()) {
+                    if (rs.next()) {
+                        fromKey = Math.min(fromKey, rs.getLong(1));
+                    }
+                }
+            }
+            // 3. the matches from that key on, sorted
+            args.clear();
+            PreparedStatement ps = r.prepare(listSql(query, after, limit, TitlePlan.FROM_KEY, fromKey, args));
             bind(ps, args);
             try (ResultSet rs = ps.executeQuery()) {
                 List<TaskRecord> out = new ArrayList<>();
@@ -744,7 +780,17 @@ public final class SqliteTaskStore implements TaskStore {
                 }
                 return out;
             }
-        });
+        }));
+    }
+
+    /** How {@link #listSql} matches a title filter. */
+    enum TitlePlan {
+        /** Walk the tasks newest first and match each title with {@code instr}. */
+        WALK,
+        /** The pk and created_at of the first {@code limit} matches in descending key order, from the index. */
+        PROBE,
+        /** The tasks of the index matches from a key on, newest first. */
+        FROM_KEY
     }
 
     private static String lowerTitle(TaskQuery query) {
@@ -756,35 +802,26 @@ public final class SqliteTaskStore implements TaskStore {
         return '"' + lowerTitle.replace("\"", "\"\"") + '"';
     }
 
-    private static long taskCount(ReadPool.Reader r) throws SQLException {
-        try (ResultSet rs = r.prepare(TASK_TOTAL).executeQuery()) {
-            return rs.next() ? rs.getLong(1) : 0;
-        }
-    }
-
-    /** @return the number of tasks whose title contains the (lower-cased, 3+ code point) text, up to {@code bound} */
-    private static long titleMatches(ReadPool.Reader r, String lowerTitle, long bound) throws SQLException {
-        PreparedStatement ps = r.prepare(TITLE_MATCHES);
-        ps.setString(1, titlePhrase(lowerTitle));
-        ps.setLong(2, bound);
-        try (ResultSet rs = ps.executeQuery()) {
-            return rs.next() ? rs.getLong(1) : 0;
-        }
-    }
-
     /**
      * The SQL of {@link #list(TaskQuery, TaskCursor, int)}; its arguments are added to {@code args}.
-     * {@code useIndex} (for a title filter of {@value #TRIGRAM} or more code points) drives the query from
-     * the trigram index; otherwise the title is matched with {@code instr} on each task visited.
+     * {@code plan} {@link TitlePlan#PROBE} and {@link TitlePlan#FROM_KEY} (for a title filter of
+     * {@value #TRIGRAM} or more code points) drive the query from the trigram index, the latter from key
+     * {@code fromKey} on; {@link TitlePlan#WALK} matches the title with {@code instr} on each task visited.
      */
-    static String listSql(TaskQuery query, TaskCursor after, int limit, boolean useIndex, List<Object> args) {
+    static String listSql(TaskQuery query, TaskCursor after, int limit, TitlePlan plan, long fromKey,
+                          List<Object> args) {
         String title = lowerTitle(query);
-        boolean indexed = useIndex && title != null && title.codePointCount(0, title.length()) >= TRIGRAM;
-        StringBuilder sql = new StringBuilder("SELECT ").append(TASK_COLUMNS);
+        boolean indexed = plan != TitlePlan.WALK && title != null;
+        StringBuilder sql = new StringBuilder("SELECT ").append(plan == TitlePlan.PROBE ? "t.pk, t.created_at"
+                : TASK_COLUMNS);
         if (indexed) {
             // the FTS5 phrase of the whole query: its trigrams in a row, that is the query as a substring
             sql.append(" FROM tasks_title f CROSS JOIN tasks t ON t.pk = f.rowid WHERE f.tasks_title MATCH ?");
             args.add(titlePhrase(title));
+            if (plan == TitlePlan.FROM_KEY) {
+                sql.append(" AND f.rowid >= ?");
+                args.add(fromKey);
+            }
         } else {
             sql.append(" FROM tasks t WHERE 1 = 1");
         }
@@ -809,7 +846,8 @@ public final class SqliteTaskStore implements TaskStore {
             args.add(clampedNanos(after.createdAt()));
             args.add(after.id());
         }
-        sql.append(" ORDER BY t.created_at DESC, t.id DESC LIMIT ?");
+        sql.append(plan == TitlePlan.PROBE ? " ORDER BY f.rowid DESC LIMIT ?"
+                : " ORDER BY t.created_at DESC, t.id DESC LIMIT ?");
         args.add(limit);
         return sql.toString();
     }
@@ -888,7 +926,7 @@ public final class SqliteTaskStore implements TaskStore {
         });
     }
 
-    /** {@inheritDoc} */
+    /** {@inheritDoc} Reads the counts the schema's triggers keep: its cost does not grow with the tasks kept. */
     @Override
     public Map<TaskStatus, Long> countByStatus() {
         return read("count of tasks by status", r -> {

@@ -144,19 +144,22 @@ class IndexedQueriesTest {
     }
 
     @Test
-    void aTitleManyTasksMatchIsWalkedInCreationOrderWithTheSameRows() {
+    void manyMatchesInsertedOutOfCreationOrderComeBackNewestFirst() {
+        // created_at jumps back and forth along the insertion (key) order, so the newest matches are not
+        // the highest keys: the high-water mark must still find every one of them
         List<StoreOp> ops = new ArrayList<>();
+        java.util.Random random = new java.util.Random(42);
         for (int i = 0; i < 600; i++) {
+            long millis = i % 50 == 0 ? 10_000 + random.nextInt(1000) : i % 7 == 0 ? random.nextInt(100) : i;
             Task t = new Task("c" + i, "agent-" + (i % 2), null, TaskStatus.COMPLETED, "Common chore " + i, null,
-                    T0.plusMillis(i % 97), null, T0, null, null, Map.of());
+                    T0.plusMillis(millis), null, T0, null, null, Map.of());
             TaskRecord r = new TaskRecord(t, Map.of(), 0, null, null, 0);
             records.add(r);
             ops.add(new StoreOp.InsertTask(r));
         }
         store.write(ops);
-        // "chore" matches 600 tasks, more than the bound (256): the walk; "chore 42" few: the index
-        for (String q : List.of("chore", "COMMON CH", "chore 42", "e 59", "mmo", "fix the")) {
-            for (int limit : List.of(1, 7, 1000)) {
+        for (String q : List.of("chore", "COMMON CH", "chore 42", "e 59", "mmo", "fix the", "ch")) {
+            for (int limit : List.of(1, 7, 50, 1000)) {
                 TaskQuery query = TaskQuery.all().withTitleContains(q);
                 assertThat(ids(store.list(query, null, limit))).as("%s, limit %d", q, limit)
                         .containsExactlyElementsOf(reference(query, null, limit));
@@ -216,17 +219,22 @@ class IndexedQueriesTest {
         assertThat(plan(SqliteTaskStore.COUNT_BY_STATUS, List.of())).noneMatch(p -> p.contains("tasks"))
                 .anyMatch(p -> p.contains("task_counts"));
         List<Object> args = new ArrayList<>();
-        String sql = SqliteTaskStore.listSql(TaskQuery.all().withTitleContains("Bug").withStatus(TaskStatus.RUNNING),
-                new TaskCursor(T0, "t9"), 50, true, args);
+        TaskQuery bug = TaskQuery.all().withTitleContains("Bug").withStatus(TaskStatus.RUNNING);
+        String sql = SqliteTaskStore.listSql(bug, new TaskCursor(T0, "t9"), 50, SqliteTaskStore.TitlePlan.PROBE, 0, args);
+        // the probe reads the index in key order and stops at the limit: no sort
+        assertThat(plan(sql, args)).anyMatch(p -> p.contains("VIRTUAL TABLE"))
+                .anyMatch(p -> p.contains("SEARCH t USING INTEGER PRIMARY KEY")).noneMatch(p -> p.contains("SCAN t"))
+                .noneMatch(p -> p.contains("TEMP B-TREE"));
+        args.clear();
+        sql = SqliteTaskStore.listSql(bug, null, 50, SqliteTaskStore.TitlePlan.FROM_KEY, 7, args);
         assertThat(plan(sql, args)).anyMatch(p -> p.contains("VIRTUAL TABLE"))
                 .anyMatch(p -> p.contains("SEARCH t USING INTEGER PRIMARY KEY")).noneMatch(p -> p.contains("SCAN t"));
+        assertThat(args).containsExactly("\"bug\"", 7L, "RUNNING", 50);
         args.clear();
-        sql = SqliteTaskStore.listSql(TaskQuery.all().withTitleContains("Bu"), null, 50, true, args);
+        sql = SqliteTaskStore.listSql(TaskQuery.all().withTitleContains("Bu"), null, 50, SqliteTaskStore.TitlePlan.WALK,
+                0, args);
         assertThat(sql).contains("instr(t.title_lower, ?)").doesNotContain("MATCH");
         assertThat(args).containsExactly("bu", 50);
-        args.clear();
-        sql = SqliteTaskStore.listSql(TaskQuery.all().withTitleContains("Bug"), null, 50, false, args);
-        assertThat(sql).contains("instr(t.title_lower, ?)").doesNotContain("MATCH");
         assertThat(plan(sql, args)).anyMatch(p -> p.contains("idx_tasks_created"));
     }
 

@@ -13,6 +13,10 @@
 -- 3. task_counts holds the number of tasks per status, kept by triggers: counting is O(statuses).
 -- 4. tasks_title indexes title_lower with the trigram tokenizer (case-sensitive: the store lower-cases
 --    titles and queries itself), so a title substring search of 3 or more characters is an index read.
+--    created_hw, the highest created_at of this task and every task of a lower pk (kept by the trigger
+--    tasks_hw_insert; it never decreases along pk), lets the store read the matches newest first
+--    without sorting them all: no task below the first pk whose created_hw reaches a created_at can be
+--    newer than it.
 
 CREATE TABLE tasks_v2 (
     pk             INTEGER PRIMARY KEY,
@@ -32,13 +36,16 @@ CREATE TABLE tasks_v2 (
     options        TEXT    NOT NULL,
     timeout_millis INTEGER NOT NULL,
     owner          TEXT,
-    lease_until    INTEGER
+    lease_until    INTEGER,
+    created_hw     INTEGER
 );
 
+-- in creation order, so each task's created_hw is its own created_at
 INSERT INTO tasks_v2 (id, agent_id, session_id, status, title, title_lower, model, created_at, started_at,
-                      completed_at, error, work_dir, metadata, options, timeout_millis, owner, lease_until)
+                      completed_at, error, work_dir, metadata, options, timeout_millis, owner, lease_until,
+                      created_hw)
 SELECT id, agent_id, session_id, status, title, title_lower, model, created_at, started_at,
-       completed_at, error, work_dir, metadata, options, timeout_millis, owner, lease_until
+       completed_at, error, work_dir, metadata, options, timeout_millis, owner, lease_until, created_at
 FROM tasks ORDER BY created_at, id;
 
 CREATE TABLE events_v2 (
@@ -61,6 +68,14 @@ CREATE INDEX idx_tasks_created ON tasks (created_at, id);
 CREATE INDEX idx_tasks_status ON tasks (status, created_at, id);
 CREATE INDEX idx_tasks_agent ON tasks (agent_id, created_at, id);
 CREATE INDEX idx_tasks_completed ON tasks (completed_at) WHERE completed_at IS NOT NULL;
+CREATE INDEX idx_tasks_hw ON tasks (created_hw);
+
+CREATE TRIGGER tasks_hw_insert AFTER INSERT ON tasks
+BEGIN
+    UPDATE tasks SET created_hw = max(new.created_at, coalesce(
+        (SELECT p.created_hw FROM tasks p WHERE p.pk < new.pk ORDER BY p.pk DESC LIMIT 1), new.created_at))
+    WHERE pk = new.pk;
+END;
 
 CREATE TRIGGER tasks_events_delete AFTER DELETE ON tasks
 BEGIN

@@ -143,6 +143,9 @@ public final class SqliteTaskStore implements TaskStore {
     /** Title queries at least this many code points long are answered from the trigram index. */
     static final int TRIGRAM = 3;
     /** The first key from which created_hw reaches a time: no task of a lower key was created at or after it. */
+    private static final String LAST_KEY = "SELECT max(pk) FROM tasks";
+    /** Up to this many keys (plus 8 per row asked for), matching the titles of a key range beats the index. */
+    private static final long KEY_RANGE_WALK = 2_000;
     private static final String FIRST_KEY_CREATED_FROM =
             "SELECT pk FROM tasks WHERE created_hw >= ? ORDER BY created_hw, pk LIMIT 1";
     /** The page size of new files: rows up to 10 KB fill its pages (see the V2 migration). */
@@ -725,8 +728,9 @@ public final class SqliteTaskStore implements TaskStore {
      * the trigram index of the lower-cased titles, in one read transaction: the first {@code limit} matches
      * in descending key order (tasks get increasing keys as they are inserted), then every match from the
      * first key whose tasks' creation high-water mark reaches the oldest of those (no task below it can be
-     * newer), sorted. When tasks are inserted about in creation order that reads about {@code limit}
-     * matches however many tasks match; the rows are the same as a scan's in any case. A shorter filter,
+     * newer), sorted; when few tasks have keys from there on, their titles are matched directly instead.
+     * When tasks are inserted about in creation order that reads about {@code limit} matches however many
+     * tasks match; the rows are the same as a scan's in any case. A shorter filter,
      * which no trigram can serve, walks the tasks newest first until {@code limit} match.
      */
     @Override
@@ -769,9 +773,15 @@ public final class SqliteTaskStore implements TaskStore {
                     }
                 }
             }
-            // 3. the matches from that key on, sorted
+            // 3. the matches from that key on, sorted: from the index, or, when few tasks have those keys
+            //    (the usual case for a title many tasks match), by matching the titles of those tasks
+            long lastKey;
+            try (ResultSet rs = r.prepare(LAST_KEY).executeQuery()) {
+                lastKey = rs.next() ? rs.getLong(1) : fromKey;
+            }
+            TitlePlan plan = lastKey - fromKey < KEY_RANGE_WALK + 8L * limit ? TitlePlan.KEY_RANGE : TitlePlan.FROM_KEY;
             args.clear();
-            PreparedStatement ps = r.prepare(listSql(query, after, limit, TitlePlan.FROM_KEY, fromKey, args));
+            PreparedStatement ps = r.prepare(listSql(query, after, limit, plan, fromKey, args));
             bind(ps, args);
             try (ResultSet rs = ps.executeQuery()) {
                 List<TaskRecord> out = new ArrayList<>();
@@ -790,7 +800,9 @@ public final class SqliteTaskStore implements TaskStore {
         /** The pk and created_at of the first {@code limit} matches in descending key order, from the index. */
         PROBE,
         /** The tasks of the index matches from a key on, newest first. */
-        FROM_KEY
+        FROM_KEY,
+        /** The tasks from a key on whose title matches ({@code instr}), newest first. */
+        KEY_RANGE
     }
 
     private static String lowerTitle(TaskQuery query) {
@@ -811,7 +823,7 @@ public final class SqliteTaskStore implements TaskStore {
     static String listSql(TaskQuery query, TaskCursor after, int limit, TitlePlan plan, long fromKey,
                           List<Object> args) {
         String title = lowerTitle(query);
-        boolean indexed = plan != TitlePlan.WALK && title != null;
+        boolean indexed = (plan == TitlePlan.PROBE || plan == TitlePlan.FROM_KEY) && title != null;
         StringBuilder sql = new StringBuilder("SELECT ").append(plan == TitlePlan.PROBE ? "t.pk, t.created_at"
                 : TASK_COLUMNS);
         if (indexed) {
@@ -822,6 +834,10 @@ public final class SqliteTaskStore implements TaskStore {
                 sql.append(" AND f.rowid >= ?");
                 args.add(fromKey);
             }
+        } else if (plan == TitlePlan.KEY_RANGE) {
+            // only the key range: a status or agent index would walk tasks outside it
+            sql.append(" FROM tasks t NOT INDEXED WHERE t.pk >= ?");
+            args.add(fromKey);
         } else {
             sql.append(" FROM tasks t WHERE 1 = 1");
         }

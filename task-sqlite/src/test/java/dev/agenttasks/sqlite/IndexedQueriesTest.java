@@ -149,7 +149,8 @@ class IndexedQueriesTest {
         // the highest keys: the high-water mark must still find every one of them
         List<StoreOp> ops = new ArrayList<>();
         java.util.Random random = new java.util.Random(42);
-        for (int i = 0; i < 600; i++) {
+        // 3,000 tasks: old matches lie more than the key-range budget back, so the index is read from a key
+        for (int i = 0; i < 3000; i++) {
             long millis = i % 50 == 0 ? 10_000 + random.nextInt(1000) : i % 7 == 0 ? random.nextInt(100) : i;
             Task t = new Task("c" + i, "agent-" + (i % 2), null, TaskStatus.COMPLETED, "Common chore " + i, null,
                     T0.plusMillis(millis), null, T0, null, null, Map.of());
@@ -236,6 +237,11 @@ class IndexedQueriesTest {
         assertThat(sql).contains("instr(t.title_lower, ?)").doesNotContain("MATCH");
         assertThat(args).containsExactly("bu", 50);
         assertThat(plan(sql, args)).anyMatch(p -> p.contains("idx_tasks_created"));
+        args.clear();
+        sql = SqliteTaskStore.listSql(bug, null, 50, SqliteTaskStore.TitlePlan.KEY_RANGE, 7, args);
+        assertThat(plan(sql, args)).anyMatch(p -> p.contains("SEARCH t USING INTEGER PRIMARY KEY (rowid>?)"))
+                .noneMatch(p -> p.contains("idx_tasks_status"));
+        assertThat(args).containsExactly(7L, "RUNNING", "bug", 50);
     }
 
     @Test

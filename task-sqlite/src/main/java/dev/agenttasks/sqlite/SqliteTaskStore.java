@@ -144,6 +144,8 @@ public final class SqliteTaskStore implements TaskStore {
     static final int TRIGRAM = 3;
     /** The first key from which created_hw reaches a time: no task of a lower key was created at or after it. */
     private static final String LAST_KEY = "SELECT max(pk) FROM tasks";
+    /** The newest tasks (plus 8 per row asked for) a title search looks through before it reads the index. */
+    static final long NEWEST_WINDOW = 200;
     /** Up to this many keys (plus 8 per row asked for), matching the titles of a key range beats the index. */
     private static final long KEY_RANGE_WALK = 2_000;
     private static final String FIRST_KEY_CREATED_FROM =
@@ -724,8 +726,10 @@ public final class SqliteTaskStore implements TaskStore {
      * {@inheritDoc}
      *
      * <p>The title filter lower-cases both sides with {@link Locale#ROOT}, like the in-memory store, and
-     * matches a substring of the title. A filter of {@value #TRIGRAM} or more code points is answered from
-     * the trigram index of the lower-cased titles, in one read transaction: the first {@code limit} matches
+     * matches a substring of the title. A filter of {@value #TRIGRAM} or more code points is first looked
+     * for among the newest {@value #NEWEST_WINDOW} + 8 &times; {@code limit} tasks (which answers a title
+     * many tasks have); if fewer than {@code limit} match there, it is answered from the trigram index of
+     * the lower-cased titles, in the same read transaction: the first {@code limit} matches
      * in descending key order (tasks get increasing keys as they are inserted), then every match from the
      * first key whose tasks' creation high-water mark reaches the oldest of those (no task below it can be
      * newer), sorted; when few tasks have keys from there on, their titles are matched directly instead.
@@ -745,8 +749,21 @@ public final class SqliteTaskStore implements TaskStore {
             return queryTasks("list of tasks", listSql(query, after, limit, TitlePlan.WALK, 0, args), args);
         }
         return read("list of tasks", r -> r.snapshot(() -> {
-            // 1. the newest matches by key, read from the index in key order without sorting
+            // 0. a title many tasks have: found among the newest few hundred tasks, in order
             List<Object> args = new ArrayList<>();
+            PreparedStatement window = r.prepare(listSql(query, after, limit, TitlePlan.NEWEST, 0, args));
+            bind(window, args);
+            List<TaskRecord> newest = new ArrayList<>();
+            try (ResultSet rs = window.executeQuery()) {
+                while (rs.next()) {
+                    newest.add(taskRecord(rs));
+                }
+            }
+            if (newest.size() == limit) {
+                return newest;
+            }
+            // 1. the newest matches by key, read from the index in key order without sorting
+            args.clear();
             PreparedStatement probe = r.prepare(listSql(query, after, limit, TitlePlan.PROBE, 0, args));
             bind(probe, args);
             long minPk = Long.MAX_VALUE;
@@ -797,6 +814,8 @@ public final class SqliteTaskStore implements TaskStore {
     enum TitlePlan {
         /** Walk the tasks newest first and match each title with {@code instr}. */
         WALK,
+        /** The same, within the newest {@link #NEWEST_WINDOW} + 8 &times; {@code limit} tasks the other filters pass. */
+        NEWEST,
         /** The pk and created_at of the first {@code limit} matches in descending key order, from the index. */
         PROBE,
         /** The tasks of the index matches from a key on, newest first. */
@@ -834,6 +853,15 @@ public final class SqliteTaskStore implements TaskStore {
                 sql.append(" AND f.rowid >= ?");
                 args.add(fromKey);
             }
+        } else if (plan == TitlePlan.NEWEST) {
+            sql.append(" FROM (SELECT * FROM tasks t WHERE 1 = 1");
+            appendFilters(sql, query, after, args);
+            sql.append(" ORDER BY t.created_at DESC, t.id DESC LIMIT ?) t WHERE instr(t.title_lower, ?) > 0"
+                    + " ORDER BY t.created_at DESC, t.id DESC LIMIT ?");
+            args.add(NEWEST_WINDOW + 8L * limit);
+            args.add(title);
+            args.add(limit);
+            return sql.toString();
         } else if (plan == TitlePlan.KEY_RANGE) {
             // only the key range: a status or agent index would walk tasks outside it
             sql.append(" FROM tasks t NOT INDEXED WHERE t.pk >= ?");
@@ -841,6 +869,19 @@ public final class SqliteTaskStore implements TaskStore {
         } else {
             sql.append(" FROM tasks t WHERE 1 = 1");
         }
+        appendFilters(sql, query, after, args);
+        if (title != null && !indexed) {
+            sql.append(" AND instr(t.title_lower, ?) > 0");
+            args.add(title);
+        }
+        sql.append(plan == TitlePlan.PROBE ? " ORDER BY f.rowid DESC LIMIT ?"
+                : " ORDER BY t.created_at DESC, t.id DESC LIMIT ?");
+        args.add(limit);
+        return sql.toString();
+    }
+
+    /** The status, agent and cursor conditions of a list query, on the tasks row {@code t}. */
+    private static void appendFilters(StringBuilder sql, TaskQuery query, TaskCursor after, List<Object> args) {
         if (!query.statuses().isEmpty()) {
             sql.append(" AND t.status IN (").append(placeholders(query.statuses().size())).append(')');
             for (TaskStatus s : TaskStatus.values()) {
@@ -853,19 +894,11 @@ public final class SqliteTaskStore implements TaskStore {
             sql.append(" AND t.agent_id = ?");
             args.add(query.agentId());
         }
-        if (title != null && !indexed) {
-            sql.append(" AND instr(t.title_lower, ?) > 0");
-            args.add(title);
-        }
         if (after != null) {
             sql.append(" AND (t.created_at, t.id) < (?, ?)");
             args.add(clampedNanos(after.createdAt()));
             args.add(after.id());
         }
-        sql.append(plan == TitlePlan.PROBE ? " ORDER BY f.rowid DESC LIMIT ?"
-                : " ORDER BY t.created_at DESC, t.id DESC LIMIT ?");
-        args.add(limit);
-        return sql.toString();
     }
 
     /** Runs a task query with bound arguments and maps every row. */

@@ -20,7 +20,7 @@ import java.util.Set;
  */
 public final class BenchMain {
     /** The benchmark names, in the order they run. */
-    public static final String ALL = "events,tasks,jobrunr,latency,replay,fanout,footprint";
+    public static final String ALL = "events,tasks,jobrunr,latency,replay,fanout,footprint,disk,queries";
     /** Benchmarks that run only when named with {@code only=}: {@code postgres} (needs a PostgreSQL, see PostgresBench). */
     public static final String OPTIONAL = "postgres";
 
@@ -103,6 +103,12 @@ public final class BenchMain {
             }
             if (selected.contains("footprint")) {
                 new FootprintBench(env).run();
+            }
+            if (selected.contains("disk")) {
+                new StorageBench(env).runDisk();
+            }
+            if (selected.contains("queries")) {
+                new StorageBench(env).runQueries();
             }
             if (selected.contains("postgres")) {
                 new PostgresBench(env).run();

@@ -44,12 +44,18 @@ final class RawSqlite {
         return config.createConnection("jdbc:sqlite:" + file);
     }
 
-    private static void insertTask(PreparedStatement ps, String id) throws SQLException {
+    /** Inserts a task row; returns its integer key (the events refer to it). */
+    private static long insertTask(PreparedStatement ps, String id) throws SQLException {
         ps.setString(1, id);
         ps.setString(2, "Raw task " + id);
         ps.setString(3, "raw task " + id);
         ps.setLong(4, System.currentTimeMillis() * 1_000_000L);
         ps.executeUpdate();
+        try (java.sql.Statement s = ps.getConnection().createStatement();
+             ResultSet rs = s.executeQuery("SELECT last_insert_rowid()")) {
+            rs.next();
+            return rs.getLong(1);
+        }
     }
 
     /**
@@ -63,9 +69,11 @@ final class RawSqlite {
     }
 
     /** The store's append statement: inserts only if the seq follows the task's last one. */
-    static final String CONDITIONAL_APPEND = "INSERT INTO events (task_id, seq, type, data, ts) "
-            + "SELECT ?1, ?2, ?3, ?4, ?5 "
-            + "WHERE ?2 = coalesce((SELECT max(seq) FROM events WHERE task_id = ?1), 0) + 1";
+    static final String CONDITIONAL_APPEND = "INSERT INTO events (id, type, data, ts) "
+            + "SELECT ?1 * 4294967296 + ?2, ?3, ?4, ?5 WHERE ?2 = coalesce((SELECT max(id) FROM events "
+            + "WHERE id BETWEEN ?1 * 4294967296 AND ?1 * 4294967296 + 4294967295) - ?1 * 4294967296, 0) + 1";
+    /** A plain insert of an event row; its key is the task's integer key &times; 2^32 + seq, computed in Java. */
+    static final String APPEND = "INSERT INTO events (id, type, data, ts) VALUES (?, ?, ?, ?)";
 
     /**
      * Diagnostic variants of {@link #insertEvents(Path, int, int)}: {@code jackson} serialises each row's
@@ -75,21 +83,19 @@ final class RawSqlite {
     static double insertEvents(Path file, int count, int perTx, boolean jackson, boolean conditional) throws Exception {
         createSchema(file);
         try (Connection c = connect(file)) {
+            long pk;
             try (PreparedStatement ps = c.prepareStatement(INSERT_TASK)) {
-                insertTask(ps, "raw-events");
+                pk = insertTask(ps, "raw-events");
             }
             c.setAutoCommit(false);
             long start = System.nanoTime();
-            try (PreparedStatement ps = c.prepareStatement(conditional ? CONDITIONAL_APPEND
-                    : "INSERT INTO events (task_id, seq, type, data, ts) VALUES (?, ?, ?, ?, ?)")) {
+            try (PreparedStatement ps = c.prepareStatement(conditional ? CONDITIONAL_APPEND : APPEND)) {
                 int inTx = 0;
                 for (int i = 0; i < count; i++) {
                     long now = System.nanoTime();
-                    ps.setString(1, "raw-events");
-                    ps.setLong(2, i + 1L);
-                    ps.setString(3, Agents.TYPE);
-                    ps.setString(4, jackson ? MAPPER.writeValueAsString(Agents.payload(i)) : Agents.payloadJson(i, now));
-                    ps.setLong(5, System.currentTimeMillis() * 1_000_000L);
+                    bindEvent(ps, conditional, pk, i + 1L, Agents.TYPE,
+                            jackson ? MAPPER.writeValueAsString(Agents.payload(i)) : Agents.payloadJson(i, now),
+                            System.currentTimeMillis() * 1_000_000L);
                     ps.addBatch();
                     if (++inTx == perTx) {
                         ps.executeBatch();
@@ -150,23 +156,22 @@ final class RawSqlite {
             c.setAutoCommit(false);
             long cpu0 = mx.getCurrentThreadCpuTime();
             try (PreparedStatement insert = c.prepareStatement(INSERT_TASK);
-                 PreparedStatement event = c.prepareStatement(conditional ? CONDITIONAL_APPEND
-                         : "INSERT INTO events (task_id, seq, type, data, ts) VALUES (?, ?, ?, ?, ?)");
+                 PreparedStatement event = c.prepareStatement(conditional ? CONDITIONAL_APPEND : APPEND);
                  PreparedStatement update = c.prepareStatement("UPDATE tasks SET session_id = ?, status = ?, started_at = ?, "
                          + "completed_at = ?, error = ?, owner = ?, lease_until = ? WHERE id = ? AND status = ?")) {
                 for (int i = 0; i < count; i++) {
                     String id = "task_" + String.format("%026d", i);
                     long now = System.currentTimeMillis() * 1_000_000L;
-                    insertTask(insert, id);
-                    addEvent(event, id, 1, "status", "{\"status\":\"pending\"}", now);
-                    addEvent(event, id, 2, "user_message", "{\"turn\":1,\"text\":\"task " + i + "\"}", now);
+                    long pk = insertTask(insert, id);
+                    addEvent(event, conditional, pk, 1, "status", "{\"status\":\"pending\"}", now);
+                    addEvent(event, conditional, pk, 2, "user_message", "{\"turn\":1,\"text\":\"task " + i + "\"}", now);
                     update(update, id, "RUNNING", "PENDING", now);
-                    addEvent(event, id, 3, "status", "{\"status\":\"running\",\"turn\":1}", now);
+                    addEvent(event, conditional, pk, 3, "status", "{\"status\":\"running\",\"turn\":1}", now);
                     for (int k = 0; k < 3; k++) {
-                        addEvent(event, id, 4 + k, "step", "{\"n\":" + k + "}", now);
+                        addEvent(event, conditional, pk, 4 + k, "step", "{\"n\":" + k + "}", now);
                     }
                     update(update, id, "COMPLETED", "RUNNING", now);
-                    addEvent(event, id, 7, "status", "{\"status\":\"completed\",\"result\":{}}", now);
+                    addEvent(event, conditional, pk, 7, "status", "{\"status\":\"completed\",\"result\":{}}", now);
                     if ((i + 1) % tasksPerTx == 0) {
                         c.commit();
                     }
@@ -177,14 +182,25 @@ final class RawSqlite {
         }
     }
 
-    private static void addEvent(PreparedStatement ps, String id, long seq, String type, String data, long ts)
-            throws SQLException {
-        ps.setString(1, id);
-        ps.setLong(2, seq);
-        ps.setString(3, type);
-        ps.setString(4, data);
-        ps.setLong(5, ts);
+    private static void addEvent(PreparedStatement ps, boolean conditional, long pk, long seq, String type,
+                                 String data, long ts) throws SQLException {
+        bindEvent(ps, conditional, pk, seq, type, data, ts);
         ps.executeUpdate();
+    }
+
+    /** Binds {@link #APPEND} (key computed here) or {@link #CONDITIONAL_APPEND} (pk and seq). */
+    private static void bindEvent(PreparedStatement ps, boolean conditional, long pk, long seq, String type,
+                                  String data, long ts) throws SQLException {
+        int i = 1;
+        if (conditional) {
+            ps.setLong(i++, pk);
+            ps.setLong(i++, seq);
+        } else {
+            ps.setLong(i++, (pk << 32) | seq);
+        }
+        ps.setString(i++, type);
+        ps.setString(i++, data);
+        ps.setLong(i, ts);
     }
 
     private static void update(PreparedStatement ps, String id, String to, String from, long now) throws SQLException {
@@ -213,7 +229,8 @@ final class RawSqlite {
     static long readEvents(Connection c, String taskId) throws Exception {
         long n = 0;
         try (PreparedStatement ps = c.prepareStatement(
-                "SELECT seq, type, data, ts FROM events WHERE task_id = ? ORDER BY seq")) {
+                "SELECT e.id - t.pk * 4294967296, e.type, e.data, e.ts FROM tasks t JOIN events e ON e.id "
+                        + "BETWEEN t.pk * 4294967296 AND t.pk * 4294967296 + 4294967295 WHERE t.id = ? ORDER BY e.id")) {
             ps.setString(1, taskId);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {

@@ -29,7 +29,10 @@ class BenchSmokeTest {
                 .anySatisfy(m -> assertThat(m).startsWith("Replay ("))
                 .anySatisfy(m -> assertThat(m).startsWith("Fan-out"))
                 .anySatisfy(m -> assertThat(m).startsWith("Heap per WAITING_FOR_INPUT"))
-                .anySatisfy(m -> assertThat(m).startsWith("Threads held"));
+                .anySatisfy(m -> assertThat(m).startsWith("Threads held"))
+                .anySatisfy(m -> assertThat(m).startsWith("Disk: file bytes per byte of event data"))
+                .anySatisfy(m -> assertThat(m).startsWith("Running count"))
+                .anySatisfy(m -> assertThat(m).startsWith("Title search"));
         for (Report.Row r : rows) {
             if (!r.ratio().equals("-")) {
                 assertThat(Double.parseDouble(r.ratio().split(" ")[0])).as(r.metric()).isPositive();

@@ -7,6 +7,7 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * The schema, as versioned SQL files on the class path under {@code dev/agenttasks/sqlite/migrations/}.
@@ -16,7 +17,7 @@ import java.util.List;
 final class Migrations {
 
     /** Every migration, in version order; entry {@code i} is version {@code i + 1}. */
-    static final List<String> FILES = List.of("V1__init.sql");
+    static final List<String> FILES = List.of("V1__init.sql", "V2__compact_events_and_indexed_counts.sql");
 
     /** The schema version this store writes. */
     static final int LATEST = FILES.size();
@@ -45,17 +46,24 @@ final class Migrations {
         } catch (IOException e) {
             throw new TaskStoreException("cannot read schema migration " + file, e);
         }
-        StringBuilder body = new StringBuilder();
+        // Statements end with ';' at the end of a line; a CREATE TRIGGER runs to its line "END;".
+        List<String> out = new ArrayList<>();
+        StringBuilder stmt = new StringBuilder();
         for (String line : sql.split("\n", -1)) {
-            if (!line.strip().startsWith("--")) {
-                body.append(line).append('\n');
+            String s = line.strip();
+            if (s.startsWith("--") || (s.isEmpty() && stmt.length() == 0)) {
+                continue;
+            }
+            stmt.append(line).append('\n');
+            boolean trigger = stmt.toString().stripLeading().toUpperCase(Locale.ROOT).startsWith("CREATE TRIGGER");
+            if (trigger ? s.equalsIgnoreCase("END;") : s.endsWith(";")) {
+                String done = stmt.toString().strip();
+                out.add(trigger ? done : done.substring(0, done.length() - 1).strip());
+                stmt.setLength(0);
             }
         }
-        List<String> out = new ArrayList<>();
-        for (String stmt : body.toString().split(";")) {
-            if (!stmt.isBlank()) {
-                out.add(stmt.strip());
-            }
+        if (!stmt.toString().isBlank()) {
+            out.add(stmt.toString().strip());
         }
         return out;
     }

@@ -47,6 +47,28 @@ final class ReadPool {
             return ps;
         }
 
+        /**
+         * Runs several statements in one read transaction (one snapshot of the file), then ends it.
+         *
+         * @param work the statements, on this reader
+         * @param <T>  the result type
+         * @return what the work returned
+         * @throws SQLException if a statement fails
+         */
+        <T> T snapshot(Work<T> work) throws SQLException {
+            connection.setAutoCommit(false);
+            try {
+                return work.run();
+            } finally {
+                connection.setAutoCommit(true);
+            }
+        }
+
+        /** Statements run by {@link #snapshot(Work)}. */
+        interface Work<T> {
+            T run() throws SQLException;
+        }
+
         private void closeStatements() {
             for (PreparedStatement ps : statements.values()) {
                 try {

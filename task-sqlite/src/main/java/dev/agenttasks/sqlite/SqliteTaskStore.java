@@ -64,6 +64,15 @@ import java.util.concurrent.locks.ReentrantLock;
  * or one holding another application's tables ({@link SchemaVersionException}) is refused before
  * anything is written to it. Missing parent directories are created.
  *
+ * <p><b>Layout</b> (schema version 2). A new file uses 32 KB pages. An event is one row of a rowid table
+ * whose key is its task's integer key &times; 2<sup>32</sup> + its seq, so a task's log is one key range
+ * (read and appended by seeks, no second index) and rows up to 10 KB share pages instead of spilling
+ * into mostly empty overflow pages. Triggers keep a count of tasks per status ({@link #countByStatus()}
+ * reads a handful of rows however many tasks are kept) and an FTS5 trigram index of the lower-cased
+ * titles (see {@link #list(TaskQuery, TaskCursor, int)}). A version 1 file is migrated in one transaction
+ * when opened, then rewritten with the larger pages if no other connection has the file open (if one
+ * has, the file keeps its pages and a warning is logged).
+ *
  * <p><b>Connections.</b> The journal is WAL, foreign keys are on and every connection waits up to the
  * {@linkplain Builder#busyTimeout(Duration) busy timeout} for a lock. One writer connection applies each
  * {@link #write(List) batch} in one {@code BEGIN IMMEDIATE} transaction, with prepared statements
@@ -105,7 +114,7 @@ public final class SqliteTaskStore implements TaskStore {
 
     private static final String TASK_COLUMNS = "t.id, t.agent_id, t.session_id, t.status, t.title, t.model, "
             + "t.created_at, t.started_at, t.completed_at, t.error, t.work_dir, t.metadata, t.options, "
-            + "t.timeout_millis, t.owner, t.lease_until, (SELECT max(e.seq) FROM events e WHERE e.task_id = t.id)";
+            + "t.timeout_millis, t.owner, t.lease_until, " + lastSeqOf("t");
     private static final String SELECT_TASK = "SELECT " + TASK_COLUMNS + " FROM tasks t";
 
     private static final String INSERT_TASK = "INSERT INTO tasks (id, agent_id, session_id, status, title, "
@@ -114,21 +123,38 @@ public final class SqliteTaskStore implements TaskStore {
             + "ON CONFLICT (id) DO NOTHING";
     private static final String UPDATE_TASK = "UPDATE tasks SET session_id = ?, status = ?, started_at = ?, "
             + "completed_at = ?, error = ?, owner = ?, lease_until = ? WHERE id = ? AND status = ?";
-    private static final String APPEND_EVENT = "INSERT INTO events (task_id, seq, type, data, ts) VALUES (?, ?, ?, ?, ?)";
+    private static final String APPEND_EVENT = "INSERT INTO events (id, type, data, ts) VALUES (?, ?, ?, ?)";
     private static final String ADD_MESSAGE =
             "INSERT INTO messages (task_id, message_id, message, created_at) VALUES (?, ?, ?, ?)";
     private static final String REMOVE_MESSAGE = "DELETE FROM messages WHERE task_id = ? AND message_id = ?";
     private static final String TASK_STATUS = "SELECT status FROM tasks WHERE id = ?";
-    private static final String LAST_SEQ = "SELECT max(seq) FROM events WHERE task_id = ?";
+    static final String TASK_TAIL = "SELECT t.pk, " + lastSeqOf("t") + " FROM tasks t WHERE t.id = ?";
     private static final String DELETE_TASK = "DELETE FROM tasks WHERE id = ?";
     private static final String PURGE = "DELETE FROM tasks WHERE id IN (SELECT id FROM tasks "
             + "WHERE completed_at < ? AND status IN ('COMPLETED', 'FAILED', 'CANCELLED') "
             + "ORDER BY completed_at, id LIMIT ?)";
-    private static final String SELECT_EVENTS =
-            "SELECT seq, type, data, ts FROM events WHERE task_id = ? AND seq > ? ORDER BY seq LIMIT ?";
+    static final String SELECT_EVENTS =
+            "SELECT e.id - t.pk * 4294967296, e.type, e.data, e.ts FROM tasks t JOIN events e "
+            + "ON e.id > t.pk * 4294967296 + ? AND e.id < (t.pk + 1) * 4294967296 WHERE t.id = ? ORDER BY e.id LIMIT ?";
     private static final String SELECT_MESSAGES =
             "SELECT message_id, message, created_at FROM messages WHERE task_id = ? ORDER BY id";
-    private static final String COUNT_BY_STATUS = "SELECT status, count(*) FROM tasks GROUP BY status";
+    /** The counts kept by the schema's triggers (version 2): one row per status ever used. */
+    static final String COUNT_BY_STATUS = "SELECT status, n FROM task_counts WHERE n <> 0";
+    /** Title queries at least this many code points long are answered from the trigram index. */
+    static final int TRIGRAM = 3;
+    /** The first key from which created_hw reaches a time: no task of a lower key was created at or after it. */
+    private static final String LAST_KEY = "SELECT max(pk) FROM tasks";
+    /** The newest tasks (plus 8 per row asked for) a title search looks through before it reads the index. */
+    static final long NEWEST_WINDOW = 200;
+    /** Up to this many keys (plus 8 per row asked for), matching the titles of a key range beats the index. */
+    private static final long KEY_RANGE_WALK = 2_000;
+    private static final String FIRST_KEY_CREATED_FROM =
+            "SELECT pk FROM tasks WHERE created_hw >= ? ORDER BY created_hw, pk LIMIT 1";
+    /** The page size of new files: rows up to 10 KB fill its pages (see the V2 migration). */
+    static final int PAGE_SIZE = 32_768;
+
+    /** The highest event seq the key layout holds: an event's key is its task's pk &times; 2^32 + seq. */
+    static final long MAX_SEQ = 0xFFFF_FFFFL;
 
     private final Path path;
     private final Durability durability;
@@ -145,21 +171,26 @@ public final class SqliteTaskStore implements TaskStore {
     private volatile boolean closed;
 
     /**
-     * The last committed seq of recently written tasks, so that the seq check of an append costs no
-     * query. Guarded by {@link #writeLock}. Cleared when another connection (another process) has
+     * The key and last committed seq of recently written tasks, so that an append costs no query. Guarded by {@link #writeLock}. Cleared when another connection (another process) has
      * committed to the file since ({@code PRAGMA data_version} changed), and after any failed write.
      */
-    private final Map<String, Long> lastSeqs = new LinkedHashMap<>(1024, 0.75f, true) {
+    private final Map<String, Tail> lastSeqs = new LinkedHashMap<>(1024, 0.75f, true) {
         private static final long serialVersionUID = 1L;
 
         @Override
-        protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
+        protected boolean removeEldestEntry(Map.Entry<String, Tail> eldest) {
             return size() > LAST_SEQ_CACHE_SIZE;
         }
     };
     /** The seqs a batch in progress has written (committed into {@link #lastSeqs} with it). */
-    private final Map<String, Long> staged = new HashMap<>();
+    private final Map<String, Tail> staged = new HashMap<>();
     private long dataVersion = Long.MIN_VALUE;
+
+    /** SQL for the last event seq (0 if none) of the task row named {@code t}: one seek to its key range's end. */
+    private static String lastSeqOf(String t) {
+        return "coalesce((SELECT max(e.id) FROM events e WHERE e.id BETWEEN " + t + ".pk * 4294967296 AND " + t
+                + ".pk * 4294967296 + 4294967295) - " + t + ".pk * 4294967296, 0)";
+    }
 
     private SqliteTaskStore(Builder b) {
         this.path = b.file.toAbsolutePath().normalize();
@@ -172,6 +203,9 @@ public final class SqliteTaskStore implements TaskStore {
             Path parent = path.getParent();
             if (parent != null) {
                 Files.createDirectories(parent);
+            }
+            if (!Files.exists(path) || Files.size(path) == 0) {
+                createFile();
             }
             w = connect(true);
             migrate(w);
@@ -320,35 +354,56 @@ public final class SqliteTaskStore implements TaskStore {
         for (StoreOp op : run) {
             TaskEvent ev = ((StoreOp.AppendEvent) op).event();
             String id = ev.taskId();
-            long last = lastSeq(id);
-            if (ev.seq() != last + 1) {
+            Tail tail = tail(id);
+            if (tail == null) {
                 ps.clearBatch();
-                throw missingTaskConflict(id).orElseGet(() -> new StoreConflictException(id, "event seq " + ev.seq()
-                        + " of task " + id + " does not follow " + last));
+                throw new StoreConflictException(id, "no such task: " + id);
             }
-            staged.put(id, ev.seq());
-            ps.setString(1, id);
-            ps.setLong(2, ev.seq());
-            ps.setString(3, ev.type());
+            if (ev.seq() != tail.seq + 1) {
+                ps.clearBatch();
+                throw new StoreConflictException(id, "event seq " + ev.seq() + " of task " + id + " does not follow "
+                        + tail.seq);
+            }
+            if (ev.seq() > MAX_SEQ) {
+                ps.clearBatch();
+                throw new TaskStoreException("event seq " + ev.seq() + " of task " + id + " is beyond the store's limit "
+                        + MAX_SEQ);
+            }
+            staged.put(id, new Tail(tail.pk, ev.seq()));
+            ps.setLong(1, (tail.pk << 32) | ev.seq());
+            ps.setString(2, ev.type());
             // the engine encodes event data on the emitting thread; use it rather than encoding here
-            ps.setString(4, ev.data() instanceof JsonEncoded ? ((JsonEncoded) ev.data()).json() : Json.write(ev.data()));
-            ps.setLong(5, Times.toNanos(ev.timestamp(), "event timestamp"));
+            ps.setString(3, ev.data() instanceof JsonEncoded ? ((JsonEncoded) ev.data()).json() : Json.write(ev.data()));
+            ps.setLong(4, Times.toNanos(ev.timestamp(), "event timestamp"));
             ps.addBatch();
         }
         executeBatch(ps, run);
     }
 
-    /** The last seq of a task as this transaction sees it: staged, cached, or read (0 if none). */
-    private long lastSeq(String taskId) {
-        Long seq = staged.get(taskId);
-        if (seq == null) {
-            seq = lastSeqs.get(taskId);
+    /** A task's key and last event seq (0 if none). */
+    private static final class Tail {
+        final long pk;
+        final long seq;
+
+        Tail(long pk, long seq) {
+            this.pk = pk;
+            this.seq = seq;
         }
-        if (seq == null) {
-            seq = lastSeqInTransaction(taskId);
-            staged.put(taskId, seq);
+    }
+
+    /** A task's key and last seq as this transaction sees it: staged, cached, or read; null if no such task. */
+    private Tail tail(String taskId) {
+        Tail tail = staged.get(taskId);
+        if (tail == null) {
+            tail = lastSeqs.get(taskId);
         }
-        return seq;
+        if (tail == null) {
+            tail = tailInTransaction(taskId);
+            if (tail != null) {
+                staged.put(taskId, tail);
+            }
+        }
+        return tail;
     }
 
     /** Forgets the cached seqs if another connection has committed to the file since this one last looked. */
@@ -393,7 +448,6 @@ public final class SqliteTaskStore implements TaskStore {
                 String id = run.get(k).taskId();
                 throw new StoreConflictException(id, "task already exists: " + id);
             }
-            staged.put(run.get(k).taskId(), 0L);
         }
     }
 
@@ -516,11 +570,11 @@ public final class SqliteTaskStore implements TaskStore {
         }
     }
 
-    private long lastSeqInTransaction(String taskId) {
-        try (PreparedStatement ps = writer.prepareStatement(LAST_SEQ)) {
+    private Tail tailInTransaction(String taskId) {
+        try (PreparedStatement ps = writer.prepareStatement(TASK_TAIL)) {
             ps.setString(1, taskId);
             try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? rs.getLong(1) : 0;
+                return rs.next() ? new Tail(rs.getLong(1), rs.getLong(2)) : null;
             }
         } catch (SQLException e) {
             throw new TaskStoreException("SQLite read of the last seq of task " + taskId + " failed", e);
@@ -671,7 +725,17 @@ public final class SqliteTaskStore implements TaskStore {
     /**
      * {@inheritDoc}
      *
-     * <p>The title filter lower-cases both sides with {@link Locale#ROOT}, like the in-memory store.
+     * <p>The title filter lower-cases both sides with {@link Locale#ROOT}, like the in-memory store, and
+     * matches a substring of the title. A filter of {@value #TRIGRAM} or more code points is first looked
+     * for among the newest {@value #NEWEST_WINDOW} + 8 &times; {@code limit} tasks (which answers a title
+     * many tasks have); if fewer than {@code limit} match there, it is answered from the trigram index of
+     * the lower-cased titles, in the same read transaction: the first {@code limit} matches
+     * in descending key order (tasks get increasing keys as they are inserted), then every match from the
+     * first key whose tasks' creation high-water mark reaches the oldest of those (no task below it can be
+     * newer), sorted; when few tasks have keys from there on, their titles are matched directly instead.
+     * When tasks are inserted about in creation order that reads about {@code limit} matches however many
+     * tasks match; the rows are the same as a scan's in any case. A shorter filter,
+     * which no trigram can serve, walks the tasks newest first until {@code limit} match.
      */
     @Override
     public List<TaskRecord> list(TaskQuery query, TaskCursor after, int limit) {
@@ -679,8 +743,145 @@ public final class SqliteTaskStore implements TaskStore {
         if (limit < 1) {
             return List.of();
         }
-        StringBuilder sql = new StringBuilder(SELECT_TASK).append(" WHERE 1 = 1");
-        List<Object> args = new ArrayList<>();
+        String title = lowerTitle(query);
+        if (title == null || title.codePointCount(0, title.length()) < TRIGRAM) {
+            List<Object> args = new ArrayList<>();
+            return queryTasks("list of tasks", listSql(query, after, limit, TitlePlan.WALK, 0, args), args);
+        }
+        return read("list of tasks", r -> r.snapshot(() -> {
+            // 0. a title many tasks have: found among the newest few hundred tasks, in order
+            List<Object> args = new ArrayList<>();
+            PreparedStatement window = r.prepare(listSql(query, after, limit, TitlePlan.NEWEST, 0, args));
+            bind(window, args);
+            List<TaskRecord> newest = new ArrayList<>();
+            try (ResultSet rs = window.executeQuery()) {
+                while (rs.next()) {
+                    newest.add(taskRecord(rs));
+                }
+            }
+            if (newest.size() == limit) {
+                return newest;
+            }
+            // 1. the newest matches by key, read from the index in key order without sorting
+            args.clear();
+            PreparedStatement probe = r.prepare(listSql(query, after, limit, TitlePlan.PROBE, 0, args));
+            bind(probe, args);
+            long minPk = Long.MAX_VALUE;
+            long minCreated = Long.MAX_VALUE;
+            int found = 0;
+            try (ResultSet rs = probe.executeQuery()) {
+                while (rs.next()) {
+                    found++;
+                    minPk = Math.min(minPk, rs.getLong(1));
+                    minCreated = Math.min(minCreated, rs.getLong(2));
+                }
+            }
+            if (found == 0) {
+                return List.<TaskRecord>of();
+            }
+            // 2. the first key from which a task can be newer than the oldest of those (all, if fewer than limit)
+            long fromKey = minPk;
+            if (found == limit) {
+                PreparedStatement first = r.prepare(FIRST_KEY_CREATED_FROM);
+                first.setLong(1, minCreated);
+                try (ResultSet rs = first.executeQuery()) {
+                    if (rs.next()) {
+                        fromKey = Math.min(fromKey, rs.getLong(1));
+                    }
+                }
+            }
+            // 3. the matches from that key on, sorted: from the index, or, when few tasks have those keys
+            //    (the usual case for a title many tasks match), by matching the titles of those tasks
+            long lastKey;
+            try (ResultSet rs = r.prepare(LAST_KEY).executeQuery()) {
+                lastKey = rs.next() ? rs.getLong(1) : fromKey;
+            }
+            TitlePlan plan = lastKey - fromKey < KEY_RANGE_WALK + 8L * limit ? TitlePlan.KEY_RANGE : TitlePlan.FROM_KEY;
+            args.clear();
+            PreparedStatement ps = r.prepare(listSql(query, after, limit, plan, fromKey, args));
+            bind(ps, args);
+            try (ResultSet rs = ps.executeQuery()) {
+                List<TaskRecord> out = new ArrayList<>();
+                while (rs.next()) {
+                    out.add(taskRecord(rs));
+                }
+                return out;
+            }
+        }));
+    }
+
+    /** How {@link #listSql} matches a title filter. */
+    enum TitlePlan {
+        /** Walk the tasks newest first and match each title with {@code instr}. */
+        WALK,
+        /** The same, within the newest {@link #NEWEST_WINDOW} + 8 &times; {@code limit} tasks the other filters pass. */
+        NEWEST,
+        /** The pk and created_at of the first {@code limit} matches in descending key order, from the index. */
+        PROBE,
+        /** The tasks of the index matches from a key on, newest first. */
+        FROM_KEY,
+        /** The tasks from a key on whose title matches ({@code instr}), newest first. */
+        KEY_RANGE
+    }
+
+    private static String lowerTitle(TaskQuery query) {
+        return query.titleContains() == null ? null : query.titleContains().toLowerCase(Locale.ROOT);
+    }
+
+    /** The FTS5 query of a title substring: one phrase, its trigrams in a row. */
+    private static String titlePhrase(String lowerTitle) {
+        return '"' + lowerTitle.replace("\"", "\"\"") + '"';
+    }
+
+    /**
+     * The SQL of {@link #list(TaskQuery, TaskCursor, int)}; its arguments are added to {@code args}.
+     * {@code plan} {@link TitlePlan#PROBE} and {@link TitlePlan#FROM_KEY} (for a title filter of
+     * {@value #TRIGRAM} or more code points) drive the query from the trigram index, the latter from key
+     * {@code fromKey} on; {@link TitlePlan#WALK} matches the title with {@code instr} on each task visited.
+     */
+    static String listSql(TaskQuery query, TaskCursor after, int limit, TitlePlan plan, long fromKey,
+                          List<Object> args) {
+        String title = lowerTitle(query);
+        boolean indexed = (plan == TitlePlan.PROBE || plan == TitlePlan.FROM_KEY) && title != null;
+        StringBuilder sql = new StringBuilder("SELECT ").append(plan == TitlePlan.PROBE ? "t.pk, t.created_at"
+                : TASK_COLUMNS);
+        if (indexed) {
+            // the FTS5 phrase of the whole query: its trigrams in a row, that is the query as a substring
+            sql.append(" FROM tasks_title f CROSS JOIN tasks t ON t.pk = f.rowid WHERE f.tasks_title MATCH ?");
+            args.add(titlePhrase(title));
+            if (plan == TitlePlan.FROM_KEY) {
+                sql.append(" AND f.rowid >= ?");
+                args.add(fromKey);
+            }
+        } else if (plan == TitlePlan.NEWEST) {
+            sql.append(" FROM (SELECT * FROM tasks t WHERE 1 = 1");
+            appendFilters(sql, query, after, args);
+            sql.append(" ORDER BY t.created_at DESC, t.id DESC LIMIT ?) t WHERE instr(t.title_lower, ?) > 0"
+                    + " ORDER BY t.created_at DESC, t.id DESC LIMIT ?");
+            args.add(NEWEST_WINDOW + 8L * limit);
+            args.add(title);
+            args.add(limit);
+            return sql.toString();
+        } else if (plan == TitlePlan.KEY_RANGE) {
+            // only the key range: a status or agent index would walk tasks outside it
+            sql.append(" FROM tasks t NOT INDEXED WHERE t.pk >= ?");
+            args.add(fromKey);
+        } else {
+            sql.append(" FROM tasks t WHERE 1 = 1");
+        }
+        appendFilters(sql, query, after, args);
+        if (title != null && !indexed) {
+            sql.append(" AND instr(t.title_lower, ?) > 0");
+            args.add(title);
+        }
+        sql.append(plan == TitlePlan.PROBE ? " ORDER BY f.rowid DESC LIMIT ?"
+                : " ORDER BY t.created_at DESC, t.id DESC LIMIT ?");
+        args.add(limit);
+        return sql.toString();
+    }
+
+    /** The status, agent and cursor conditions of a list query, on the tasks row {@code t}. */
+    private static void appendFilters(StringBuilder sql, TaskQuery query, TaskCursor after, List<Object> args) {
         if (!query.statuses().isEmpty()) {
             sql.append(" AND t.status IN (").append(placeholders(query.statuses().size())).append(')');
             for (TaskStatus s : TaskStatus.values()) {
@@ -693,18 +894,11 @@ public final class SqliteTaskStore implements TaskStore {
             sql.append(" AND t.agent_id = ?");
             args.add(query.agentId());
         }
-        if (query.titleContains() != null) {
-            sql.append(" AND instr(t.title_lower, ?) > 0");
-            args.add(query.titleContains().toLowerCase(Locale.ROOT));
-        }
         if (after != null) {
             sql.append(" AND (t.created_at, t.id) < (?, ?)");
             args.add(clampedNanos(after.createdAt()));
             args.add(after.id());
         }
-        sql.append(" ORDER BY t.created_at DESC, t.id DESC LIMIT ?");
-        args.add(limit);
-        return queryTasks("list of tasks", sql.toString(), args);
     }
 
     /** Runs a task query with bound arguments and maps every row. */
@@ -744,13 +938,13 @@ public final class SqliteTaskStore implements TaskStore {
     @Override
     public List<TaskEvent> events(String taskId, long afterSeq, int limit) {
         Objects.requireNonNull(taskId, "taskId");
-        if (limit < 1) {
+        if (limit < 1 || afterSeq >= MAX_SEQ) {
             return List.of();
         }
         return read("read of the events of task " + taskId, r -> {
             PreparedStatement ps = r.prepare(SELECT_EVENTS);
-            ps.setString(1, taskId);
-            ps.setLong(2, afterSeq);
+            ps.setLong(1, Math.max(0, afterSeq));
+            ps.setString(2, taskId);
             ps.setInt(3, limit);
             try (ResultSet rs = ps.executeQuery()) {
                 List<TaskEvent> out = new ArrayList<>(Math.min(limit, 1024));
@@ -781,7 +975,7 @@ public final class SqliteTaskStore implements TaskStore {
         });
     }
 
-    /** {@inheritDoc} */
+    /** {@inheritDoc} Reads the counts the schema's triggers keep: its cost does not grow with the tasks kept. */
     @Override
     public Map<TaskStatus, Long> countByStatus() {
         return read("count of tasks by status", r -> {
@@ -915,6 +1109,18 @@ public final class SqliteTaskStore implements TaskStore {
         return c;
     }
 
+    /**
+     * Creates the database file with {@link #PAGE_SIZE} pages, in WAL mode. The page size must be set
+     * before anything is written; once the file is in WAL mode only a VACUUM out of WAL can change it.
+     */
+    private void createFile() throws SQLException {
+        try (Connection c = new SQLiteConfig().createConnection("jdbc:sqlite:" + path);
+             Statement s = c.createStatement()) {
+            s.execute("PRAGMA page_size = " + PAGE_SIZE);
+            s.execute("PRAGMA journal_mode = WAL");
+        }
+    }
+
     /** Refuses, before anything is written, a file that is not SQLite or not this store's schema. */
     private void inspect(Path file) {
         if (!Files.exists(file)) {
@@ -990,41 +1196,96 @@ public final class SqliteTaskStore implements TaskStore {
                 + ", written by a newer agent-tasks store; this one knows versions up to " + SCHEMA_VERSION);
     }
 
-    /** Applies the missing migrations in one IMMEDIATE transaction (re-checking the version under the lock). */
+    /**
+     * Applies the missing migrations in one IMMEDIATE transaction (re-checking the version under the
+     * lock), with foreign keys off, since migrations rebuild tables, and checked before the commit. A file
+     * migrated from version 1 is then rewritten with {@link #PAGE_SIZE} pages ({@link #repage(Connection)});
+     * a new file has them from the start ({@link #createFile()}).
+     */
     private void migrate(Connection c) throws SQLException {
+        int from;
         try (Statement s = c.createStatement()) {
-            s.execute("BEGIN IMMEDIATE");
+            s.execute("PRAGMA foreign_keys = OFF");
             try {
-                s.execute(Migrations.VERSION_TABLE_DDL);
-                int current;
-                try (ResultSet rs = s.executeQuery("SELECT coalesce(max(version), 0) FROM schema_version")) {
-                    current = rs.next() ? rs.getInt(1) : 0;
-                }
-                if (current > SCHEMA_VERSION) {
-                    throw newerSchema(path, current);
-                }
-                for (int v = current + 1; v <= SCHEMA_VERSION; v++) {
-                    for (String stmt : Migrations.statements(v)) {
-                        s.execute(stmt);
-                    }
-                    try (PreparedStatement ps = c.prepareStatement(
-                            "INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)")) {
-                        ps.setInt(1, v);
-                        ps.setString(2, Migrations.description(v));
-                        ps.setLong(3, Times.toNanos(Instant.now(), "applied_at"));
-                        ps.executeUpdate();
-                    }
-                    LOG.info("SQLite store {}: applied schema migration {} ({})", path, v, Migrations.description(v));
-                }
-                s.execute("COMMIT");
-            } catch (SQLException | RuntimeException e) {
-                try {
-                    s.execute("ROLLBACK");
-                } catch (SQLException re) {
-                    e.addSuppressed(re);
-                }
-                throw e;
+                from = migrateInTransaction(c, s);
+            } finally {
+                s.execute("PRAGMA foreign_keys = ON");
             }
+        }
+        if (from >= 1 && from < 2) {
+            repage(c);
+        }
+    }
+
+    private int migrateInTransaction(Connection c, Statement s) throws SQLException {
+        s.execute("BEGIN IMMEDIATE");
+        try {
+            int current;
+            s.execute(Migrations.VERSION_TABLE_DDL);
+            try (ResultSet rs = s.executeQuery("SELECT coalesce(max(version), 0) FROM schema_version")) {
+                current = rs.next() ? rs.getInt(1) : 0;
+            }
+            if (current > SCHEMA_VERSION) {
+                throw newerSchema(path, current);
+            }
+            for (int v = current + 1; v <= SCHEMA_VERSION; v++) {
+                for (String stmt : Migrations.statements(v)) {
+                    s.execute(stmt);
+                }
+                try (PreparedStatement ps = c.prepareStatement(
+                        "INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)")) {
+                    ps.setInt(1, v);
+                    ps.setString(2, Migrations.description(v));
+                    ps.setLong(3, Times.toNanos(Instant.now(), "applied_at"));
+                    ps.executeUpdate();
+                }
+                LOG.info("SQLite store {}: applied schema migration {} ({})", path, v, Migrations.description(v));
+            }
+            try (ResultSet rs = s.executeQuery("PRAGMA foreign_key_check")) {
+                if (rs.next()) {
+                    throw new TaskStoreException("schema migration of " + path + " left a row of table "
+                            + rs.getString(1) + " without its " + rs.getString(3) + " row; nothing was changed");
+                }
+            }
+            s.execute("COMMIT");
+            return current;
+        } catch (SQLException | RuntimeException e) {
+            try {
+                s.execute("ROLLBACK");
+            } catch (SQLException re) {
+                e.addSuppressed(re);
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Rewrites a file with {@link #PAGE_SIZE} pages (VACUUM, which needs a rollback journal for that and
+     * no other connection on the file). A failure leaves the file as it was, valid, with its old page
+     * size, and is logged: the store works on it, with more unused space for events of some sizes.
+     */
+    private void repage(Connection c) {
+        try (Statement s = c.createStatement()) {
+            int size;
+            try (ResultSet rs = s.executeQuery("PRAGMA page_size")) {
+                size = rs.next() ? rs.getInt(1) : PAGE_SIZE;
+            }
+            if (size == PAGE_SIZE) {
+                return;
+            }
+            long start = System.nanoTime();
+            try {
+                s.execute("PRAGMA journal_mode = DELETE");
+                s.execute("PRAGMA page_size = " + PAGE_SIZE);
+                s.execute("VACUUM");
+            } finally {
+                s.execute("PRAGMA journal_mode = WAL");
+            }
+            LOG.info("SQLite store {}: rewrote the file with {} byte pages (was {}) in {} ms", path, PAGE_SIZE, size,
+                    (System.nanoTime() - start) / 1_000_000);
+        } catch (SQLException e) {
+            LOG.warn("SQLite store {}: could not rewrite the file with {} byte pages, keeping its page size: {}",
+                    path, PAGE_SIZE, e.getMessage());
         }
     }
 

@@ -31,11 +31,19 @@ class SchemaTest {
         SqliteTaskStore.open(db).close();
 
         assertThat(query(db, "SELECT version, description FROM schema_version ORDER BY version"))
-                .containsExactly("1 init");
+                .containsExactly("1 init", "2 compact events and indexed counts");
         assertThat(query(db, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-                + "ORDER BY name")).containsExactly("events", "messages", "schema_version", "tasks");
+                + "AND name NOT LIKE 'tasks_title_%' ORDER BY name"))
+                .containsExactly("events", "messages", "schema_version", "task_counts", "tasks", "tasks_title");
         assertThat(query(db, "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'idx_%' "
-                + "ORDER BY name")).contains("idx_tasks_agent", "idx_tasks_created", "idx_tasks_status");
+                + "ORDER BY name")).contains("idx_tasks_agent", "idx_tasks_created", "idx_tasks_hw",
+                "idx_tasks_status");
+        assertThat(query(db, "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name")).containsExactly(
+                "tasks_count_delete", "tasks_count_insert", "tasks_count_update", "tasks_events_delete",
+                "tasks_hw_insert", "tasks_title_delete", "tasks_title_insert", "tasks_title_update");
+        // a new file gets the large pages from its first write
+        assertThat(query(db, "PRAGMA page_size")).containsExactly(String.valueOf(SqliteTaskStore.PAGE_SIZE));
+        assertThat(query(db, "PRAGMA journal_mode")).containsExactly("wal");
     }
 
     @Test
@@ -50,6 +58,11 @@ class SchemaTest {
             assertThat(Migrations.FILES.get(v - 1)).startsWith("V" + v + "__");
             assertThat(Migrations.statements(v)).isNotEmpty();
         }
+        // the trigger bodies stay whole: each statement is one complete SQL statement
+        List<String> v2 = Migrations.statements(2);
+        assertThat(v2).filteredOn(st -> st.startsWith("CREATE TRIGGER")).hasSize(8)
+                .allSatisfy(st -> assertThat(st).contains("BEGIN").endsWith("END;"));
+        assertThat(v2).noneSatisfy(st -> assertThat(st).startsWith("END"));
     }
 
     @Test

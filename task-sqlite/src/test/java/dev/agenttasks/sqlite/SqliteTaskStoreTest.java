@@ -169,7 +169,8 @@ class SqliteTaskStoreTest {
         store.write(List.of(insert("a", T0), event("a", 1, Map.of())));
         try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("tasks.db"));
              Statement s = c.createStatement()) {
-            s.execute("INSERT INTO events (task_id, seq, type, data, ts) VALUES ('a', 2, 'x', '{}', 0)");
+            s.execute("INSERT INTO events (id, type, data, ts) "
+                    + "SELECT pk * 4294967296 + 2, 'x', '{}', 0 FROM tasks WHERE id = 'a'");
         }
         assertThatThrownBy(() -> store.write(List.of(event("a", 2, Map.of()))))
                 .isInstanceOf(StoreConflictException.class).hasMessageContaining("does not follow 2");
@@ -309,7 +310,7 @@ class SqliteTaskStoreTest {
         assertThat(store.delete("a")).isTrue();
         assertThat(store.delete("a")).isFalse();
         assertThat(store.task("a")).isEmpty();
-        assertThat(count("events WHERE task_id = 'a'")).isZero();
+        assertThat(count("events")).isEqualTo(1);
         assertThat(count("messages WHERE task_id = 'a'")).isZero();
         assertThat(store.events("b", 0, 10)).hasSize(1);
         // the id can be reused after delete

@@ -91,9 +91,9 @@ public final class Engine implements TaskManager {
     private final List<TaskListener> listeners;
     private final ExecutorService turnExecutor;
     private final boolean ownsTurnExecutor;
-    private final ExecutorService deliveryExecutor;
-    private final ScheduledThreadPoolExecutor timer;
-    private final Writer writer;
+    final ExecutorService deliveryExecutor;
+    final ScheduledThreadPoolExecutor timer;
+    final Writer writer;
 
     private final ConcurrentHashMap<String, TaskState> active = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Set<EventSubscription>> subscriptions = new ConcurrentHashMap<>();
@@ -106,6 +106,8 @@ public final class Engine implements TaskManager {
     private final Set<TurnRun> runningTurns = ConcurrentHashMap.newKeySet();
 
     private volatile boolean closed;
+    /** Race-window hooks for tests; {@link EngineHooks#NONE} in production. */
+    volatile EngineHooks hooks = EngineHooks.NONE;
     private final AtomicInteger openSubscriptions = new AtomicInteger();
     private final AtomicLong eventsAppended = new AtomicLong();
     private final AtomicLong eventsDelivered = new AtomicLong();
@@ -294,6 +296,7 @@ public final class Engine implements TaskManager {
             return s;
         }
         Optional<TaskRecord> r = store.task(taskId);
+        hooks.afterStoreRead(taskId);
         if (r.isEmpty() || r.get().task().status().isTerminal()) {
             return null;
         }
@@ -712,6 +715,7 @@ public final class Engine implements TaskManager {
             }
         }
         if (keepSlot) {
+            hooks.betweenTurns(s);
             Turn next;
             TurnRun nextRun;
             synchronized (s) {
@@ -722,10 +726,12 @@ public final class Engine implements TaskManager {
                 run.slotReleased.set(true);
                 turnGone(run);
                 launch(nextRun, next);
+                hooks.turnThreadDone(s);
                 return;
             }
         }
         releaseSlot(run);
+        hooks.turnThreadDone(s);
     }
 
     /** @return true if a next turn was begun in the same slot */
@@ -808,6 +814,7 @@ public final class Engine implements TaskManager {
             } else if (op instanceof StoreOp.InsertTask) {
                 s.committedTask = ((StoreOp.InsertTask) op).record().task();
             }
+            hooks.afterApply(s, op);
         }
         Task committed = s.committedTask;
         if (committed.status().isTerminal()) {

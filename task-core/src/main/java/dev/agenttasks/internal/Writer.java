@@ -61,7 +61,7 @@ final class Writer implements Runnable {
     private final Semaphore capacity;
     private final int maxBatch;
     private final long lingerNanos;
-    private final Thread thread;
+    final Thread thread;
     private volatile boolean stopping;
     volatile long batches;
 
@@ -115,12 +115,14 @@ final class Writer implements Runnable {
             }
             throw new ManagerClosedException();
         }
+        engine.hooks.beforeEnqueue();
         queue.add(unit);
     }
 
     /** Waits until everything queued before this call is committed (or has failed). */
     void flush() {
         CompletableFuture<Void> done = new CompletableFuture<>();
+        engine.hooks.beforeFlush();
         submit(new Unit(null, 0, List.of(), done, null));
         try {
             done.join();
@@ -219,6 +221,7 @@ final class Writer implements Runnable {
     }
 
     private void commit(List<Unit> batch) {
+        engine.hooks.beforeCommit();
         List<Unit> live = new ArrayList<>(batch.size());
         List<StoreOp> all = new ArrayList<>();
         for (Unit u : batch) {

@@ -166,6 +166,8 @@ public interface TaskManager extends AutoCloseable {
         public static final int DEFAULT_MAX_BATCH_SIZE = 1024;
         /** Default {@link #writeQueueCapacity(int)}: 65536 pending writes. */
         public static final int DEFAULT_WRITE_QUEUE_CAPACITY = 65536;
+        /** Default {@link #transientErrorBudget(Duration)}: 30 seconds. */
+        public static final Duration DEFAULT_TRANSIENT_ERROR_BUDGET = Duration.ofSeconds(30);
 
         TaskStore store;
         AgentRunner runner;
@@ -185,6 +187,7 @@ public interface TaskManager extends AutoCloseable {
         TaskLimits limits = TaskLimits.defaults();
         Clock clock = Clock.systemUTC();
         String hostId;
+        Duration transientErrorBudget = DEFAULT_TRANSIENT_ERROR_BUDGET;
 
         Builder() {
         }
@@ -346,6 +349,20 @@ public interface TaskManager extends AutoCloseable {
         }
 
         /**
+         * How long the writer keeps retrying a batch of writes that the store failed with a
+         * {@link dev.agenttasks.spi.TransientStoreException} (a lock held by another connection, a
+         * dropped connection) before it treats the failure as permanent and fails the tasks of the
+         * batch. Retries back off from 5 ms to 1 s; all writes wait meanwhile.
+         *
+         * @param budget total retry time per batch; zero fails at the first transient error
+         * @return this
+         */
+        public Builder transientErrorBudget(Duration budget) {
+            this.transientErrorBudget = nonNegative(budget, "transientErrorBudget");
+            return this;
+        }
+
+        /**
          * @param hostId name of this host, recorded as the owner of the tasks it runs
          * @return this
          */
@@ -370,7 +387,7 @@ public interface TaskManager extends AutoCloseable {
             return new Engine(new Engine.Config(store, runner, maxConcurrentTasks, defaultTimeout, cancelGrace,
                     shutdownTimeout, commitDelay, executor, liveTailSize, pageSize, maxBatchSize,
                     writeQueueCapacity, deliveryThreads, recoveryPolicy, List.copyOf(listeners), limits, clock,
-                    hostId));
+                    hostId, transientErrorBudget));
         }
 
         private static int positive(int n, String name) {

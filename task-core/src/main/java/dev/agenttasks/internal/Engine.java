@@ -49,9 +49,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArraySet;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Flow;
@@ -79,7 +77,8 @@ public final class Engine implements TaskManager {
                          Duration cancelGrace, Duration shutdownTimeout, Duration commitDelay,
                          ExecutorService executor, int liveTailSize, int pageSize, int maxBatchSize,
                          int writeQueueCapacity, int deliveryThreads, RecoveryPolicy recoveryPolicy,
-                         List<TaskListener> listeners, TaskLimits limits, Clock clock, String hostId) {
+                         List<TaskListener> listeners, TaskLimits limits, Clock clock, String hostId,
+                         Duration transientErrorBudget) {
     }
 
     private final Config config;
@@ -96,7 +95,7 @@ public final class Engine implements TaskManager {
     final Writer writer;
 
     private final ConcurrentHashMap<String, TaskState> active = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<String, Set<EventSubscription>> subscriptions = new ConcurrentHashMap<>();
+    private final SubscriptionRegistry<EventSubscription> subscriptions = new SubscriptionRegistry<>();
     private final Object loadLock = new Object();
 
     // scheduling (never held while taking a task's lock)
@@ -106,9 +105,10 @@ public final class Engine implements TaskManager {
     private final Set<TurnRun> runningTurns = ConcurrentHashMap.newKeySet();
 
     private volatile boolean closed;
+    /** After close: when waits for the writer give up (System.nanoTime). */
+    private volatile long closeDeadline;
     /** Race-window hooks for tests; {@link EngineHooks#NONE} in production. */
     volatile EngineHooks hooks = EngineHooks.NONE;
-    private final AtomicInteger openSubscriptions = new AtomicInteger();
     private final AtomicLong eventsAppended = new AtomicLong();
     private final AtomicLong eventsDelivered = new AtomicLong();
     private final AtomicLong eventsDropped = new AtomicLong();
@@ -135,7 +135,7 @@ public final class Engine implements TaskManager {
         this.timer = new ScheduledThreadPoolExecutor(1, named("agent-tasks-timer-"));
         this.timer.setRemoveOnCancelPolicy(true);
         this.writer = new Writer(this, store, config.writeQueueCapacity(), config.maxBatchSize(),
-                config.commitDelay().toNanos());
+                config.commitDelay().toNanos(), config.transientErrorBudget().toNanos());
         recover();
         writer.start();
         startRecoveredTurns();
@@ -192,9 +192,16 @@ public final class Engine implements TaskManager {
         Instant now = clock.instant();
         List<StoreOp> ops = new ArrayList<>();
         int failed = 0;
+        int requeued = 0;
         for (TaskRecord r : stale) {
             if (r.owner() != null && !r.owner().equals(hostId) && r.leaseUntil() != null && r.leaseUntil().isAfter(now)) {
                 continue; // another live host holds it
+            }
+            if (r.task().status() == TaskStatus.PENDING) {
+                // queued, no turn running: it goes back in the queue whatever the policy (defects 6 and 7)
+                recoveredToStart.add(load(r));
+                requeued++;
+                continue;
             }
             RecoveryPolicy.Action action;
             try {
@@ -227,7 +234,8 @@ public final class Engine implements TaskManager {
             store.write(ops);
         }
         if (failed > 0 || !recoveredToStart.isEmpty()) {
-            log.info("recovery: {} interrupted tasks failed, {} resumed", failed, recoveredToStart.size());
+            log.info("recovery: {} interrupted tasks failed, {} resumed, {} queued again", failed,
+                    recoveredToStart.size() - requeued, requeued);
         }
     }
 
@@ -295,12 +303,25 @@ public final class Engine implements TaskManager {
         if (s != null) {
             return s;
         }
-        Optional<TaskRecord> r = store.task(taskId);
-        hooks.afterStoreRead(taskId);
-        if (r.isEmpty() || r.get().task().status().isTerminal()) {
-            return null;
+        synchronized (loadLock) { // a task is forgotten under this lock too: the read below is never stale (defect 9)
+            s = active.get(taskId);
+            if (s != null) {
+                return s;
+            }
+            Optional<TaskRecord> r = store.task(taskId);
+            hooks.afterStoreRead(taskId);
+            if (r.isEmpty() || r.get().task().status().isTerminal()) {
+                return null;
+            }
+            return load(r.get());
         }
-        return load(r.get());
+    }
+
+    /** Drops a finished (or given-up) task from memory. */
+    void forget(TaskState s) {
+        synchronized (loadLock) {
+            active.remove(s.id, s);
+        }
     }
 
     Optional<TaskRecord> storedTask(String taskId) {
@@ -450,15 +471,36 @@ public final class Engine implements TaskManager {
         return task;
     }
 
-    private static void await(CompletableFuture<Void> f) {
+    /**
+     * Waits for a unit of writes. The wait is bounded once the manager is closing: the writer fails
+     * what it did not take, and a store call still hanging past the shutdown bound ends the wait with
+     * {@link ManagerClosedException} (defect 5).
+     */
+    private void await(CompletableFuture<Void> f) {
+        boolean interrupted = false;
         try {
-            f.join();
-        } catch (CompletionException e) {
-            Throwable c = e.getCause();
-            if (c instanceof TaskException) {
-                throw (TaskException) c;
+            while (true) {
+                try {
+                    f.get(50, TimeUnit.MILLISECONDS);
+                    return;
+                } catch (java.util.concurrent.TimeoutException e) {
+                    if (closed && System.nanoTime() - closeDeadline > 0) {
+                        throw new ManagerClosedException();
+                    }
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                } catch (java.util.concurrent.ExecutionException e) {
+                    Throwable c = e.getCause();
+                    if (c instanceof TaskException) {
+                        throw (TaskException) c;
+                    }
+                    throw new TaskStoreException("store write failed", c);
+                }
             }
-            throw new TaskStoreException("store write failed", c);
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
@@ -581,6 +623,7 @@ public final class Engine implements TaskManager {
         s.firstMessage = null;
         run.resumed = resumed;
         s.turn = run;
+        runningTurns.add(run); // before anything can release its slot
         Instant now = clock.instant();
         List<StoreOp> ops = new ArrayList<>(4);
         TaskStatus from = s.task().status();
@@ -642,12 +685,11 @@ public final class Engine implements TaskManager {
     }
 
     private void launch(TurnRun run, Turn turn) {
-        runningTurns.add(run);
         TaskState s = run.state;
         long timeoutMs = s.record.timeoutMillis() > 0 ? s.record.timeoutMillis()
                 : config.defaultTimeout() == null ? 0 : config.defaultTimeout().toMillis();
         try {
-            run.future = turnExecutor.submit(() -> execute(run, turn));
+            turnExecutor.execute(() -> execute(run, turn));
         } catch (RejectedExecutionException e) {
             log.error("task {}: executor rejected turn {}", s.id, run.number, e);
             synchronized (s) {
@@ -669,6 +711,11 @@ public final class Engine implements TaskManager {
 
     private void execute(TurnRun run, Turn turn) {
         TaskState s = run.state;
+        if (!run.enter()) { // cancelled before its thread started: nothing ran, the slot is free
+            releaseSlot(run);
+            hooks.turnThreadDone(s);
+            return;
+        }
         TurnResult result = null;
         Throwable failure = null;
         try {
@@ -682,8 +729,9 @@ public final class Engine implements TaskManager {
             if (run.timeout != null) {
                 run.timeout.cancel(false);
             }
+            run.exit();
         }
-        boolean keepSlot = false;
+        TurnRun nextRun = null;
         synchronized (s) {
             if (s.turn != run) {
                 log.debug("task {}: turn {} ended after it was cancelled or abandoned", s.id, run.number);
@@ -699,14 +747,14 @@ public final class Engine implements TaskManager {
                     if (question != null) {
                         transitionLocked(s, TaskStatus.WAITING_FOR_INPUT, null, null, "question", question);
                         if (!s.inbox.isEmpty()) {
-                            keepSlot = continueLocked(s);
+                            nextRun = beginTurnLocked(s);
                         }
                     }
                 } else {
                     Map<String, Object> res = safeData(s, result.data(), "result");
                     if (res != null) {
                         if (!s.inbox.isEmpty()) {
-                            keepSlot = continueLocked(s); // follow-ups sent while it ran are not dropped
+                            nextRun = beginTurnLocked(s); // follow-ups sent while it ran are not dropped
                         } else {
                             finishLocked(s, TaskStatus.COMPLETED, "result", res);
                         }
@@ -714,29 +762,22 @@ public final class Engine implements TaskManager {
                 }
             }
         }
-        if (keepSlot) {
+        if (nextRun != null) {
+            // the slot passes to the next turn, which alone releases it from now on, even if a cancel
+            // comes before it is launched (defect 2)
             hooks.betweenTurns(s);
             Turn next;
-            TurnRun nextRun;
             synchronized (s) {
-                nextRun = s.turn;
-                next = nextRun == null ? null : turnFor(s, nextRun);
+                next = turnFor(s, nextRun);
             }
-            if (nextRun != null) {
-                run.slotReleased.set(true);
-                turnGone(run);
-                launch(nextRun, next);
-                hooks.turnThreadDone(s);
-                return;
-            }
+            run.slotReleased.set(true);
+            turnGone(run);
+            launch(nextRun, next);
+            hooks.turnThreadDone(s);
+            return;
         }
         releaseSlot(run);
         hooks.turnThreadDone(s);
-    }
-
-    /** @return true if a next turn was begun in the same slot */
-    private boolean continueLocked(TaskState s) {
-        return beginTurnLocked(s) != null;
     }
 
     private Map<String, Object> safeData(TaskState s, Map<String, Object> data, String field) {
@@ -763,6 +804,12 @@ public final class Engine implements TaskManager {
     /** Caller holds the lock. Records a status change and its status event in one unit. */
     private CompletableFuture<Void> transitionLocked(TaskState s, TaskStatus to, Instant completedAt, String error,
                                                      String key, Object value) {
+        return transitionLocked(s, List.of(), to, completedAt, error, key, value);
+    }
+
+    /** As above, with ops written in the same unit before the status change. */
+    private CompletableFuture<Void> transitionLocked(TaskState s, List<StoreOp> before, TaskStatus to, Instant completedAt,
+                                                     String error, String key, Object value) {
         TaskStatus from = s.task().status();
         if (!from.canMoveTo(to)) {
             throw new IllegalStateException("illegal transition of task " + s.id + ": " + from + " -> " + to);
@@ -773,9 +820,11 @@ public final class Engine implements TaskManager {
         if (to.isTerminal()) {
             s.record = s.record.withOwner(null, null);
         }
-        List<StoreOp> ops = List.of(new StoreOp.UpdateTask(s.record, from),
-                new StoreOp.AppendEvent(new TaskEvent(s.id, s.nextSeq++, TaskEvent.STATUS,
-                        statusData(to, s.turns, key, value), now)));
+        List<StoreOp> ops = new ArrayList<>(before.size() + 2);
+        ops.addAll(before);
+        ops.add(new StoreOp.UpdateTask(s.record, from));
+        ops.add(new StoreOp.AppendEvent(new TaskEvent(s.id, s.nextSeq++, TaskEvent.STATUS,
+                statusData(to, s.turns, key, value), now)));
         CompletableFuture<Void> done = new CompletableFuture<>();
         submitLocked(s, ops, done, () -> {
             notify(l -> l.statusChanged(t, from));
@@ -796,6 +845,7 @@ public final class Engine implements TaskManager {
     /** Writer thread: a unit was committed. */
     void applyCommitted(Writer.Unit u) {
         TaskState s = u.state;
+        Task updated = null;
         for (StoreOp op : u.ops) {
             if (op instanceof StoreOp.AppendEvent) {
                 TaskEvent e = ((StoreOp.AppendEvent) op).event();
@@ -810,15 +860,19 @@ public final class Engine implements TaskManager {
                     notify(l -> l.eventAppended(e));
                 }
             } else if (op instanceof StoreOp.UpdateTask) {
-                s.committedTask = ((StoreOp.UpdateTask) op).record().task();
+                updated = ((StoreOp.UpdateTask) op).record().task();
             } else if (op instanceof StoreOp.InsertTask) {
-                s.committedTask = ((StoreOp.InsertTask) op).record().task();
+                updated = ((StoreOp.InsertTask) op).record().task();
             }
             hooks.afterApply(s, op);
         }
+        if (updated != null) {
+            // after the events: a subscriber that sees the finished task also sees its last seq (defect 1)
+            s.committedTask = updated;
+        }
         Task committed = s.committedTask;
         if (committed.status().isTerminal()) {
-            active.remove(s.id, s);
+            forget(s);
         } else if (committed.status() == TaskStatus.WAITING_FOR_INPUT) {
             s.tail.clear(); // an idle task keeps no events in memory; late readers page from the store
         }
@@ -829,6 +883,12 @@ public final class Engine implements TaskManager {
 
     /** Writer thread: a unit (and everything of the task queued before it) could not be written. */
     void writeFailed(TaskState s, Throwable error, List<Writer.Unit> units) {
+        for (Writer.Unit u : units) {
+            if (u.finalStatus) {
+                retryFinalStatus(u, error);
+                return;
+            }
+        }
         log.error("task {}: store write failed: {}", s.id, error.toString(), error);
         notify(l -> l.storeFailed(s.id, error));
         TaskStoreException cause = error instanceof TaskStoreException ? (TaskStoreException) error
@@ -862,6 +922,7 @@ public final class Engine implements TaskManager {
                         new StoreOp.AppendEvent(new TaskEvent(s.id, s.nextSeq++, TaskEvent.STATUS,
                                 statusData(TaskStatus.FAILED, "error", msg), now))), null,
                         () -> notify(l -> l.taskFinished(t)));
+                failure.finalStatus = true;
             }
         }
         if (turn != null) {
@@ -869,21 +930,42 @@ public final class Engine implements TaskManager {
             scheduleSlotRelease(turn);
         }
         if (failure != null) {
+            // queued like any write and retried until recorded: the task never stays RUNNING in the store
+            // while the engine has given up on it (defect 8); subscribers complete with that status
             try {
-                store.write(failure.ops);
-                writer.committed(List.of(failure));
+                writer.submit(failure);
                 return;
-            } catch (RuntimeException e2) {
-                log.error("task {}: could not record its failure either: {}", s.id, e2.toString());
-                synchronized (s) {
-                    s.dead = true;
-                }
+            } catch (ManagerClosedException e) {
+                log.warn("task {}: closing before its failure was recorded; the next start recovers it", s.id);
             }
         }
-        active.remove(s.id, s);
-        Set<EventSubscription> subs = subscriptions.get(s.id);
-        if (subs != null) {
-            subs.forEach(sub -> sub.fail(cause));
+        forget(s);
+        subscriptions.forEach(s.id, sub -> sub.fail(cause));
+    }
+
+    /** Writer thread: the final status of a task could not be written; try again after a backoff. */
+    private void retryFinalStatus(Writer.Unit u, Throwable error) {
+        TaskState s = u.state;
+        int attempt = ++u.attempts;
+        long delay = Math.min(5000, 50L << Math.min(6, attempt));
+        log.error("task {}: could not record its failure (attempt {}); retrying in {} ms: {}", s.id, attempt, delay,
+                error.toString());
+        if (closed) {
+            log.warn("task {}: closing before its failure was recorded; the next start recovers it", s.id);
+            forget(s);
+            subscriptions.forEach(s.id, sub -> sub.fail(new ManagerClosedException()));
+            return;
+        }
+        try {
+            timer.schedule(() -> {
+                try {
+                    writer.submit(u);
+                } catch (ManagerClosedException e) {
+                    log.warn("task {}: closing before its failure was recorded; the next start recovers it", s.id);
+                }
+            }, delay, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            log.warn("task {}: closing before its failure was recorded; the next start recovers it", s.id);
         }
     }
 
@@ -1021,15 +1103,16 @@ public final class Engine implements TaskManager {
         if (run.timeout != null) {
             run.timeout.cancel(false);
         }
-        if (run.future != null) {
-            run.future.cancel(true);
-        }
+        run.interrupt();
     }
 
-    /** A cancelled turn keeps its slot until its thread returns, or the grace time passes. */
+    /**
+     * A cancelled turn keeps its slot until its thread really returns, or the grace time passes
+     * (defect 3: a cancelled future reports done while the thread still runs).
+     */
     private void scheduleSlotRelease(TurnRun run) {
         long ms = config.cancelGrace().toMillis();
-        if (run.future != null && run.future.isDone()) {
+        if (run.hasReturned()) {
             releaseSlot(run);
             return;
         }
@@ -1051,10 +1134,9 @@ public final class Engine implements TaskManager {
         checkId(taskId, "task_id");
         checkOpen();
         // open subscriptions end with TaskDeletedException, not with the CANCELLED event written below
-        Set<EventSubscription> open = subscriptions.get(taskId);
-        if (open != null && store.task(taskId).isPresent()) {
+        if (subscriptions.has(taskId) && store.task(taskId).isPresent()) {
             TaskDeletedException gone = new TaskDeletedException(taskId);
-            open.forEach(sub -> sub.fail(gone));
+            subscriptions.forEach(taskId, sub -> sub.fail(gone));
         }
         TaskState s = liveState(taskId);
         if (s != null) {
@@ -1063,6 +1145,7 @@ public final class Engine implements TaskManager {
             } catch (NoSuchTaskException e) {
                 return false;
             }
+            writer.flush(); // a cancel or message another caller queued before ours is recorded, not dropped (defect 10)
             synchronized (s) {
                 s.deleted = true;
                 s.writeGeneration++; // drop anything a runaway turn still queues
@@ -1071,13 +1154,10 @@ public final class Engine implements TaskManager {
         }
         boolean existed = store.delete(taskId);
         if (s != null) {
-            active.remove(taskId, s);
+            forget(s);
         }
-        Set<EventSubscription> subs = subscriptions.get(taskId);
-        if (subs != null) {
-            TaskDeletedException gone = new TaskDeletedException(taskId);
-            subs.forEach(sub -> sub.fail(gone));
-        }
+        TaskDeletedException gone = new TaskDeletedException(taskId);
+        subscriptions.forEach(taskId, sub -> sub.fail(gone));
         if (existed) {
             log.info("task {} deleted", taskId);
         }
@@ -1112,12 +1192,17 @@ public final class Engine implements TaskManager {
                 throw new TaskNotAcceptingMessagesException(taskId, status);
             }
             pm = new PendingMessage(taskId, Ids.message(), m, clock.instant());
-            submitLocked(s, List.of(new StoreOp.AddMessage(pm)), done, null);
-            s.inbox.add(pm);
             needSlot = status == TaskStatus.WAITING_FOR_INPUT && s.turn == null && !s.queued;
             if (needSlot) {
+                // the message and PENDING in one unit: a stored, unconsumed message always leads to a turn,
+                // after a restart too, and the status says the task waits for a slot (defect 6)
                 s.queued = true;
+                done = transitionLocked(s, List.of(new StoreOp.AddMessage(pm)), TaskStatus.PENDING, null, null,
+                        null, null);
+            } else {
+                submitLocked(s, List.of(new StoreOp.AddMessage(pm)), done, null);
             }
+            s.inbox.add(pm);
             result = status == TaskStatus.WAITING_FOR_INPUT ? SendResult.STARTED_TURN : SendResult.QUEUED;
         }
         try {
@@ -1143,6 +1228,7 @@ public final class Engine implements TaskManager {
         if (taskId == null || taskId.isBlank()) {
             throw new InvalidRequestException("task_id", "task_id must not be blank");
         }
+        checkOpen();
         TaskState s = active.get(taskId);
         if (s != null && !s.deleted) {
             return Optional.of(s.committedTask);
@@ -1156,6 +1242,7 @@ public final class Engine implements TaskManager {
             throw new InvalidRequestException("query", "query must not be null");
         }
         TaskCursor after = query.cursor() == null ? null : decodeCursor(query.cursor());
+        checkOpen();
         List<TaskRecord> rows = store.list(query, after, query.limit() + 1);
         boolean more = rows.size() > query.limit();
         List<Task> tasks = new ArrayList<>(Math.min(rows.size(), query.limit()));
@@ -1186,12 +1273,14 @@ public final class Engine implements TaskManager {
 
     @Override
     public int runningCount() {
+        checkOpen();
         Map<TaskStatus, Long> c = store.countByStatus();
         return (int) (c.getOrDefault(TaskStatus.RUNNING, 0L) + c.getOrDefault(TaskStatus.WAITING_FOR_INPUT, 0L));
     }
 
     @Override
     public Map<TaskStatus, Long> countByStatus() {
+        checkOpen();
         Map<TaskStatus, Long> out = new EnumMap<>(TaskStatus.class);
         for (TaskStatus st : TaskStatus.values()) {
             out.put(st, 0L);
@@ -1213,8 +1302,7 @@ public final class Engine implements TaskManager {
                 throw new NullPointerException("§1.9: subscriber must not be null");
             }
             EventSubscription sub = new EventSubscription(this, taskId, afterSeq, subscriber);
-            subscriptions.computeIfAbsent(taskId, k -> new CopyOnWriteArraySet<>()).add(sub);
-            openSubscriptions.incrementAndGet();
+            subscriptions.add(taskId, sub);
             if (closed) {
                 sub.fail(new ManagerClosedException());
             } else {
@@ -1224,22 +1312,11 @@ public final class Engine implements TaskManager {
     }
 
     void signal(String taskId) {
-        Set<EventSubscription> subs = subscriptions.get(taskId);
-        if (subs != null) {
-            for (EventSubscription sub : subs) {
-                sub.signal();
-            }
-        }
+        subscriptions.forEach(taskId, EventSubscription::signal);
     }
 
     void unregister(EventSubscription sub) {
-        Set<EventSubscription> subs = subscriptions.get(sub.taskId);
-        if (subs != null && subs.remove(sub)) {
-            openSubscriptions.decrementAndGet();
-            if (subs.isEmpty()) {
-                subscriptions.remove(sub.taskId, subs);
-            }
-        }
+        subscriptions.remove(sub.taskId, sub);
     }
 
     void delivered() {
@@ -1264,7 +1341,7 @@ public final class Engine implements TaskManager {
             queued = readyQueue.size();
             running = slotsInUse;
         }
-        return new ManagerStats(active.size(), running, queued, openSubscriptions.get(), tail, peakTail.get(),
+        return new ManagerStats(active.size(), running, queued, subscriptions.size(), tail, peakTail.get(),
                 peakBuffer.get(), eventsAppended.get(), eventsDelivered.get(), writer.batches, eventsDropped.get());
     }
 
@@ -1274,7 +1351,7 @@ public final class Engine implements TaskManager {
         for (TaskListener l : listeners) {
             try {
                 call.accept(l);
-            } catch (RuntimeException e) {
+            } catch (Throwable e) { // an Error too: it must not reach the writer and fail writes that committed
                 log.warn("task listener {} threw; ignored", l.getClass().getName(), e);
             }
         }
@@ -1291,6 +1368,7 @@ public final class Engine implements TaskManager {
             closed = true;
         }
         long deadline = System.nanoTime() + config.shutdownTimeout().toNanos();
+        closeDeadline = deadline + TimeUnit.MILLISECONDS.toNanos(Math.max(1000, config.shutdownTimeout().toMillis()) + 1000);
         synchronized (schedLock) {
             readyQueue.clear(); // queued tasks stay PENDING in the store: the next start recovers them
         }
@@ -1319,9 +1397,7 @@ public final class Engine implements TaskManager {
         }
         writer.stop(Math.max(1000, config.shutdownTimeout().toMillis()));
         ManagerClosedException closedEx = new ManagerClosedException();
-        for (Set<EventSubscription> subs : subscriptions.values()) {
-            subs.forEach(sub -> sub.fail(closedEx));
-        }
+        subscriptions.all().forEach(sub -> sub.fail(closedEx));
         timer.shutdownNow();
         deliveryExecutor.shutdown();
         try {

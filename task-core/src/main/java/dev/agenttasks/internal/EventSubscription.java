@@ -116,6 +116,10 @@ final class EventSubscription implements Flow.Subscription, Runnable {
                 finish();
                 return;
             }
+            if (error != null) { // before any store read: a closed manager signals ManagerClosedException (defect 11)
+                terminateWithError();
+                return;
+            }
             if (!resolved && !resolve()) {
                 return;
             }

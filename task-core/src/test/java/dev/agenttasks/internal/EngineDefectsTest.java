@@ -329,7 +329,11 @@ class EngineDefectsTest {
             @Override
             public void afterStoreRead(String taskId) {
                 if (armed.compareAndSet(true, false)) {
-                    CompletableFuture.runAsync(() -> m2.cancel(taskId)).join();
+                    // a cancel from another thread either completes now (the window is open) or blocks
+                    // until this load is done (the window is closed)
+                    Thread canceller = new Thread(() -> m2.cancel(taskId));
+                    canceller.start();
+                    await(() -> canceller.getState() == Thread.State.BLOCKED || !canceller.isAlive());
                 }
             }
         };

@@ -219,10 +219,8 @@ public final class Engine implements TaskManager {
                 log.info("task {} recovered: resuming ({})", r.id(), r.task().status().wireName());
                 continue;
             }
-            Task t = r.task().withStatus(TaskStatus.FAILED, null, now, RecoveryPolicy.INTERRUPTED);
-            ops.add(new StoreOp.UpdateTask(r.withTask(t).withOwner(null, null), r.task().status()));
-            ops.add(new StoreOp.AppendEvent(new TaskEvent(r.id(), r.lastSeq() + 1, TaskEvent.STATUS,
-                    statusData(TaskStatus.FAILED, "error", RecoveryPolicy.INTERRUPTED), now)));
+            ops.addAll(Lifecycle.move(r, r.lastSeq() + 1, 0, TaskStatus.FAILED, now, null, RecoveryPolicy.INTERRUPTED,
+                    "error", RecoveryPolicy.INTERRUPTED).ops());
             failed++;
             log.info("task {} recovered: failed ({} when the host stopped)", r.id(), r.task().status().wireName());
             if (ops.size() >= 1000) {
@@ -453,9 +451,7 @@ public final class Engine implements TaskManager {
         CompletableFuture<Void> done = new CompletableFuture<>();
         synchronized (s) {
             List<StoreOp> ops = new ArrayList<>(3);
-            ops.add(new StoreOp.InsertTask(record));
-            ops.add(new StoreOp.AppendEvent(new TaskEvent(id, s.nextSeq++, TaskEvent.STATUS,
-                    statusData(TaskStatus.PENDING, null, null), now)));
+            ops.addAll(Lifecycle.created(record, s.nextSeq++));
             if (message != null) { // the log holds the first message: no pending-message row to write and remove
                 ops.add(new StoreOp.AppendEvent(new TaskEvent(id, s.nextSeq++, USER_MESSAGE,
                         userMessageData(1, message), now)));
@@ -504,25 +500,6 @@ public final class Engine implements TaskManager {
         }
     }
 
-    static Map<String, Object> statusData(TaskStatus status, String key, Object value) {
-        return statusData(status, 0, key, value);
-    }
-
-    /** {@code {"status": …, "turn": n (if n > 0), key: value (if key is set)}}. */
-    static Map<String, Object> statusData(TaskStatus status, int turn, String key, Object value) {
-        if (key == null && turn == 0) {
-            return Map.of("status", status.wireName());
-        }
-        LinkedHashMap<String, Object> m = new LinkedHashMap<>();
-        m.put("status", status.wireName());
-        if (turn > 0) {
-            m.put("turn", (long) turn);
-        }
-        if (key != null) {
-            m.put(key, value);
-        }
-        return java.util.Collections.unmodifiableMap(m);
-    }
 
     // ------------------------------------------------------------------ scheduling
 
@@ -627,13 +604,8 @@ public final class Engine implements TaskManager {
         Instant now = clock.instant();
         List<StoreOp> ops = new ArrayList<>(4);
         TaskStatus from = s.task().status();
-        Task before = s.task();
         if (from != TaskStatus.RUNNING) {
-            Task t = before.withStatus(TaskStatus.RUNNING, before.startedAt() == null ? now : null, null, null);
-            s.record = s.record.withTask(t).withOwner(hostId, null);
-            ops.add(new StoreOp.UpdateTask(s.record, from));
-            ops.add(new StoreOp.AppendEvent(new TaskEvent(s.id, s.nextSeq++, TaskEvent.STATUS,
-                    statusData(TaskStatus.RUNNING, number, null, null), now)));
+            ops.addAll(Lifecycle.move(s, TaskStatus.RUNNING, now, hostId, null, null, null));
         }
         if (pm != null) {
             ops.add(new StoreOp.RemoveMessage(s.id, pm.messageId()));
@@ -745,7 +717,7 @@ public final class Engine implements TaskManager {
                 } else if (result.kind() == TurnResult.Kind.AWAITING_INPUT) {
                     Map<String, Object> question = safeData(s, result.data(), "question");
                     if (question != null) {
-                        transitionLocked(s, TaskStatus.WAITING_FOR_INPUT, null, null, "question", question);
+                        transitionLocked(s, TaskStatus.WAITING_FOR_INPUT, null, "question", question);
                         if (!s.inbox.isEmpty()) {
                             nextRun = beginTurnLocked(s);
                         }
@@ -802,29 +774,19 @@ public final class Engine implements TaskManager {
     }
 
     /** Caller holds the lock. Records a status change and its status event in one unit. */
-    private CompletableFuture<Void> transitionLocked(TaskState s, TaskStatus to, Instant completedAt, String error,
-                                                     String key, Object value) {
-        return transitionLocked(s, List.of(), to, completedAt, error, key, value);
+    private CompletableFuture<Void> transitionLocked(TaskState s, TaskStatus to, String error, String key, Object value) {
+        return transitionLocked(s, List.of(), to, error, key, value);
     }
 
     /** As above, with ops written in the same unit before the status change. */
-    private CompletableFuture<Void> transitionLocked(TaskState s, List<StoreOp> before, TaskStatus to, Instant completedAt,
-                                                     String error, String key, Object value) {
+    private CompletableFuture<Void> transitionLocked(TaskState s, List<StoreOp> before, TaskStatus to, String error,
+                                                     String key, Object value) {
         TaskStatus from = s.task().status();
-        if (!from.canMoveTo(to)) {
-            throw new IllegalStateException("illegal transition of task " + s.id + ": " + from + " -> " + to);
-        }
-        Instant now = clock.instant();
-        Task t = s.task().withStatus(to, null, to.isTerminal() ? now : completedAt, error);
-        s.record = s.record.withTask(t);
-        if (to.isTerminal()) {
-            s.record = s.record.withOwner(null, null);
-        }
+        List<StoreOp> change = Lifecycle.move(s, to, clock.instant(), hostId, error, key, value);
+        Task t = s.task();
         List<StoreOp> ops = new ArrayList<>(before.size() + 2);
         ops.addAll(before);
-        ops.add(new StoreOp.UpdateTask(s.record, from));
-        ops.add(new StoreOp.AppendEvent(new TaskEvent(s.id, s.nextSeq++, TaskEvent.STATUS,
-                statusData(to, s.turns, key, value), now)));
+        ops.addAll(change);
         CompletableFuture<Void> done = new CompletableFuture<>();
         submitLocked(s, ops, done, () -> {
             notify(l -> l.statusChanged(t, from));
@@ -839,7 +801,7 @@ public final class Engine implements TaskManager {
     private CompletableFuture<Void> finishLocked(TaskState s, TaskStatus to, String key, Object value) {
         String error = to == TaskStatus.FAILED ? String.valueOf(value) : null;
         s.inbox.clear();
-        return transitionLocked(s, to, null, error, key, value);
+        return transitionLocked(s, to, error, key, value);
     }
 
     /** Writer thread: a unit was committed. */
@@ -914,14 +876,10 @@ public final class Engine implements TaskManager {
             if (committed.status().isTerminal() || s.committedSeq == 0) {
                 s.dead = true; // never inserted, or already finished
             } else {
-                Instant now = clock.instant();
                 String msg = "store failure: " + describe(error);
-                Task t = committed.withStatus(TaskStatus.FAILED, null, now, msg);
-                s.record = s.record.withTask(t).withOwner(null, null);
-                failure = new Writer.Unit(s, s.writeGeneration, List.of(new StoreOp.UpdateTask(s.record, committed.status()),
-                        new StoreOp.AppendEvent(new TaskEvent(s.id, s.nextSeq++, TaskEvent.STATUS,
-                                statusData(TaskStatus.FAILED, "error", msg), now))), null,
-                        () -> notify(l -> l.taskFinished(t)));
+                List<StoreOp> ops = Lifecycle.move(s, TaskStatus.FAILED, clock.instant(), null, msg, "error", msg);
+                Task t = s.task();
+                failure = new Writer.Unit(s, s.writeGeneration, ops, null, () -> notify(l -> l.taskFinished(t)));
                 failure.finalStatus = true;
             }
         }
@@ -1038,8 +996,7 @@ public final class Engine implements TaskManager {
             if (sessionId.equals(s.task().sessionId())) {
                 return;
             }
-            s.record = s.record.withTask(s.task().withSessionId(sessionId));
-            submitLocked(s, List.of(new StoreOp.UpdateTask(s.record, s.task().status())), null, null);
+            submitLocked(s, List.of(Lifecycle.sessionChanged(s, sessionId)), null, null);
         }
     }
 
@@ -1197,8 +1154,7 @@ public final class Engine implements TaskManager {
                 // the message and PENDING in one unit: a stored, unconsumed message always leads to a turn,
                 // after a restart too, and the status says the task waits for a slot (defect 6)
                 s.queued = true;
-                done = transitionLocked(s, List.of(new StoreOp.AddMessage(pm)), TaskStatus.PENDING, null, null,
-                        null, null);
+                done = transitionLocked(s, List.of(new StoreOp.AddMessage(pm)), TaskStatus.PENDING, null, null, null);
             } else {
                 submitLocked(s, List.of(new StoreOp.AddMessage(pm)), done, null);
             }

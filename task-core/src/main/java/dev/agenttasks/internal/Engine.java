@@ -37,7 +37,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.EnumMap;
@@ -99,9 +98,7 @@ public final class Engine implements TaskManager {
     private final Object loadLock = new Object();
 
     // scheduling (never held while taking a task's lock)
-    private final Object schedLock = new Object();
-    private final ArrayDeque<TaskState> readyQueue = new ArrayDeque<>();
-    private int slotsInUse;
+    private final TurnSlots<TaskState> slots;
     private final Set<TurnRun> runningTurns = ConcurrentHashMap.newKeySet();
 
     private volatile boolean closed;
@@ -124,6 +121,7 @@ public final class Engine implements TaskManager {
         this.clock = config.clock();
         this.hostId = config.hostId() != null ? config.hostId() : "host-" + UUID.randomUUID();
         this.listeners = config.listeners();
+        this.slots = new LocalTurnSlots<>(config.maxConcurrentTasks());
         if (config.executor() != null) {
             this.turnExecutor = config.executor();
             this.ownsTurnExecutor = false;
@@ -505,33 +503,15 @@ public final class Engine implements TaskManager {
 
     /** Queue the task for a slot (its {@code queued} flag is already set). */
     private void requestSlot(TaskState s) {
-        boolean start = false;
-        synchronized (schedLock) {
-            if (slotsInUse < config.maxConcurrentTasks() && readyQueue.isEmpty()) {
-                slotsInUse++;
-                start = true;
-            } else {
-                readyQueue.add(s);
-            }
-        }
-        if (start && !startTurn(s)) {
+        if (slots.acquireOrQueue(s) && !startTurn(s)) {
             releaseSlot();
         }
     }
 
+    /** Gives up a slot this thread holds: it passes to the next queued task that still needs one. */
     private void releaseSlot() {
-        while (true) {
-            TaskState next;
-            synchronized (schedLock) {
-                next = readyQueue.poll();
-                if (next == null || closed) {
-                    if (next != null) {
-                        readyQueue.addFirst(next);
-                    }
-                    slotsInUse--;
-                    return;
-                }
-            }
+        TaskState next;
+        while ((next = slots.releaseOrPass()) != null) {
             if (startTurn(next)) {
                 return; // the slot passed to it
             }
@@ -1293,10 +1273,8 @@ public final class Engine implements TaskManager {
         }
         int queued;
         int running;
-        synchronized (schedLock) {
-            queued = readyQueue.size();
-            running = slotsInUse;
-        }
+        queued = slots.queued();
+        running = slots.running();
         return new ManagerStats(active.size(), running, queued, subscriptions.size(), tail, peakTail.get(),
                 peakBuffer.get(), eventsAppended.get(), eventsDelivered.get(), writer.batches, eventsDropped.get());
     }
@@ -1325,9 +1303,7 @@ public final class Engine implements TaskManager {
         }
         long deadline = System.nanoTime() + config.shutdownTimeout().toNanos();
         closeDeadline = deadline + TimeUnit.MILLISECONDS.toNanos(Math.max(1000, config.shutdownTimeout().toMillis()) + 1000);
-        synchronized (schedLock) {
-            readyQueue.clear(); // queued tasks stay PENDING in the store: the next start recovers them
-        }
+        slots.close(); // queued tasks stay PENDING in the store: the next start queues them again
         synchronized (runningTurns) {
             long left;
             while (!runningTurns.isEmpty() && (left = deadline - System.nanoTime()) > 0) {

@@ -34,8 +34,9 @@ import java.util.concurrent.Flow;
  * }</pre>
  *
  * <p>All methods are thread-safe. Bad input fails with an {@link InvalidRequestException} (or a
- * subclass) before anything is written; after {@link #close()} every method that changes state
- * throws {@link ManagerClosedException}.
+ * subclass) before anything is written; after {@link #close()} every method but {@link #stats()} and
+ * {@code close()} throws {@link ManagerClosedException} (a subscription signals it through
+ * {@code onError}), and a call racing {@code close()} ends with it rather than waiting forever.
  */
 public interface TaskManager extends AutoCloseable {
 
@@ -87,9 +88,10 @@ public interface TaskManager extends AutoCloseable {
     boolean delete(String taskId);
 
     /**
-     * Sends a follow-up message. A task waiting for input starts its next turn with it (with the saved
-     * session id); a pending or running task stores it and runs it as the next turn when the current
-     * one ends. The message is durably stored before this returns.
+     * Sends a follow-up message. A task waiting for input is stored {@code PENDING} together with the
+     * message and starts its next turn with it (with the saved session id) as soon as a slot is free,
+     * also after a restart; a pending or running task stores it and runs it as the next turn when the
+     * current one ends. The message is durably stored before this returns.
      *
      * @param taskId  the task
      * @param message the message
@@ -107,7 +109,8 @@ public interface TaskManager extends AutoCloseable {
     Map<TaskStatus, Long> countByStatus();
 
     /**
-     * The whole event log of a task, then its live events; completes after the terminal status event.
+     * The whole event log of a task, then its live events; completes after the terminal status event,
+     * which is always delivered before {@code onComplete}.
      *
      * @param taskId the task
      * @return a cold publisher; each subscription is an independent cursor with its own demand
@@ -136,7 +139,7 @@ public interface TaskManager extends AutoCloseable {
      * Stops accepting work, lets running turns finish for up to the configured shutdown timeout,
      * interrupts those still running (they stay {@code RUNNING} in the store and are recovered by the
      * next manager's {@link RecoveryPolicy}), flushes every acknowledged write and closes the store.
-     * Idempotent.
+     * Queued tasks stay {@code PENDING} and the next manager queues them again. Idempotent.
      */
     @Override
     void close();

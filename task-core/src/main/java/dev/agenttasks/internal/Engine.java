@@ -68,7 +68,6 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class Engine implements TaskManager {
     private static final Logger log = LoggerFactory.getLogger(Engine.class);
-    private static final Set<TaskStatus> UNFINISHED = EnumSet.of(TaskStatus.PENDING, TaskStatus.RUNNING);
     private static final String USER_MESSAGE = "user_message";
 
     /** Validated builder settings. */
@@ -126,47 +125,26 @@ public final class Engine implements TaskManager {
             this.turnExecutor = config.executor();
             this.ownsTurnExecutor = false;
         } else {
-            this.turnExecutor = defaultTurnExecutor(config.maxConcurrentTasks());
+            this.turnExecutor = EngineThreads.defaultTurnExecutor(config.maxConcurrentTasks());
             this.ownsTurnExecutor = true;
         }
-        this.deliveryExecutor = Executors.newFixedThreadPool(config.deliveryThreads(), named("agent-tasks-delivery-"));
-        this.timer = new ScheduledThreadPoolExecutor(1, named("agent-tasks-timer-"));
+        this.deliveryExecutor = Executors.newFixedThreadPool(config.deliveryThreads(), EngineThreads.named("agent-tasks-delivery-"));
+        this.timer = new ScheduledThreadPoolExecutor(1, EngineThreads.named("agent-tasks-timer-"));
         this.timer.setRemoveOnCancelPolicy(true);
         this.writer = new Writer(this, store, config.writeQueueCapacity(), config.maxBatchSize(),
                 config.commitDelay().toNanos(), config.transientErrorBudget().toNanos());
-        recover();
+        List<TaskState> recovered = new StartupRecovery(store, config.recoveryPolicy(), clock, hostId, this::load,
+                this::notify).recover();
         writer.start();
-        startRecoveredTurns();
+        for (TaskState s : recovered) {
+            synchronized (s) {
+                s.queued = true;
+            }
+            requestSlot(s);
+        }
     }
 
     // ------------------------------------------------------------------ executors
-
-    private static ThreadFactory named(String prefix) {
-        AtomicInteger n = new AtomicInteger();
-        return r -> {
-            Thread t = new Thread(r, prefix + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        };
-    }
-
-    /** A virtual thread per turn on Java 21+, else a bounded pool of platform threads. */
-    static ExecutorService defaultTurnExecutor(int maxConcurrent) {
-        try {
-            Object ofVirtual = Thread.class.getMethod("ofVirtual").invoke(null);
-            Class<?> builderClass = Class.forName("java.lang.Thread$Builder");
-            Object named = builderClass.getMethod("name", String.class, long.class).invoke(ofVirtual, "agent-task-", 1L);
-            ThreadFactory factory = (ThreadFactory) builderClass.getMethod("factory").invoke(named);
-            return (ExecutorService) Executors.class.getMethod("newThreadPerTaskExecutor", ThreadFactory.class)
-                    .invoke(null, factory);
-        } catch (ReflectiveOperationException | RuntimeException e) {
-            int threads = Math.min(256, maxConcurrent + 4);
-            ThreadPoolExecutor pool = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS,
-                    new LinkedBlockingQueue<>(), named("agent-task-"));
-            pool.allowCoreThreadTimeOut(true);
-            return pool;
-        }
-    }
 
     /** @return true if turns run on virtual threads */
     public boolean usesVirtualThreads() {
@@ -179,71 +157,6 @@ public final class Engine implements TaskManager {
         } catch (RejectedExecutionException e) {
             s.run(); // after close: finish the signal on the caller's thread
         }
-    }
-
-    // ------------------------------------------------------------------ recovery
-
-    private final List<TaskState> recoveredToStart = new ArrayList<>();
-
-    private void recover() {
-        List<TaskRecord> stale = store.findByStatus(UNFINISHED);
-        Instant now = clock.instant();
-        List<StoreOp> ops = new ArrayList<>();
-        int failed = 0;
-        int requeued = 0;
-        for (TaskRecord r : stale) {
-            if (r.owner() != null && !r.owner().equals(hostId) && r.leaseUntil() != null && r.leaseUntil().isAfter(now)) {
-                continue; // another live host holds it
-            }
-            if (r.task().status() == TaskStatus.PENDING) {
-                // queued, no turn running: it goes back in the queue whatever the policy (defects 6 and 7)
-                recoveredToStart.add(load(r));
-                requeued++;
-                continue;
-            }
-            RecoveryPolicy.Action action;
-            try {
-                action = config.recoveryPolicy().decide(r.task());
-            } catch (RuntimeException e) {
-                log.warn("recovery policy threw for task {}; failing it", r.id(), e);
-                action = RecoveryPolicy.Action.FAIL;
-            }
-            RecoveryPolicy.Action decided = action;
-            notify(l -> l.taskRecovered(r.task(), decided));
-            if (action == RecoveryPolicy.Action.RESUME) {
-                TaskState s = load(r);
-                s.resumeNext = r.task().status() == TaskStatus.RUNNING;
-                recoveredToStart.add(s);
-                log.info("task {} recovered: resuming ({})", r.id(), r.task().status().wireName());
-                continue;
-            }
-            ops.addAll(Lifecycle.move(r, r.lastSeq() + 1, 0, TaskStatus.FAILED, now, null, RecoveryPolicy.INTERRUPTED,
-                    "error", RecoveryPolicy.INTERRUPTED).ops());
-            failed++;
-            log.info("task {} recovered: failed ({} when the host stopped)", r.id(), r.task().status().wireName());
-            if (ops.size() >= 1000) {
-                store.write(ops);
-                ops = new ArrayList<>();
-            }
-        }
-        if (!ops.isEmpty()) {
-            store.write(ops);
-        }
-        if (failed > 0 || !recoveredToStart.isEmpty()) {
-            log.info("recovery: {} interrupted tasks failed, {} resumed, {} queued again", failed,
-                    recoveredToStart.size() - requeued, requeued);
-        }
-    }
-
-    private void startRecoveredTurns() {
-        recoveredToStart.sort((a, b) -> a.task().createdAt().compareTo(b.task().createdAt()));
-        for (TaskState s : recoveredToStart) {
-            synchronized (s) {
-                s.queued = true;
-            }
-            requestSlot(s);
-        }
-        recoveredToStart.clear();
     }
 
     // ------------------------------------------------------------------ state lookup
@@ -1177,7 +1090,7 @@ public final class Engine implements TaskManager {
         if (query == null) {
             throw new InvalidRequestException("query", "query must not be null");
         }
-        TaskCursor after = query.cursor() == null ? null : decodeCursor(query.cursor());
+        TaskCursor after = query.cursor() == null ? null : Cursors.decode(query.cursor());
         checkOpen();
         List<TaskRecord> rows = store.list(query, after, query.limit() + 1);
         boolean more = rows.size() > query.limit();
@@ -1185,26 +1098,8 @@ public final class Engine implements TaskManager {
         for (int i = 0; i < rows.size() && i < query.limit(); i++) {
             tasks.add(rows.get(i).task());
         }
-        String next = more ? encodeCursor(tasks.get(tasks.size() - 1)) : null;
+        String next = more ? Cursors.encode(tasks.get(tasks.size() - 1)) : null;
         return new TaskPage(tasks, next);
-    }
-
-    static String encodeCursor(Task last) {
-        String raw = "v1:" + last.createdAt().getEpochSecond() + ":" + last.createdAt().getNano() + ":" + last.id();
-        return Base64.getUrlEncoder().withoutPadding().encodeToString(raw.getBytes(StandardCharsets.UTF_8));
-    }
-
-    static TaskCursor decodeCursor(String cursor) {
-        try {
-            String raw = new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8);
-            String[] p = raw.split(":", 4);
-            if (p.length != 4 || !p[0].equals("v1") || p[3].isEmpty()) {
-                throw new IllegalArgumentException(raw);
-            }
-            return new TaskCursor(Instant.ofEpochSecond(Long.parseLong(p[1]), Long.parseLong(p[2])), p[3]);
-        } catch (RuntimeException e) {
-            throw new InvalidRequestException("cursor", "not a cursor issued by this library: " + cursor);
-        }
     }
 
     @Override

@@ -67,8 +67,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * Not part of the public API; build it with {@link TaskManager#builder()}.
  */
 public final class Engine implements TaskManager {
-    private static final Logger log = LoggerFactory.getLogger(Engine.class);
-    private static final String USER_MESSAGE = "user_message";
+    static final Logger log = LoggerFactory.getLogger(Engine.class);
+    static final String USER_MESSAGE = "user_message";
 
     /** Validated builder settings. */
     public record Config(TaskStore store, AgentRunner runner, int maxConcurrentTasks, Duration defaultTimeout,
@@ -79,37 +79,37 @@ public final class Engine implements TaskManager {
                          Duration transientErrorBudget) {
     }
 
-    private final Config config;
-    private final TaskStore store;
-    private final AgentRunner runner;
-    private final TaskLimits limits;
-    private final Clock clock;
-    private final String hostId;
-    private final List<TaskListener> listeners;
-    private final ExecutorService turnExecutor;
-    private final boolean ownsTurnExecutor;
+    final Config config;
+    final TaskStore store;
+    final AgentRunner runner;
+    final TaskLimits limits;
+    final Clock clock;
+    final String hostId;
+    final List<TaskListener> listeners;
+    final ExecutorService turnExecutor;
+    final boolean ownsTurnExecutor;
     final ExecutorService deliveryExecutor;
     final ScheduledThreadPoolExecutor timer;
     final Writer writer;
 
-    private final ConcurrentHashMap<String, TaskState> active = new ConcurrentHashMap<>();
-    private final SubscriptionRegistry<EventSubscription> subscriptions = new SubscriptionRegistry<>();
-    private final Object loadLock = new Object();
+    final ConcurrentHashMap<String, TaskState> active = new ConcurrentHashMap<>();
+    final SubscriptionRegistry<EventSubscription> subscriptions = new SubscriptionRegistry<>();
+    final Object loadLock = new Object();
 
     // scheduling (never held while taking a task's lock)
-    private final TurnSlots<TaskState> slots;
-    private final Set<TurnRun> runningTurns = ConcurrentHashMap.newKeySet();
+    final TurnScheduler turns;
+    final Commits commits = new Commits(this);
 
-    private volatile boolean closed;
+    volatile boolean closed;
     /** After close: when waits for the writer give up (System.nanoTime). */
-    private volatile long closeDeadline;
+    volatile long closeDeadline;
     /** Race-window hooks for tests; {@link EngineHooks#NONE} in production. */
     volatile EngineHooks hooks = EngineHooks.NONE;
-    private final AtomicLong eventsAppended = new AtomicLong();
-    private final AtomicLong eventsDelivered = new AtomicLong();
-    private final AtomicLong eventsDropped = new AtomicLong();
-    private final AtomicInteger peakTail = new AtomicInteger();
-    private final AtomicInteger peakBuffer = new AtomicInteger();
+    final AtomicLong eventsAppended = new AtomicLong();
+    final AtomicLong eventsDelivered = new AtomicLong();
+    final AtomicLong eventsDropped = new AtomicLong();
+    final AtomicInteger peakTail = new AtomicInteger();
+    final AtomicInteger peakBuffer = new AtomicInteger();
 
     /** @param config settings from the builder */
     public Engine(Config config) {
@@ -120,7 +120,7 @@ public final class Engine implements TaskManager {
         this.clock = config.clock();
         this.hostId = config.hostId() != null ? config.hostId() : "host-" + UUID.randomUUID();
         this.listeners = config.listeners();
-        this.slots = new LocalTurnSlots<>(config.maxConcurrentTasks());
+        this.turns = new TurnScheduler(this, new LocalTurnSlots<>(config.maxConcurrentTasks()));
         if (config.executor() != null) {
             this.turnExecutor = config.executor();
             this.ownsTurnExecutor = false;
@@ -140,7 +140,7 @@ public final class Engine implements TaskManager {
             synchronized (s) {
                 s.queued = true;
             }
-            requestSlot(s);
+            turns.requestSlot(s);
         }
     }
 
@@ -161,7 +161,7 @@ public final class Engine implements TaskManager {
 
     // ------------------------------------------------------------------ state lookup
 
-    private TaskState load(TaskRecord r) {
+    TaskState load(TaskRecord r) {
         synchronized (loadLock) {
             TaskState s = active.get(r.id());
             if (s == null) {
@@ -181,7 +181,7 @@ public final class Engine implements TaskManager {
      * The number of the last turn a task started, so turn numbers go on after a restart. The engine
      * records it in every status event after the first turn; a waiting task's last event is one.
      */
-    private int lastTurn(TaskRecord r) {
+    int lastTurn(TaskRecord r) {
         if (r.lastSeq() == 0) {
             return 0;
         }
@@ -246,7 +246,7 @@ public final class Engine implements TaskManager {
 
     // ------------------------------------------------------------------ validation
 
-    private String checkId(String id, String field) {
+    String checkId(String id, String field) {
         if (id == null || id.isBlank()) {
             throw new InvalidRequestException(field, field + " must not be blank");
         }
@@ -256,7 +256,7 @@ public final class Engine implements TaskManager {
         return id;
     }
 
-    private TaskMessage checkMessage(TaskMessage m) {
+    TaskMessage checkMessage(TaskMessage m) {
         if (m == null) {
             throw new InvalidRequestException("message", "message must not be null");
         }
@@ -288,7 +288,7 @@ public final class Engine implements TaskManager {
         return new TaskMessage(null, blocks);
     }
 
-    private Map<String, String> checkMetadata(Map<String, String> md) {
+    Map<String, String> checkMetadata(Map<String, String> md) {
         long size = 0;
         LinkedHashMap<String, String> out = new LinkedHashMap<>();
         for (Map.Entry<String, String> e : md.entrySet()) {
@@ -307,7 +307,7 @@ public final class Engine implements TaskManager {
         return out;
     }
 
-    private void checkOpen() {
+    void checkOpen() {
         if (closed) {
             throw new ManagerClosedException();
         }
@@ -365,7 +365,7 @@ public final class Engine implements TaskManager {
             ops.addAll(Lifecycle.created(record, s.nextSeq++));
             if (message != null) { // the log holds the first message: no pending-message row to write and remove
                 ops.add(new StoreOp.AppendEvent(new TaskEvent(id, s.nextSeq++, USER_MESSAGE,
-                        userMessageData(1, message), now)));
+                        turns.userMessageData(1, message), now)));
             }
             s.firstMessage = message;
             s.queued = true;
@@ -374,7 +374,7 @@ public final class Engine implements TaskManager {
         }
         await(done);
         log.debug("task {} created for agent {}", id, agentId);
-        requestSlot(s);
+        turns.requestSlot(s);
         return task;
     }
 
@@ -383,7 +383,7 @@ public final class Engine implements TaskManager {
      * what it did not take, and a store call still hanging past the shutdown bound ends the wait with
      * {@link ManagerClosedException} (defect 5).
      */
-    private void await(CompletableFuture<Void> f) {
+    void await(CompletableFuture<Void> f) {
         boolean interrupted = false;
         try {
             while (true) {
@@ -414,122 +414,8 @@ public final class Engine implements TaskManager {
 
     // ------------------------------------------------------------------ scheduling
 
-    /** Queue the task for a slot (its {@code queued} flag is already set). */
-    private void requestSlot(TaskState s) {
-        if (slots.acquireOrQueue(s) && !startTurn(s)) {
-            releaseSlot();
-        }
-    }
-
-    /** Gives up a slot this thread holds: it passes to the next queued task that still needs one. */
-    private void releaseSlot() {
-        TaskState next;
-        while ((next = slots.releaseOrPass()) != null) {
-            if (startTurn(next)) {
-                return; // the slot passed to it
-            }
-        }
-    }
-
-    private void releaseSlot(TurnRun run) {
-        if (run.slotReleased.compareAndSet(false, true)) {
-            turnGone(run);
-            releaseSlot();
-        }
-    }
-
-    private void turnGone(TurnRun run) {
-        synchronized (runningTurns) {
-            runningTurns.remove(run);
-            runningTurns.notifyAll();
-        }
-    }
-
-    /**
-     * Starts the next turn of a task that holds a slot.
-     *
-     * @return false if the task no longer needs one (cancelled, deleted, nothing to do)
-     */
-    private boolean startTurn(TaskState s) {
-        TurnRun run;
-        Turn turn;
-        synchronized (s) {
-            if (!s.queued || s.turn != null || s.dead || s.deleted || s.task().status().isTerminal() || closed) {
-                s.queued = false;
-                return false;
-            }
-            s.queued = false;
-            run = beginTurnLocked(s);
-            if (run == null) {
-                return false;
-            }
-            turn = turnFor(s, run);
-        }
-        launch(run, turn);
-        return true;
-    }
-
-    /** Moves the task to RUNNING for a new turn, consuming the next message. Caller holds the task lock. */
-    private TurnRun beginTurnLocked(TaskState s) {
-        boolean resumed = s.resumeNext;
-        s.resumeNext = false;
-        boolean neverStarted = s.turns == 0 && s.task().startedAt() == null;
-        PendingMessage pm = null;
-        TaskMessage message = null;
-        if (resumed) {
-            // a resumed turn continues the interrupted one; queued messages run as the turns after it
-        } else if (neverStarted && s.firstMessage != null) {
-            message = s.firstMessage; // recorded in the log at creation
-        } else {
-            pm = s.inbox.poll();
-            if (pm == null && !neverStarted) {
-                return null; // nothing to run
-            }
-            message = pm == null ? null : pm.message();
-        }
-        int number = ++s.turns;
-        TurnRun run = new TurnRun(this, s, number);
-        run.message = message;
-        s.firstMessage = null;
-        run.resumed = resumed;
-        s.turn = run;
-        runningTurns.add(run); // before anything can release its slot
-        Instant now = clock.instant();
-        List<StoreOp> ops = new ArrayList<>(4);
-        TaskStatus from = s.task().status();
-        if (from != TaskStatus.RUNNING) {
-            ops.addAll(Lifecycle.move(s, TaskStatus.RUNNING, now, hostId, null, null, null));
-        }
-        if (pm != null) {
-            ops.add(new StoreOp.RemoveMessage(s.id, pm.messageId()));
-            if (pm.message() != null) {
-                ops.add(new StoreOp.AppendEvent(new TaskEvent(s.id, s.nextSeq++, USER_MESSAGE,
-                        userMessageData(number, pm.message()), now)));
-            }
-        }
-        Task after = s.task();
-        submitLocked(s, ops, null, () -> {
-            if (from != TaskStatus.RUNNING) {
-                notify(l -> l.statusChanged(after, from));
-            }
-            notify(l -> l.turnStarted(after, number));
-        });
-        return run;
-    }
-
-    private static Map<String, Object> userMessageData(int turn, TaskMessage m) {
-        LinkedHashMap<String, Object> data = new LinkedHashMap<>();
-        data.put("turn", (long) turn);
-        if (m.text() != null) {
-            data.put("text", m.text());
-        } else {
-            data.put("content", m.content());
-        }
-        return java.util.Collections.unmodifiableMap(data);
-    }
-
     /** The first message of a task that has not started, from its {@code user_message} event. */
-    private TaskMessage firstMessageOf(TaskRecord r) {
+    TaskMessage firstMessageOf(TaskRecord r) {
         for (TaskEvent e : store.events(r.id(), 0, 4)) {
             if (USER_MESSAGE.equals(e.type()) && Long.valueOf(1).equals(e.data().get("turn"))) {
                 Object text = e.data().get("text");
@@ -544,135 +430,20 @@ public final class Engine implements TaskManager {
         return null;
     }
 
-    private Turn turnFor(TaskState s, TurnRun run) {
-        return new Turn(s.id, s.task().agentId(), run.number, s.task().sessionId(), run.message,
-                s.record.options(), s.task().workDir(), run.resumed);
-    }
-
-    private void launch(TurnRun run, Turn turn) {
-        TaskState s = run.state;
-        long timeoutMs = s.record.timeoutMillis() > 0 ? s.record.timeoutMillis()
-                : config.defaultTimeout() == null ? 0 : config.defaultTimeout().toMillis();
-        try {
-            turnExecutor.execute(() -> execute(run, turn));
-        } catch (RejectedExecutionException e) {
-            log.error("task {}: executor rejected turn {}", s.id, run.number, e);
-            synchronized (s) {
-                if (s.turn == run) {
-                    s.turn = null;
-                    run.closed = true;
-                    finishLocked(s, TaskStatus.FAILED, "error", "executor rejected the turn: " + e.getMessage());
-                }
-            }
-            releaseSlot(run);
-            return;
-        }
-        if (timeoutMs > 0) {
-            run.timeout = timer.schedule(() -> stopTurn(run, TaskStatus.FAILED,
-                    "timeout: turn " + run.number + " ran longer than " + Duration.ofMillis(timeoutMs)),
-                    timeoutMs, TimeUnit.MILLISECONDS);
-        }
-    }
-
-    private void execute(TurnRun run, Turn turn) {
-        TaskState s = run.state;
-        if (!run.enter()) { // cancelled before its thread started: nothing ran, the slot is free
-            releaseSlot(run);
-            hooks.turnThreadDone(s);
-            return;
-        }
-        TurnResult result = null;
-        Throwable failure = null;
-        try {
-            result = runner.runTurn(turn, run);
-            if (result == null) {
-                failure = new IllegalStateException("runner returned no TurnResult");
-            }
-        } catch (Throwable t) {
-            failure = t;
-        } finally {
-            if (run.timeout != null) {
-                run.timeout.cancel(false);
-            }
-            run.exit();
-        }
-        TurnRun nextRun = null;
-        synchronized (s) {
-            if (s.turn != run) {
-                log.debug("task {}: turn {} ended after it was cancelled or abandoned", s.id, run.number);
-            } else {
-                run.closed = true;
-                s.turn = null;
-                if (failure != null) {
-                    String msg = describe(failure);
-                    log.info("task {}: turn {} failed: {}", s.id, run.number, msg);
-                    finishLocked(s, TaskStatus.FAILED, "error", msg);
-                } else if (result.kind() == TurnResult.Kind.AWAITING_INPUT) {
-                    Map<String, Object> question = safeData(s, result.data(), "question");
-                    if (question != null) {
-                        transitionLocked(s, TaskStatus.WAITING_FOR_INPUT, null, "question", question);
-                        if (!s.inbox.isEmpty()) {
-                            nextRun = beginTurnLocked(s);
-                        }
-                    }
-                } else {
-                    Map<String, Object> res = safeData(s, result.data(), "result");
-                    if (res != null) {
-                        if (!s.inbox.isEmpty()) {
-                            nextRun = beginTurnLocked(s); // follow-ups sent while it ran are not dropped
-                        } else {
-                            finishLocked(s, TaskStatus.COMPLETED, "result", res);
-                        }
-                    }
-                }
-            }
-        }
-        if (nextRun != null) {
-            // the slot passes to the next turn, which alone releases it from now on, even if a cancel
-            // comes before it is launched (defect 2)
-            hooks.betweenTurns(s);
-            Turn next;
-            synchronized (s) {
-                next = turnFor(s, nextRun);
-            }
-            run.slotReleased.set(true);
-            turnGone(run);
-            launch(nextRun, next);
-            hooks.turnThreadDone(s);
-            return;
-        }
-        releaseSlot(run);
-        hooks.turnThreadDone(s);
-    }
-
-    private Map<String, Object> safeData(TaskState s, Map<String, Object> data, String field) {
-        try {
-            return Json.copyObject(data, field, limits.maxEventBytes());
-        } catch (InvalidRequestException e) {
-            finishLocked(s, TaskStatus.FAILED, "error", "runner returned an invalid " + field + ": " + e.getMessage());
-            return null;
-        }
-    }
-
-    private static String describe(Throwable t) {
-        String m = t.getMessage();
-        return m == null || m.isBlank() ? t.getClass().getName() : m;
-    }
-
     // ------------------------------------------------------------------ transitions and writes
 
     /** Caller holds the lock. Queues a unit of ops for the writer. */
-    private void submitLocked(TaskState s, List<StoreOp> ops, CompletableFuture<Void> done, Runnable afterCommit) {
+    void submitLocked(TaskState s, List<StoreOp> ops, CompletableFuture<Void> done, Runnable afterCommit) {
         writer.submit(new Writer.Unit(s, s.writeGeneration, ops, done, afterCommit));
     }
 
     /** Caller holds the lock. Records a status change and its status event in one unit. */
-    private CompletableFuture<Void> transitionLocked(TaskState s, TaskStatus to, String error, String key, Object value) {
+    CompletableFuture<Void> transitionLocked(TaskState s, TaskStatus to, String error, String key, Object value) {
         return transitionLocked(s, List.of(), to, error, key, value);
     }
 
     /** As above, with ops written in the same unit before the status change. */
-    private CompletableFuture<Void> transitionLocked(TaskState s, List<StoreOp> before, TaskStatus to, String error,
+    CompletableFuture<Void> transitionLocked(TaskState s, List<StoreOp> before, TaskStatus to, String error,
                                                      String key, Object value) {
         TaskStatus from = s.task().status();
         List<StoreOp> change = Lifecycle.move(s, to, clock.instant(), hostId, error, key, value);
@@ -691,133 +462,10 @@ public final class Engine implements TaskManager {
         return done;
     }
 
-    private CompletableFuture<Void> finishLocked(TaskState s, TaskStatus to, String key, Object value) {
+    CompletableFuture<Void> finishLocked(TaskState s, TaskStatus to, String key, Object value) {
         String error = to == TaskStatus.FAILED ? String.valueOf(value) : null;
         s.inbox.clear();
         return transitionLocked(s, to, error, key, value);
-    }
-
-    /** Writer thread: a unit was committed. */
-    void applyCommitted(Writer.Unit u) {
-        TaskState s = u.state;
-        Task updated = null;
-        for (StoreOp op : u.ops) {
-            if (op instanceof StoreOp.AppendEvent) {
-                TaskEvent e = ((StoreOp.AppendEvent) op).event();
-                s.tail.add(e);
-                s.committedSeq = e.seq();
-                eventsAppended.incrementAndGet();
-                int size = s.tail.size();
-                if (size > peakTail.get()) {
-                    peakTail.accumulateAndGet(size, Math::max);
-                }
-                if (!listeners.isEmpty()) {
-                    notify(l -> l.eventAppended(e));
-                }
-            } else if (op instanceof StoreOp.UpdateTask) {
-                updated = ((StoreOp.UpdateTask) op).record().task();
-            } else if (op instanceof StoreOp.InsertTask) {
-                updated = ((StoreOp.InsertTask) op).record().task();
-            }
-            hooks.afterApply(s, op);
-        }
-        if (updated != null) {
-            // after the events: a subscriber that sees the finished task also sees its last seq (defect 1)
-            s.committedTask = updated;
-        }
-        Task committed = s.committedTask;
-        if (committed.status().isTerminal()) {
-            forget(s);
-        } else if (committed.status() == TaskStatus.WAITING_FOR_INPUT) {
-            s.tail.clear(); // an idle task keeps no events in memory; late readers page from the store
-        }
-        if (u.afterCommit != null) {
-            u.afterCommit.run();
-        }
-    }
-
-    /** Writer thread: a unit (and everything of the task queued before it) could not be written. */
-    void writeFailed(TaskState s, Throwable error, List<Writer.Unit> units) {
-        for (Writer.Unit u : units) {
-            if (u.finalStatus) {
-                retryFinalStatus(u, error);
-                return;
-            }
-        }
-        log.error("task {}: store write failed: {}", s.id, error.toString(), error);
-        notify(l -> l.storeFailed(s.id, error));
-        TaskStoreException cause = error instanceof TaskStoreException ? (TaskStoreException) error
-                : new TaskStoreException("store write failed", error);
-        for (Writer.Unit u : units) {
-            u.fail(cause);
-        }
-        TurnRun turn;
-        Writer.Unit failure = null;
-        synchronized (s) {
-            s.writeGeneration++;
-            turn = s.turn;
-            s.turn = null;
-            if (turn != null) {
-                turn.cancelled = true;
-                turn.closed = true;
-            }
-            s.queued = false;
-            s.inbox.clear();
-            s.nextSeq = s.committedSeq + 1;
-            Task committed = s.committedTask;
-            s.record = s.record.withTask(committed);
-            if (committed.status().isTerminal() || s.committedSeq == 0) {
-                s.dead = true; // never inserted, or already finished
-            } else {
-                String msg = "store failure: " + describe(error);
-                List<StoreOp> ops = Lifecycle.move(s, TaskStatus.FAILED, clock.instant(), null, msg, "error", msg);
-                Task t = s.task();
-                failure = new Writer.Unit(s, s.writeGeneration, ops, null, () -> notify(l -> l.taskFinished(t)));
-                failure.finalStatus = true;
-            }
-        }
-        if (turn != null) {
-            interrupt(turn);
-            scheduleSlotRelease(turn);
-        }
-        if (failure != null) {
-            // queued like any write and retried until recorded: the task never stays RUNNING in the store
-            // while the engine has given up on it (defect 8); subscribers complete with that status
-            try {
-                writer.submit(failure);
-                return;
-            } catch (ManagerClosedException e) {
-                log.warn("task {}: closing before its failure was recorded; the next start recovers it", s.id);
-            }
-        }
-        forget(s);
-        subscriptions.forEach(s.id, sub -> sub.fail(cause));
-    }
-
-    /** Writer thread: the final status of a task could not be written; try again after a backoff. */
-    private void retryFinalStatus(Writer.Unit u, Throwable error) {
-        TaskState s = u.state;
-        int attempt = ++u.attempts;
-        long delay = Math.min(5000, 50L << Math.min(6, attempt));
-        log.error("task {}: could not record its failure (attempt {}); retrying in {} ms: {}", s.id, attempt, delay,
-                error.toString());
-        if (closed) {
-            log.warn("task {}: closing before its failure was recorded; the next start recovers it", s.id);
-            forget(s);
-            subscriptions.forEach(s.id, sub -> sub.fail(new ManagerClosedException()));
-            return;
-        }
-        try {
-            timer.schedule(() -> {
-                try {
-                    writer.submit(u);
-                } catch (ManagerClosedException e) {
-                    log.warn("task {}: closing before its failure was recorded; the next start recovers it", s.id);
-                }
-            }, delay, TimeUnit.MILLISECONDS);
-        } catch (RejectedExecutionException e) {
-            log.warn("task {}: closing before its failure was recorded; the next start recovers it", s.id);
-        }
     }
 
     // ------------------------------------------------------------------ runner callbacks
@@ -867,7 +515,7 @@ public final class Engine implements TaskManager {
         }
     }
 
-    private void dropped(TurnRun run, String type) {
+    void dropped(TurnRun run, String type) {
         long n = eventsDropped.incrementAndGet();
         if (n == 1 || n % 1000 == 0) {
             log.warn("task {}: dropped event '{}' emitted after turn {} ended or was cancelled ({} dropped so far)",
@@ -925,58 +573,12 @@ public final class Engine implements TaskManager {
             done = finishLocked(s, TaskStatus.CANCELLED, null, null);
         }
         if (turn != null) {
-            interrupt(turn);
-            scheduleSlotRelease(turn);
+            turns.interrupt(turn);
+            turns.scheduleSlotRelease(turn);
         }
         await(done);
         log.info("task {} cancelled", taskId);
         return true;
-    }
-
-    private void stopTurn(TurnRun run, TaskStatus to, String reason) {
-        TaskState s = run.state;
-        synchronized (s) {
-            if (s.turn != run) {
-                return;
-            }
-            s.turn = null;
-            run.cancelled = true;
-            run.closed = true;
-            log.info("task {}: {}", s.id, reason);
-            finishLocked(s, to, "error", reason);
-        }
-        interrupt(run);
-        scheduleSlotRelease(run);
-    }
-
-    private static void interrupt(TurnRun run) {
-        if (run.timeout != null) {
-            run.timeout.cancel(false);
-        }
-        run.interrupt();
-    }
-
-    /**
-     * A cancelled turn keeps its slot until its thread really returns, or the grace time passes
-     * (defect 3: a cancelled future reports done while the thread still runs).
-     */
-    private void scheduleSlotRelease(TurnRun run) {
-        long ms = config.cancelGrace().toMillis();
-        if (run.hasReturned()) {
-            releaseSlot(run);
-            return;
-        }
-        try {
-            timer.schedule(() -> {
-                if (!run.slotReleased.get()) {
-                    log.warn("task {}: turn {} ignored cancellation for {} ms; its slot is released anyway",
-                            run.state.id, run.number, ms);
-                    releaseSlot(run);
-                }
-            }, ms, TimeUnit.MILLISECONDS);
-        } catch (RejectedExecutionException e) {
-            releaseSlot(run);
-        }
     }
 
     @Override
@@ -1064,7 +666,7 @@ public final class Engine implements TaskManager {
             throw e;
         }
         if (needSlot) {
-            requestSlot(s);
+            turns.requestSlot(s);
         }
         log.debug("task {}: message {} {}", taskId, pm.messageId(), result);
         return result;
@@ -1168,15 +770,15 @@ public final class Engine implements TaskManager {
         }
         int queued;
         int running;
-        queued = slots.queued();
-        running = slots.running();
+        queued = turns.slots.queued();
+        running = turns.slots.running();
         return new ManagerStats(active.size(), running, queued, subscriptions.size(), tail, peakTail.get(),
                 peakBuffer.get(), eventsAppended.get(), eventsDelivered.get(), writer.batches, eventsDropped.get());
     }
 
     // ------------------------------------------------------------------ listeners
 
-    private void notify(java.util.function.Consumer<TaskListener> call) {
+    void notify(java.util.function.Consumer<TaskListener> call) {
         for (TaskListener l : listeners) {
             try {
                 call.accept(l);
@@ -1198,19 +800,19 @@ public final class Engine implements TaskManager {
         }
         long deadline = System.nanoTime() + config.shutdownTimeout().toNanos();
         closeDeadline = deadline + TimeUnit.MILLISECONDS.toNanos(Math.max(1000, config.shutdownTimeout().toMillis()) + 1000);
-        slots.close(); // queued tasks stay PENDING in the store: the next start queues them again
-        synchronized (runningTurns) {
+        turns.slots.close(); // queued tasks stay PENDING in the store: the next start queues them again
+        synchronized (turns.runningTurns) {
             long left;
-            while (!runningTurns.isEmpty() && (left = deadline - System.nanoTime()) > 0) {
+            while (!turns.runningTurns.isEmpty() && (left = deadline - System.nanoTime()) > 0) {
                 try {
-                    TimeUnit.NANOSECONDS.timedWait(runningTurns, left);
+                    TimeUnit.NANOSECONDS.timedWait(turns.runningTurns, left);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     break;
                 }
             }
         }
-        for (TurnRun run : new ArrayList<>(runningTurns)) {
+        for (TurnRun run : new ArrayList<>(turns.runningTurns)) {
             TaskState s = run.state;
             synchronized (s) {
                 if (s.turn == run) {
@@ -1220,7 +822,7 @@ public final class Engine implements TaskManager {
                     log.warn("task {}: turn {} still running at shutdown; interrupted, left for recovery", s.id, run.number);
                 }
             }
-            interrupt(run);
+            turns.interrupt(run);
         }
         writer.stop(Math.max(1000, config.shutdownTimeout().toMillis()));
         ManagerClosedException closedEx = new ManagerClosedException();

@@ -304,7 +304,7 @@ final class Writer implements Runnable {
             committed(live);
         } catch (RuntimeException e) {
             if (live.stream().map(u -> u.state).distinct().count() == 1 && live.get(0).state != null) {
-                engine.writeFailed(live.get(0).state, e, live);
+                engine.commits.writeFailed(live.get(0).state, e, live);
                 return;
             }
             Map<TaskState, List<Unit>> byTask = new LinkedHashMap<>();
@@ -317,7 +317,7 @@ final class Writer implements Runnable {
                     if (g.getKey() == null) {
                         g.getValue().forEach(u -> u.fail(e));
                     } else {
-                        engine.writeFailed(g.getKey(), e, g.getValue());
+                        engine.commits.writeFailed(g.getKey(), e, g.getValue());
                     }
                 }
                 return;
@@ -334,7 +334,7 @@ final class Writer implements Runnable {
                     if (g.getKey() == null) {
                         g.getValue().forEach(u -> u.fail(e2)); // flush markers carry no writes
                     } else {
-                        engine.writeFailed(g.getKey(), e2, g.getValue());
+                        engine.commits.writeFailed(g.getKey(), e2, g.getValue());
                     }
                 }
             }
@@ -348,7 +348,7 @@ final class Writer implements Runnable {
             if (u.state == null) {
                 continue; // a flush marker
             }
-            engine.applyCommitted(u);
+            engine.commits.applyCommitted(u);
             touched.add(u.state);
         }
         for (Unit u : units) {

@@ -57,7 +57,7 @@ final class Commits {
         }
         Task committed = s.committedTask;
         if (committed.status().isTerminal()) {
-            engine.forget(s);
+            engine.tasks.forget(s);
         } else if (committed.status() == TaskStatus.WAITING_FOR_INPUT) {
             s.tail.clear(); // an idle task keeps no events in memory; late readers page from the engine.store
         }
@@ -120,7 +120,7 @@ final class Commits {
                 log.warn("task {}: closing before its failure was recorded; the next start recovers it", s.id);
             }
         }
-        engine.forget(s);
+        engine.tasks.forget(s);
         engine.subscriptions.forEach(s.id, sub -> sub.fail(cause));
     }
 
@@ -133,7 +133,7 @@ final class Commits {
                 error.toString());
         if (engine.closed) {
             log.warn("task {}: closing before its failure was recorded; the next start recovers it", s.id);
-            engine.forget(s);
+            engine.tasks.forget(s);
             engine.subscriptions.forEach(s.id, sub -> sub.fail(new ManagerClosedException()));
             return;
         }

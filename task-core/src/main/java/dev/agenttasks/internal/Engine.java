@@ -98,6 +98,8 @@ public final class Engine implements TaskManager {
 
     // scheduling (never held while taking a task's lock)
     final TurnScheduler turns;
+    final TaskStates tasks = new TaskStates(this);
+    final RunnerCallbacks callbacks = new RunnerCallbacks(this);
     final Commits commits = new Commits(this);
 
     volatile boolean closed;
@@ -133,7 +135,7 @@ public final class Engine implements TaskManager {
         this.timer.setRemoveOnCancelPolicy(true);
         this.writer = new Writer(this, store, config.writeQueueCapacity(), config.maxBatchSize(),
                 config.commitDelay().toNanos(), config.transientErrorBudget().toNanos());
-        List<TaskState> recovered = new StartupRecovery(store, config.recoveryPolicy(), clock, hostId, this::load,
+        List<TaskState> recovered = new StartupRecovery(store, config.recoveryPolicy(), clock, hostId, tasks::load,
                 this::notify).recover();
         writer.start();
         for (TaskState s : recovered) {
@@ -160,82 +162,6 @@ public final class Engine implements TaskManager {
     }
 
     // ------------------------------------------------------------------ state lookup
-
-    TaskState load(TaskRecord r) {
-        synchronized (loadLock) {
-            TaskState s = active.get(r.id());
-            if (s == null) {
-                s = new TaskState(r, config.liveTailSize());
-                s.inbox.addAll(store.pendingMessages(r.id()));
-                s.turns = lastTurn(r);
-                if (s.turns == 0 && r.task().status() == TaskStatus.PENDING) {
-                    s.firstMessage = firstMessageOf(r);
-                }
-                active.put(r.id(), s);
-            }
-            return s;
-        }
-    }
-
-    /**
-     * The number of the last turn a task started, so turn numbers go on after a restart. The engine
-     * records it in every status event after the first turn; a waiting task's last event is one.
-     */
-    int lastTurn(TaskRecord r) {
-        if (r.lastSeq() == 0) {
-            return 0;
-        }
-        List<TaskEvent> last = store.events(r.id(), r.lastSeq() - 1, 1);
-        if (!last.isEmpty() && last.get(0).isStatus() && last.get(0).data().get("turn") instanceof Long) {
-            return ((Long) last.get(0).data().get("turn")).intValue();
-        }
-        long max = 0;
-        long after = 0;
-        while (true) { // rare: a running task resumed after a crash; scan its log once
-            List<TaskEvent> page = store.events(r.id(), after, 1024);
-            if (page.isEmpty()) {
-                return (int) max;
-            }
-            for (TaskEvent e : page) {
-                if (e.isStatus() && e.data().get("turn") instanceof Long
-                        || USER_MESSAGE.equals(e.type()) && e.data().get("turn") instanceof Long && max > 0) {
-                    max = Math.max(max, (Long) e.data().get("turn"));
-                }
-                after = e.seq();
-            }
-        }
-    }
-
-    /** @return the in-memory state of an unfinished task (loading it if needed), or null if finished or unknown */
-    TaskState liveState(String taskId) {
-        TaskState s = active.get(taskId);
-        if (s != null) {
-            return s;
-        }
-        synchronized (loadLock) { // a task is forgotten under this lock too: the read below is never stale (defect 9)
-            s = active.get(taskId);
-            if (s != null) {
-                return s;
-            }
-            Optional<TaskRecord> r = store.task(taskId);
-            hooks.afterStoreRead(taskId);
-            if (r.isEmpty() || r.get().task().status().isTerminal()) {
-                return null;
-            }
-            return load(r.get());
-        }
-    }
-
-    /** Drops a finished (or given-up) task from memory. */
-    void forget(TaskState s) {
-        synchronized (loadLock) {
-            active.remove(s.id, s);
-        }
-    }
-
-    Optional<TaskRecord> storedTask(String taskId) {
-        return store.task(taskId);
-    }
 
     /** A page sized to the subscriber's outstanding demand: at least 64 events, at most the page size. */
     List<TaskEvent> readPage(String taskId, long afterSeq, long demand) {
@@ -414,22 +340,6 @@ public final class Engine implements TaskManager {
 
     // ------------------------------------------------------------------ scheduling
 
-    /** The first message of a task that has not started, from its {@code user_message} event. */
-    TaskMessage firstMessageOf(TaskRecord r) {
-        for (TaskEvent e : store.events(r.id(), 0, 4)) {
-            if (USER_MESSAGE.equals(e.type()) && Long.valueOf(1).equals(e.data().get("turn"))) {
-                Object text = e.data().get("text");
-                if (text instanceof String) {
-                    return TaskMessage.text((String) text);
-                }
-                @SuppressWarnings("unchecked")
-                List<Map<String, Object>> content = (List<Map<String, Object>>) e.data().get("content");
-                return content == null ? null : TaskMessage.content(content);
-            }
-        }
-        return null;
-    }
-
     // ------------------------------------------------------------------ transitions and writes
 
     /** Caller holds the lock. Queues a unit of ops for the writer. */
@@ -470,84 +380,13 @@ public final class Engine implements TaskManager {
 
     // ------------------------------------------------------------------ runner callbacks
 
-    void emit(TurnRun run, String type, Map<String, ?> data) {
-        if (type == null || type.isBlank()) {
-            throw new InvalidRequestException("type", "event type must not be blank");
-        }
-        if (type.length() > limits.maxIdLength()) {
-            throw new InvalidRequestException("type", "event type is longer than " + limits.maxIdLength());
-        }
-        if (TaskEvent.STATUS.equals(type)) {
-            throw new InvalidRequestException("type", "event type \"status\" is reserved for the engine");
-        }
-        Map<String, Object> copy = Json.copyEncoded(data, "data", limits.maxEventBytes());
-        TaskState s = run.state;
-        if (run.closed) {
-            dropped(run, type);
-            return;
-        }
-        try {
-            writer.acquire();
-        } catch (TaskStoreException e) {
-            if (run.closed) { // cancelled while waiting for room: the event is dropped like any late one
-                dropped(run, type);
-                return;
-            }
-            throw e;
-        }
-        boolean submitted = false;
-        try {
-            synchronized (s) {
-                if (run.closed || s.turn != run) {
-                    dropped(run, type);
-                    return;
-                }
-                TaskEvent e = new TaskEvent(s.id, s.nextSeq++, type, copy, clock.instant());
-                Writer.Unit u = new Writer.Unit(s, s.writeGeneration, List.of(new StoreOp.AppendEvent(e)), null, null);
-                u.permit = true;
-                writer.submit(u);
-                submitted = true;
-            }
-        } finally {
-            if (!submitted) {
-                writer.release();
-            }
-        }
-    }
-
-    void dropped(TurnRun run, String type) {
-        long n = eventsDropped.incrementAndGet();
-        if (n == 1 || n % 1000 == 0) {
-            log.warn("task {}: dropped event '{}' emitted after turn {} ended or was cancelled ({} dropped so far)",
-                    run.state.id, type, run.number, n);
-        } else {
-            log.debug("task {}: dropped late event '{}' of turn {}", run.state.id, type, run.number);
-        }
-    }
-
-    void reportSession(TurnRun run, String sessionId) {
-        if (sessionId == null || sessionId.isBlank()) {
-            throw new InvalidRequestException("session_id", "session id must not be blank");
-        }
-        TaskState s = run.state;
-        synchronized (s) {
-            if (run.closed || s.turn != run) {
-                return;
-            }
-            if (sessionId.equals(s.task().sessionId())) {
-                return;
-            }
-            submitLocked(s, List.of(Lifecycle.sessionChanged(s, sessionId)), null, null);
-        }
-    }
-
     // ------------------------------------------------------------------ cancel, timeout, delete
 
     @Override
     public boolean cancel(String taskId) {
         checkId(taskId, "task_id");
         checkOpen();
-        TaskState s = liveState(taskId);
+        TaskState s = tasks.liveState(taskId);
         if (s == null) {
             if (store.task(taskId).isPresent()) {
                 return false;
@@ -590,7 +429,7 @@ public final class Engine implements TaskManager {
             TaskDeletedException gone = new TaskDeletedException(taskId);
             subscriptions.forEach(taskId, sub -> sub.fail(gone));
         }
-        TaskState s = liveState(taskId);
+        TaskState s = tasks.liveState(taskId);
         if (s != null) {
             try {
                 cancel(taskId);
@@ -606,7 +445,7 @@ public final class Engine implements TaskManager {
         }
         boolean existed = store.delete(taskId);
         if (s != null) {
-            forget(s);
+            tasks.forget(s);
         }
         TaskDeletedException gone = new TaskDeletedException(taskId);
         subscriptions.forEach(taskId, sub -> sub.fail(gone));
@@ -623,7 +462,7 @@ public final class Engine implements TaskManager {
         checkId(taskId, "task_id");
         TaskMessage m = checkMessage(message);
         checkOpen();
-        TaskState s = liveState(taskId);
+        TaskState s = tasks.liveState(taskId);
         if (s == null) {
             Optional<TaskRecord> r = store.task(taskId);
             if (r.isEmpty()) {

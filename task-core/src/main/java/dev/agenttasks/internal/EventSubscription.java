@@ -190,9 +190,9 @@ final class EventSubscription implements Flow.Subscription, Runnable {
     private boolean resolve() {
         resolved = true;
         try {
-            state = engine.liveState(taskId);
+            state = engine.tasks.liveState(taskId);
             if (state == null) {
-                Optional<TaskRecord> rec = engine.storedTask(taskId);
+                Optional<TaskRecord> rec = engine.tasks.storedTask(taskId);
                 if (rec.isEmpty()) {
                     error = new NoSuchTaskException(taskId);
                     terminateWithError();

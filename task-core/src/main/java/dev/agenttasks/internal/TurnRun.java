@@ -69,12 +69,12 @@ final class TurnRun implements TurnContext {
 
     @Override
     public void emit(String type, Map<String, ?> data) {
-        engine.emit(this, type, data);
+        engine.callbacks.emit(this, type, data);
     }
 
     @Override
     public void sessionId(String sessionId) {
-        engine.reportSession(this, sessionId);
+        engine.callbacks.reportSession(this, sessionId);
     }
 
     @Override

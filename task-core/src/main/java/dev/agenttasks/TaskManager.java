@@ -232,8 +232,9 @@ public interface TaskManager extends AutoCloseable {
         }
 
         /**
-         * @param grace how long a cancelled or timed-out turn that ignores interruption keeps its
-         *              concurrency slot before the slot is given to the next task
+         * @param grace how long a cancelled or timed-out turn whose thread has not returned (it ignores
+         *              the interrupt) keeps its concurrency slot before the slot is given to the next
+         *              task with a warning; the slot is never freed while the thread runs within the grace
          * @return this
          */
         public Builder cancelGrace(Duration grace) {

@@ -28,8 +28,6 @@ import dev.agenttasks.spi.StoreOp;
 import dev.agenttasks.spi.TaskCursor;
 import dev.agenttasks.spi.TaskRecord;
 import dev.agenttasks.spi.TaskStore;
-import dev.agenttasks.spi.Turn;
-import dev.agenttasks.spi.TurnResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,33 +36,33 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.EnumMap;
-import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Flow;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The engine behind {@link TaskManager}: validation, the status machine, turn scheduling with a
- * concurrency limit, cancellation and timeouts, the group-commit writer, and event subscriptions.
- * Not part of the public API; build it with {@link TaskManager#builder()}.
+ * The engine behind {@link TaskManager}: the public calls (validation, create, cancel, delete, messages,
+ * queries, subscriptions, close), wired to the parts that do the work, one responsibility each:
+ * {@link Lifecycle} (the one transition path), {@link TurnScheduler} with its {@link TurnSlots} seam
+ * (slots, queue, turns, timeouts, cancel grace), {@link TaskRecovery} (what a starting host takes
+ * over), {@link TaskStates} (tasks in memory), {@link Writer} and {@link Commits} (group commit and what
+ * its outcomes mean), {@link RunnerCallbacks} (what a turn calls), {@link SubscriptionRegistry} and
+ * {@link EventSubscription} (delivery). Not part of the public API; build it with
+ * {@link TaskManager#builder()}.
  */
 public final class Engine implements TaskManager {
     static final Logger log = LoggerFactory.getLogger(Engine.class);

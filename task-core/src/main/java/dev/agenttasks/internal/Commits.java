@@ -59,7 +59,7 @@ final class Commits {
         if (committed.status().isTerminal()) {
             engine.tasks.forget(s);
         } else if (committed.status() == TaskStatus.WAITING_FOR_INPUT) {
-            s.tail.clear(); // an idle task keeps no events in memory; late readers page from the engine.store
+            s.tail.clear(); // an idle task keeps no events in memory; late readers page from the store
         }
         if (u.afterCommit != null) {
             u.afterCommit.run();
@@ -74,10 +74,10 @@ final class Commits {
                 return;
             }
         }
-        log.error("task {}: engine.store write failed: {}", s.id, error.toString(), error);
+        log.error("task {}: store write failed: {}", s.id, error.toString(), error);
         engine.notify(l -> l.storeFailed(s.id, error));
         TaskStoreException cause = error instanceof TaskStoreException ? (TaskStoreException) error
-                : new TaskStoreException("engine.store write failed", error);
+                : new TaskStoreException("store write failed", error);
         for (Writer.Unit u : units) {
             u.fail(cause);
         }
@@ -99,7 +99,7 @@ final class Commits {
             if (committed.status().isTerminal() || s.committedSeq == 0) {
                 s.dead = true; // never inserted, or already finished
             } else {
-                String msg = "engine.store failure: " + engine.turns.describe(error);
+                String msg = "store failure: " + engine.turns.describe(error);
                 List<StoreOp> ops = Lifecycle.move(s, TaskStatus.FAILED, engine.clock.instant(), null, msg, "error", msg);
                 Task t = s.task();
                 failure = new Writer.Unit(s, s.writeGeneration, ops, null, () -> engine.notify(l -> l.taskFinished(t)));
@@ -111,7 +111,7 @@ final class Commits {
             engine.turns.scheduleSlotRelease(turn);
         }
         if (failure != null) {
-            // queued like any write and retried until recorded: the task never stays RUNNING in the engine.store
+            // queued like any write and retried until recorded: the task never stays RUNNING in the store
             // while the engine has given up on it (defect 8); subscribers complete with that status
             try {
                 engine.writer.submit(failure);

@@ -198,7 +198,7 @@ final class TurnScheduler {
         try {
             result = engine.runner.runTurn(turn, run);
             if (result == null) {
-                failure = new IllegalStateException("engine.runner returned no TurnResult");
+                failure = new IllegalStateException("runner returned no TurnResult");
             }
         } catch (Throwable t) {
             failure = t;
@@ -261,7 +261,7 @@ final class TurnScheduler {
         try {
             return Json.copyObject(data, field, engine.limits.maxEventBytes());
         } catch (InvalidRequestException e) {
-            engine.finishLocked(s, TaskStatus.FAILED, "error", "engine.runner returned an invalid " + field + ": " + e.getMessage());
+            engine.finishLocked(s, TaskStatus.FAILED, "error", "runner returned an invalid " + field + ": " + e.getMessage());
             return null;
         }
     }

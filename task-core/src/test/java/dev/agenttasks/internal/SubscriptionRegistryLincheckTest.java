@@ -10,7 +10,7 @@ class SubscriptionRegistryLincheckTest {
 
     @Test
     void aSubscriberAddedWhileTheLastLeavesIsStillSignalled() {
-        LincheckSupport.explore(100, () -> {
+        LincheckSupport.explore(500, () -> {
             SubscriptionRegistry<String> registry = new SubscriptionRegistry<>();
             registry.add("t", "old");
             Thread adder = new Thread(() -> registry.add("t", "new"));

@@ -15,7 +15,7 @@ class TurnSlotsLincheckTest {
 
     @Test
     void aSlotReleasedByTheTurnsEndAndByTheGraceTimerIsReleasedOnceAndPassedOn() {
-        LincheckSupport.explore(100, () -> {
+        LincheckSupport.explore(500, () -> {
             LocalTurnSlots<String> slots = new LocalTurnSlots<>(1);
             List<String> started = new CopyOnWriteArrayList<>();
             if (!slots.acquireOrQueue("a")) {
@@ -53,7 +53,7 @@ class TurnSlotsLincheckTest {
 
     @Test
     void closingStopsHandingOutSlots() {
-        LincheckSupport.explore(100, () -> {
+        LincheckSupport.explore(500, () -> {
             LocalTurnSlots<String> slots = new LocalTurnSlots<>(1);
             slots.acquireOrQueue("a");
             List<String> started = new CopyOnWriteArrayList<>();

@@ -1,9 +1,11 @@
 package dev.agenttasks;
 
 /**
- * Decides, when a manager starts, what happens to tasks that a host which died left
- * {@code PENDING} or {@code RUNNING}. Tasks {@code WAITING_FOR_INPUT} need no recovery: they keep
- * waiting.
+ * Decides, when a manager starts, what happens to tasks whose turn was running when their host
+ * stopped (crashed, or closed before the turn ended): tasks left {@code RUNNING}. Only those are
+ * interrupted work. Tasks left {@code PENDING} (queued, or given a message while no slot was free)
+ * had no turn running: they are queued again in creation order whatever the policy, so a clean
+ * {@link TaskManager#close()} never loses queued work. Tasks {@code WAITING_FOR_INPUT} keep waiting.
  */
 @FunctionalInterface
 public interface RecoveryPolicy {
@@ -16,8 +18,8 @@ public interface RecoveryPolicy {
         /** Mark the task {@code FAILED} with the error {@value RecoveryPolicy#INTERRUPTED}. */
         FAIL,
         /**
-         * Run it again: a {@code PENDING} task is queued as if new; a {@code RUNNING} task gets a turn
-         * with {@link dev.agenttasks.spi.Turn#resumed()} set and its saved session id.
+         * Run it again: the task gets a turn with {@link dev.agenttasks.spi.Turn#resumed()} set and its
+         * saved session id.
          */
         RESUME
     }

@@ -58,32 +58,4 @@ public record Task(
         Objects.requireNonNull(createdAt, "createdAt");
         metadata = metadata == null ? Map.of() : Map.copyOf(metadata);
     }
-
-    /**
-     * A copy with a different status and the given lifecycle fields.
-     *
-     * @param newStatus      the new status
-     * @param newStartedAt   start time (kept if {@code null})
-     * @param newCompletedAt completion time (kept if {@code null})
-     * @param newError       error (kept if {@code null})
-     * @return the copy
-     */
-    public Task withStatus(TaskStatus newStatus, Instant newStartedAt, Instant newCompletedAt, String newError) {
-        return new Task(id, agentId, sessionId, newStatus, title, model, createdAt,
-                newStartedAt != null ? newStartedAt : startedAt,
-                newCompletedAt != null ? newCompletedAt : completedAt,
-                newError != null ? newError : error,
-                workDir, metadata);
-    }
-
-    /**
-     * A copy with another session id.
-     *
-     * @param newSessionId the agent session id
-     * @return the copy
-     */
-    public Task withSessionId(String newSessionId) {
-        return new Task(id, agentId, newSessionId, status, title, model, createdAt, startedAt, completedAt,
-                error, workDir, metadata);
-    }
 }

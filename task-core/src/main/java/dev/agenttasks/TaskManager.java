@@ -34,8 +34,9 @@ import java.util.concurrent.Flow;
  * }</pre>
  *
  * <p>All methods are thread-safe. Bad input fails with an {@link InvalidRequestException} (or a
- * subclass) before anything is written; after {@link #close()} every method that changes state
- * throws {@link ManagerClosedException}.
+ * subclass) before anything is written; after {@link #close()} every method but {@link #stats()} and
+ * {@code close()} throws {@link ManagerClosedException} (a subscription signals it through
+ * {@code onError}), and a call racing {@code close()} ends with it rather than waiting forever.
  */
 public interface TaskManager extends AutoCloseable {
 
@@ -87,9 +88,10 @@ public interface TaskManager extends AutoCloseable {
     boolean delete(String taskId);
 
     /**
-     * Sends a follow-up message. A task waiting for input starts its next turn with it (with the saved
-     * session id); a pending or running task stores it and runs it as the next turn when the current
-     * one ends. The message is durably stored before this returns.
+     * Sends a follow-up message. A task waiting for input is stored {@code PENDING} together with the
+     * message and starts its next turn with it (with the saved session id) as soon as a slot is free,
+     * also after a restart; a pending or running task stores it and runs it as the next turn when the
+     * current one ends. The message is durably stored before this returns.
      *
      * @param taskId  the task
      * @param message the message
@@ -107,7 +109,8 @@ public interface TaskManager extends AutoCloseable {
     Map<TaskStatus, Long> countByStatus();
 
     /**
-     * The whole event log of a task, then its live events; completes after the terminal status event.
+     * The whole event log of a task, then its live events; completes after the terminal status event,
+     * which is always delivered before {@code onComplete}.
      *
      * @param taskId the task
      * @return a cold publisher; each subscription is an independent cursor with its own demand
@@ -136,7 +139,7 @@ public interface TaskManager extends AutoCloseable {
      * Stops accepting work, lets running turns finish for up to the configured shutdown timeout,
      * interrupts those still running (they stay {@code RUNNING} in the store and are recovered by the
      * next manager's {@link RecoveryPolicy}), flushes every acknowledged write and closes the store.
-     * Idempotent.
+     * Queued tasks stay {@code PENDING} and the next manager queues them again. Idempotent.
      */
     @Override
     void close();
@@ -166,6 +169,8 @@ public interface TaskManager extends AutoCloseable {
         public static final int DEFAULT_MAX_BATCH_SIZE = 1024;
         /** Default {@link #writeQueueCapacity(int)}: 65536 pending writes. */
         public static final int DEFAULT_WRITE_QUEUE_CAPACITY = 65536;
+        /** Default {@link #transientErrorBudget(Duration)}: 30 seconds. */
+        public static final Duration DEFAULT_TRANSIENT_ERROR_BUDGET = Duration.ofSeconds(30);
 
         TaskStore store;
         AgentRunner runner;
@@ -185,6 +190,7 @@ public interface TaskManager extends AutoCloseable {
         TaskLimits limits = TaskLimits.defaults();
         Clock clock = Clock.systemUTC();
         String hostId;
+        Duration transientErrorBudget = DEFAULT_TRANSIENT_ERROR_BUDGET;
 
         Builder() {
         }
@@ -226,8 +232,9 @@ public interface TaskManager extends AutoCloseable {
         }
 
         /**
-         * @param grace how long a cancelled or timed-out turn that ignores interruption keeps its
-         *              concurrency slot before the slot is given to the next task
+         * @param grace how long a cancelled or timed-out turn whose thread has not returned (it ignores
+         *              the interrupt) keeps its concurrency slot before the slot is given to the next
+         *              task with a warning; the slot is never freed while the thread runs within the grace
          * @return this
          */
         public Builder cancelGrace(Duration grace) {
@@ -346,6 +353,20 @@ public interface TaskManager extends AutoCloseable {
         }
 
         /**
+         * How long the writer keeps retrying a batch of writes that the store failed with a
+         * {@link dev.agenttasks.spi.TransientStoreException} (a lock held by another connection, a
+         * dropped connection) before it treats the failure as permanent and fails the tasks of the
+         * batch. Retries back off from 5 ms to 1 s; all writes wait meanwhile.
+         *
+         * @param budget total retry time per batch; zero fails at the first transient error
+         * @return this
+         */
+        public Builder transientErrorBudget(Duration budget) {
+            this.transientErrorBudget = nonNegative(budget, "transientErrorBudget");
+            return this;
+        }
+
+        /**
          * @param hostId name of this host, recorded as the owner of the tasks it runs
          * @return this
          */
@@ -370,7 +391,7 @@ public interface TaskManager extends AutoCloseable {
             return new Engine(new Engine.Config(store, runner, maxConcurrentTasks, defaultTimeout, cancelGrace,
                     shutdownTimeout, commitDelay, executor, liveTailSize, pageSize, maxBatchSize,
                     writeQueueCapacity, deliveryThreads, recoveryPolicy, List.copyOf(listeners), limits, clock,
-                    hostId));
+                    hostId, transientErrorBudget));
         }
 
         private static int positive(int n, String name) {

@@ -17,7 +17,10 @@ import java.util.Locale;
  * ({@link #isTerminal()}) have no way out.
  */
 public enum TaskStatus {
-    /** Created and queued; no turn has started yet (for example, the concurrency limit is reached). */
+    /**
+     * Queued for a turn: created and not started yet, or given a message while waiting for input and
+     * now waiting for a free slot (for example, the concurrency limit is reached).
+     */
     PENDING,
     /** A turn of the agent is running. */
     RUNNING,
@@ -48,7 +51,7 @@ public enum TaskStatus {
             case RUNNING:
                 return next == WAITING_FOR_INPUT || next == COMPLETED || next == FAILED || next == CANCELLED;
             case WAITING_FOR_INPUT:
-                return next == RUNNING || next == CANCELLED || next == FAILED;
+                return next == PENDING || next == RUNNING || next == CANCELLED || next == FAILED;
             default:
                 return false;
         }

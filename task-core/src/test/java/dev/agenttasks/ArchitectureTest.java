@@ -3,6 +3,8 @@ package dev.agenttasks;
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
+import dev.agenttasks.spi.StoreOp;
+import dev.agenttasks.spi.TaskRecord;
 import org.junit.jupiter.api.Test;
 
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
@@ -24,8 +26,19 @@ class ArchitectureTest {
     void theApiReachesTheEngineOnlyThroughItsFactories() {
         noClasses().that().resideInAnyPackage("dev.agenttasks", "dev.agenttasks.spi")
                 .and().doNotHaveFullyQualifiedName("dev.agenttasks.TaskManager$Builder")
-                .and().doNotHaveFullyQualifiedName("dev.agenttasks.spi.TaskStore")
                 .should().dependOnClassesThat().resideInAPackage("dev.agenttasks.internal..")
+                .check(classes);
+    }
+
+    @Test
+    void everyStatusChangeGoesThroughTheLifecycle() {
+        // the one transition path: only Lifecycle builds a task row update (and with it a status change)
+        noClasses().that().resideInAPackage("dev.agenttasks.internal..")
+                .and().doNotHaveFullyQualifiedName("dev.agenttasks.internal.Lifecycle")
+                .should().callConstructor(StoreOp.UpdateTask.class, TaskRecord.class, TaskStatus.class)
+                .orShould().callConstructor(StoreOp.InsertTask.class, TaskRecord.class)
+                .orShould().callMethod(TaskStatus.class, "canMoveTo", TaskStatus.class)
+                .because("Lifecycle.move checks TaskStatus.canMoveTo and writes the status event with the change")
                 .check(classes);
     }
 

@@ -116,6 +116,10 @@ final class EventSubscription implements Flow.Subscription, Runnable {
                 finish();
                 return;
             }
+            if (error != null) { // before any store read: a closed manager signals ManagerClosedException (defect 11)
+                terminateWithError();
+                return;
+            }
             if (!resolved && !resolve()) {
                 return;
             }
@@ -186,9 +190,9 @@ final class EventSubscription implements Flow.Subscription, Runnable {
     private boolean resolve() {
         resolved = true;
         try {
-            state = engine.liveState(taskId);
+            state = engine.tasks.liveState(taskId);
             if (state == null) {
-                Optional<TaskRecord> rec = engine.storedTask(taskId);
+                Optional<TaskRecord> rec = engine.tasks.storedTask(taskId);
                 if (rec.isEmpty()) {
                     error = new NoSuchTaskException(taskId);
                     terminateWithError();

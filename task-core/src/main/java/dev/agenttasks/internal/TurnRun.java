@@ -1,7 +1,6 @@
 package dev.agenttasks.internal;
 
 import java.util.Map;
-import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -16,8 +15,11 @@ final class TurnRun implements TurnContext {
     volatile boolean cancelled;
     /** Set once the engine stops listening to this turn (it ended, or was cancelled). */
     volatile boolean closed;
-    volatile Future<?> future;
     volatile ScheduledFuture<?> timeout;
+    /** The thread running the turn, while it runs; guarded by this object's monitor. */
+    private Thread thread;
+    private boolean stopRequested;
+    private boolean returned;
     final AtomicBoolean slotReleased = new AtomicBoolean();
     /** The message of this turn, or null. */
     dev.agenttasks.TaskMessage message;
@@ -30,6 +32,36 @@ final class TurnRun implements TurnContext {
         this.number = number;
     }
 
+    /** Turn thread: the turn starts. @return false if it was stopped before it started */
+    synchronized boolean enter() {
+        if (stopRequested) {
+            returned = true;
+            return false;
+        }
+        thread = Thread.currentThread();
+        return true;
+    }
+
+    /** Turn thread: the runner returned; an interrupt sent for this turn does not reach the next job of the thread. */
+    synchronized void exit() {
+        thread = null;
+        returned = true;
+        Thread.interrupted();
+    }
+
+    /** Interrupts the turn's thread if it runs, or keeps it from starting. */
+    synchronized void interrupt() {
+        stopRequested = true;
+        if (thread != null) {
+            thread.interrupt();
+        }
+    }
+
+    /** @return true once the turn's thread has returned (or will never run it) */
+    synchronized boolean hasReturned() {
+        return returned;
+    }
+
     @Override
     public String taskId() {
         return state.id;
@@ -37,17 +69,17 @@ final class TurnRun implements TurnContext {
 
     @Override
     public void emit(String type, Map<String, ?> data) {
-        engine.emit(this, type, data);
+        engine.callbacks.emit(this, type, data);
     }
 
     @Override
     public void sessionId(String sessionId) {
-        engine.reportSession(this, sessionId);
+        engine.callbacks.reportSession(this, sessionId);
     }
 
     @Override
     public java.util.List<dev.agenttasks.TaskEvent> events(long afterSeq, int limit) {
-        return engine.turnEvents(this, afterSeq, limit);
+        return engine.callbacks.events(this, afterSeq, limit);
     }
 
     @Override

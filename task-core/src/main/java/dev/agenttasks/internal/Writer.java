@@ -1,9 +1,11 @@
 package dev.agenttasks.internal;
 
 import dev.agenttasks.ManagerClosedException;
+import dev.agenttasks.TaskDeletedException;
 import dev.agenttasks.TaskStoreException;
 import dev.agenttasks.spi.StoreOp;
 import dev.agenttasks.spi.TaskStore;
+import dev.agenttasks.spi.TransientStoreException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,6 +40,10 @@ final class Writer implements Runnable {
         final Runnable afterCommit;
         /** True if the unit holds a permit of the writer's capacity (runner emits do). */
         boolean permit;
+        /** True for the final status of a task the engine gave up on: retried until it is recorded. */
+        boolean finalStatus;
+        /** Failed attempts of a final status so far. */
+        int attempts;
 
         Unit(TaskState state, int generation, List<StoreOp> ops, CompletableFuture<Void> done, Runnable afterCommit) {
             this.state = state;
@@ -61,12 +67,16 @@ final class Writer implements Runnable {
     private final Semaphore capacity;
     private final int maxBatch;
     private final long lingerNanos;
-    private final Thread thread;
+    private final long transientBudgetNanos;
+    /** Makes the open check and the enqueue one step with respect to {@link #stop}. */
+    private final Object gate = new Object();
+    final Thread thread;
     private volatile boolean stopping;
     volatile long batches;
 
-    Writer(Engine engine, TaskStore store, int capacity, int maxBatch, long lingerNanos) {
+    Writer(Engine engine, TaskStore store, int capacity, int maxBatch, long lingerNanos, long transientBudgetNanos) {
         this.engine = engine;
+        this.transientBudgetNanos = transientBudgetNanos;
         this.store = store;
         this.capacity = new Semaphore(capacity);
         this.maxBatch = maxBatch;
@@ -109,18 +119,24 @@ final class Writer implements Runnable {
      * @throws ManagerClosedException if the writer has stopped
      */
     void submit(Unit unit) {
-        if (stopping) {
-            if (unit.permit) {
-                release();
+        engine.hooks.beforeEnqueue();
+        synchronized (gate) { // the writer cannot stop between the check and the enqueue (defect 5)
+            if (!stopping) {
+                queue.add(unit);
+                return;
             }
-            throw new ManagerClosedException();
         }
-        queue.add(unit);
+        if (unit.permit) {
+            unit.permit = false;
+            release();
+        }
+        throw new ManagerClosedException();
     }
 
     /** Waits until everything queued before this call is committed (or has failed). */
     void flush() {
         CompletableFuture<Void> done = new CompletableFuture<>();
+        engine.hooks.beforeFlush();
         submit(new Unit(null, 0, List.of(), done, null));
         try {
             done.join();
@@ -144,7 +160,9 @@ final class Writer implements Runnable {
 
     /** Stops after committing everything queued; waits for that up to the timeout. */
     void stop(long timeoutMillis) {
-        stopping = true;
+        synchronized (gate) {
+            stopping = true;
+        }
         try {
             thread.join(Math.max(1, timeoutMillis));
         } catch (InterruptedException e) {
@@ -152,6 +170,50 @@ final class Writer implements Runnable {
         }
         if (thread.isAlive()) {
             log.warn("store writer did not finish within {} ms; {} units left", timeoutMillis, queue.size());
+        }
+        // whatever the writer did not take fails now, so no caller waits for it forever
+        List<Unit> left = new ArrayList<>();
+        queue.drainTo(left);
+        if (!left.isEmpty()) {
+            ManagerClosedException closed = new ManagerClosedException();
+            left.forEach(u -> u.fail(closed));
+            done(left);
+        }
+    }
+
+    /**
+     * Writes ops in one transaction, repeating it with backoff while the store reports a transient
+     * failure and the budget lasts.
+     */
+    private void write(List<StoreOp> ops) {
+        long deadline = System.nanoTime() + transientBudgetNanos;
+        long backoffMillis = 5;
+        int attempt = 0;
+        while (true) {
+            try {
+                store.write(ops);
+                if (attempt > 0) {
+                    log.info("store write succeeded after {} transient failures", attempt);
+                }
+                return;
+            } catch (TransientStoreException e) {
+                attempt++;
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    log.warn("store write still failing after {} attempts; the transient-error budget is spent", attempt);
+                    throw e;
+                }
+                if (attempt == 1) {
+                    log.warn("transient store failure, retrying the batch: {}", e.toString());
+                }
+                try {
+                    TimeUnit.MILLISECONDS.sleep(Math.min(backoffMillis, TimeUnit.NANOSECONDS.toMillis(left) + 1));
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+                backoffMillis = Math.min(backoffMillis * 2, 1000);
+            }
         }
     }
 
@@ -219,11 +281,13 @@ final class Writer implements Runnable {
     }
 
     private void commit(List<Unit> batch) {
+        engine.hooks.beforeCommit();
         List<Unit> live = new ArrayList<>(batch.size());
         List<StoreOp> all = new ArrayList<>();
         for (Unit u : batch) {
             if (u.state != null && u.generation != u.state.writeGeneration) {
-                u.fail(new TaskStoreException("write of task " + u.state.id + " dropped after an earlier store failure"));
+                u.fail(u.state.deleted ? new TaskDeletedException(u.state.id)
+                        : new TaskStoreException("write of task " + u.state.id + " dropped after an earlier store failure"));
                 continue;
             }
             live.add(u);
@@ -234,32 +298,43 @@ final class Writer implements Runnable {
         }
         try {
             if (!all.isEmpty()) {
-                store.write(all);
+                write(all);
                 batches++;
             }
             committed(live);
         } catch (RuntimeException e) {
             if (live.stream().map(u -> u.state).distinct().count() == 1 && live.get(0).state != null) {
-                engine.writeFailed(live.get(0).state, e, live);
+                engine.commits.writeFailed(live.get(0).state, e, live);
                 return;
             }
-            // isolate the task at fault: retry each task's units on their own, in order
             Map<TaskState, List<Unit>> byTask = new LinkedHashMap<>();
             for (Unit u : live) {
                 byTask.computeIfAbsent(u.state, k -> new ArrayList<>()).add(u);
             }
+            if (e instanceof TransientStoreException) {
+                // the budget is spent on the whole batch: no task is at fault, and retrying each would spend it again
+                for (Map.Entry<TaskState, List<Unit>> g : byTask.entrySet()) {
+                    if (g.getKey() == null) {
+                        g.getValue().forEach(u -> u.fail(e));
+                    } else {
+                        engine.commits.writeFailed(g.getKey(), e, g.getValue());
+                    }
+                }
+                return;
+            }
+            // isolate the task at fault: retry each task's units on their own, in order
             for (Map.Entry<TaskState, List<Unit>> g : byTask.entrySet()) {
                 List<StoreOp> ops = new ArrayList<>();
                 g.getValue().forEach(u -> ops.addAll(u.ops));
                 try {
-                    store.write(ops);
+                    write(ops);
                     batches++;
                     committed(g.getValue());
                 } catch (RuntimeException e2) {
                     if (g.getKey() == null) {
                         g.getValue().forEach(u -> u.fail(e2)); // flush markers carry no writes
                     } else {
-                        engine.writeFailed(g.getKey(), e2, g.getValue());
+                        engine.commits.writeFailed(g.getKey(), e2, g.getValue());
                     }
                 }
             }
@@ -273,7 +348,7 @@ final class Writer implements Runnable {
             if (u.state == null) {
                 continue; // a flush marker
             }
-            engine.applyCommitted(u);
+            engine.commits.applyCommitted(u);
             touched.add(u.state);
         }
         for (Unit u : units) {

@@ -3,7 +3,6 @@ package dev.agenttasks.spi;
 import dev.agenttasks.TaskEvent;
 import dev.agenttasks.TaskQuery;
 import dev.agenttasks.TaskStatus;
-import dev.agenttasks.internal.InMemoryTaskStore;
 
 import java.time.Instant;
 import java.util.List;

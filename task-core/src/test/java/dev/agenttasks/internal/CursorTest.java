@@ -18,14 +18,14 @@ class CursorTest {
     void roundTripsWithNanoPrecision() {
         Instant at = Instant.ofEpochSecond(1_700_000_000L, 123_456_789);
         Task t = new Task("task_x", "a", null, TaskStatus.PENDING, "t", null, at, null, null, null, null, Map.of());
-        String c = Engine.encodeCursor(t);
+        String c = Cursors.encode(t);
         assertThat(c).matches("[A-Za-z0-9_-]+");
-        assertThat(Engine.decodeCursor(c)).isEqualTo(new TaskCursor(at, "task_x"));
+        assertThat(Cursors.decode(c)).isEqualTo(new TaskCursor(at, "task_x"));
     }
 
     @Test
     void rejectsForeignCursors() {
-        assertThatThrownBy(() -> Engine.decodeCursor("not-a-cursor"))
+        assertThatThrownBy(() -> Cursors.decode("not-a-cursor"))
                 .isInstanceOf(InvalidRequestException.class)
                 .satisfies(e -> assertThat(((InvalidRequestException) e).field()).isEqualTo("cursor"));
     }

@@ -75,9 +75,10 @@ class TurnContextEventsTest {
         assertThat(first.log().get(1).data()).containsEntry("text", "hello");
         Seen second = seen.get(1);
         assertThat(second.log()).extracting(TaskEvent::type).containsExactly("status", "user_message", "status",
-                "note", "status", "status", "user_message", "note");
+                "note", "status", "status", "status", "user_message", "note");
         assertThat(second.log().get(4).data()).containsEntry("status", "waiting_for_input");
-        assertThat(second.log().get(6).data()).containsEntry("text", "second").containsEntry("turn", 2L);
+        assertThat(second.log().get(5).data()).containsEntry("status", "pending");
+        assertThat(second.log().get(7).data()).containsEntry("text", "second").containsEntry("turn", 2L);
         for (Seen s : seen) {
             assertThat(s.log()).extracting(TaskEvent::seq).containsExactlyElementsOf(
                     java.util.stream.LongStream.rangeClosed(1, s.log().size()).boxed().toList());

@@ -12,6 +12,7 @@ import dev.agenttasks.spi.StoreOp;
 import dev.agenttasks.spi.TaskCursor;
 import dev.agenttasks.spi.TaskRecord;
 import dev.agenttasks.spi.TaskStore;
+import dev.agenttasks.spi.TransientStoreException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.sqlite.SQLiteConfig;
@@ -320,7 +321,7 @@ public final class SqliteTaskStore implements TaskStore {
                 Set<String> ids = taskIds(ops);
                 LOG.warn("SQLite store {}: write of {} ops failed for tasks {}: {}", path, ops.size(), ids,
                         e.getMessage());
-                throw new TaskStoreException("SQLite write failed for tasks " + ids + ": " + e.getMessage(), e);
+                throw failure("SQLite write failed for tasks " + ids + ": " + e.getMessage(), e);
             } catch (RuntimeException e) {
                 if (began) {
                     rollback();
@@ -538,6 +539,23 @@ public final class SqliteTaskStore implements TaskStore {
         }
     }
 
+    /**
+     * The exception for a failed call whose transaction was rolled back: {@link TransientStoreException}
+     * when another connection held the database past busy_timeout ({@code SQLITE_BUSY}/{@code SQLITE_LOCKED},
+     * any extended code), so the engine may repeat the call unchanged.
+     */
+    static TaskStoreException failure(String message, SQLException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SQLiteException) {
+                int primary = ((SQLiteException) t).getResultCode().code & 0xff;
+                if (primary == SQLiteErrorCode.SQLITE_BUSY.code || primary == SQLiteErrorCode.SQLITE_LOCKED.code) {
+                    return new TransientStoreException(message, e);
+                }
+            }
+        }
+        return new TaskStoreException(message, e);
+    }
+
     private static boolean isForeignKeyViolation(SQLException e) {
         return isConstraint(e, SQLiteErrorCode.SQLITE_CONSTRAINT_FOREIGNKEY, "FOREIGN KEY constraint failed");
     }
@@ -700,7 +718,7 @@ public final class SqliteTaskStore implements TaskStore {
                 if (began) {
                     rollback();
                 }
-                throw new TaskStoreException("SQLite " + what + " failed: " + e.getMessage(), e);
+                throw failure("SQLite " + what + " failed: " + e.getMessage(), e);
             }
         } finally {
             writeLock.unlock();
@@ -1032,7 +1050,7 @@ public final class SqliteTaskStore implements TaskStore {
         try {
             return work.run(r);
         } catch (SQLException e) {
-            throw new TaskStoreException("SQLite " + what + " failed: " + e.getMessage(), e);
+            throw failure("SQLite " + what + " failed: " + e.getMessage(), e);
         } finally {
             readers.release(r);
         }

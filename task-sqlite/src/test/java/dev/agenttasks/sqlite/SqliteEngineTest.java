@@ -8,14 +8,18 @@ import dev.agenttasks.TaskMessage;
 import dev.agenttasks.TaskQuery;
 import dev.agenttasks.TaskRequest;
 import dev.agenttasks.TaskStatus;
-import dev.agenttasks.TaskStoreException;
+import dev.agenttasks.spi.TaskStore;
+import dev.agenttasks.spi.TransientStoreException;
 import dev.agenttasks.testkit.RecordingSubscriber;
 import dev.agenttasks.testkit.ScriptedAgentRunner;
 import dev.agenttasks.testkit.ScriptedAgentRunner.Gate;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.nio.file.Path;
+import java.util.concurrent.CountDownLatch;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -91,6 +95,53 @@ class SqliteEngineTest {
     }
 
     @Test
+    void aLockHeldPastTheBusyTimeoutIsRetriedWithinTheBudgetAndTheTaskGoesOn() throws Exception {
+        Path db = dir.resolve("locked.db");
+        Gate gate = new Gate();
+        ScriptedAgentRunner runner = new ScriptedAgentRunner().agent("coder", "Coder", null);
+        runner.script("coder", ScriptedAgentRunner.steps().emit("text", Map.of("n", 1)).await(gate)
+                .emit("text", Map.of("n", 2)).thenComplete());
+        SqliteTaskStore sqlite = SqliteTaskStore.builder(db).busyTimeout(Duration.ofMillis(100)).build();
+        CountDownLatch busy = new CountDownLatch(1);
+        TaskStore store = (TaskStore) Proxy.newProxyInstance(TaskStore.class.getClassLoader(),
+                new Class<?>[] {TaskStore.class}, (proxy, method, args) -> {
+                    try {
+                        return method.invoke(sqlite, args);
+                    } catch (InvocationTargetException e) {
+                        if (e.getCause() instanceof TransientStoreException) {
+                            busy.countDown();
+                        }
+                        throw e.getCause();
+                    }
+                });
+        Connection c = null;
+        try (TaskManager tasks = TaskManager.builder().store(store).runner(runner)
+                .transientErrorBudget(Duration.ofSeconds(30)).build()) {
+            String id = tasks.create(TaskRequest.of("coder", "go")).id();
+            RecordingSubscriber<TaskEvent> sub = RecordingSubscriber.unbounded();
+            tasks.events(id).subscribe(sub);
+            gate.awaitReached(WAIT);
+            sub.awaitItems(3, WAIT); // pending, running, n=1
+
+            c = DriverManager.getConnection("jdbc:sqlite:" + db);
+            try (Statement s = c.createStatement()) {
+                s.execute("BEGIN EXCLUSIVE"); // like a backup or a sqlite3 shell
+            }
+            gate.release(); // n=2 meets the lock
+            assertThat(busy.await(WAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)).isTrue();
+            release(c); // within the budget: the writer's next attempt commits the batch
+
+            List<TaskEvent> seen = sub.awaitCompletion(WAIT);
+            sub.assertNoViolations();
+            assertThat(tasks.get(id).orElseThrow().status()).isEqualTo(TaskStatus.COMPLETED);
+            assertThat(seen).extracting(e -> e.data().get("n")).contains(1L, 2L);
+            assertThat(sqlite.events(id, 0, 100)).isEqualTo(seen);
+        } finally {
+            release(c);
+        }
+    }
+
+    @Test
     void aFailedWriteFailsTheTaskAndNoSubscriberSeesTheLostEvent() throws Exception {
         Path db = dir.resolve("failing.db");
         Gate gate = new Gate();
@@ -115,7 +166,8 @@ class SqliteEngineTest {
             }
         };
         SqliteTaskStore store = SqliteTaskStore.builder(db).busyTimeout(Duration.ofMillis(200)).build();
-        try (TaskManager tasks = TaskManager.builder().store(store).runner(runner).listener(listener).build()) {
+        try (TaskManager tasks = TaskManager.builder().store(store).runner(runner).listener(listener)
+                .transientErrorBudget(Duration.ZERO).build()) { // no retry: the lock is a failure at once
             String id = tasks.create(TaskRequest.of("coder", "go")).id();
             RecordingSubscriber<TaskEvent> sub = RecordingSubscriber.unbounded();
             tasks.events(id).subscribe(sub);
@@ -134,7 +186,7 @@ class SqliteEngineTest {
             Task task = tasks.get(id).orElseThrow();
             assertThat(task.status()).isEqualTo(TaskStatus.FAILED);
             assertThat(task.error()).startsWith("store failure");
-            assertThat(storeFailures).singleElement().isInstanceOf(TaskStoreException.class);
+            assertThat(storeFailures).singleElement().isInstanceOf(TransientStoreException.class);
             assertThat(finished).extracting(Task::id).containsExactly(id);
 
             assertThat(seen).extracting(e -> e.data().get("n")).contains(1L).doesNotContain(2L);

@@ -69,8 +69,9 @@ class SqliteTaskStoreTest {
 
     static StoreOp status(TaskRecord current, TaskStatus to, Instant at) {
         Task t = current.task();
-        Task next = t.withStatus(to, to == TaskStatus.RUNNING ? at : null, to.isTerminal() ? at : null,
-                to == TaskStatus.FAILED ? "boom" : null);
+        Task next = new Task(t.id(), t.agentId(), t.sessionId(), to, t.title(), t.model(), t.createdAt(),
+                to == TaskStatus.RUNNING ? at : t.startedAt(), to.isTerminal() ? at : t.completedAt(),
+                to == TaskStatus.FAILED ? "boom" : t.error(), t.workDir(), t.metadata());
         return new StoreOp.UpdateTask(current.withTask(next), t.status());
     }
 

@@ -34,7 +34,7 @@ class StoreFailureTest {
     Path dir;
 
     @Test
-    void aLockHeldBeyondTheBusyTimeoutFailsTheWriteWithTheCause() throws Exception {
+    void aLockHeldBeyondTheBusyTimeoutFailsTheWriteAsTransientWithTheCause() throws Exception {
         Path db = dir.resolve("busy.db");
         try (SqliteTaskStore store = SqliteTaskStore.builder(db).busyTimeout(Duration.ofMillis(100)).build()) {
             store.write(List.of(insert("a", T0), event("a", 1, Map.of())));
@@ -43,7 +43,7 @@ class StoreFailureTest {
                 s.execute("BEGIN EXCLUSIVE");
 
                 assertThatThrownBy(() -> store.write(List.of(event("a", 2, Map.of()))))
-                        .isInstanceOf(TaskStoreException.class)
+                        .isInstanceOf(dev.agenttasks.spi.TransientStoreException.class)
                         .hasRootCauseInstanceOf(SQLiteException.class)
                         .satisfies(e -> assertThat(resultCode(e)).isIn(SQLiteErrorCode.SQLITE_BUSY,
                                 SQLiteErrorCode.SQLITE_BUSY_SNAPSHOT, SQLiteErrorCode.SQLITE_LOCKED));

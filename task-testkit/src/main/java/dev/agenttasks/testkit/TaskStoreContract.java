@@ -356,7 +356,9 @@ public abstract class TaskStoreContract {
             assertThat(got.leaseUntil()).isEqualTo(T0.plusSeconds(60));
             assertJsonEquals(got.options(), r.options());
 
-            Task failed = running.withStatus(TaskStatus.FAILED, null, T0.plusMillis(20), "it broke");
+            Task failed = new Task(running.id(), running.agentId(), running.sessionId(), TaskStatus.FAILED,
+                    running.title(), running.model(), running.createdAt(), running.startedAt(), T0.plusMillis(20),
+                    "it broke", running.workDir(), running.metadata());
             write(new UpdateTask(new TaskRecord(failed, r.options(), r.timeoutMillis(), null, null, 0),
                     TaskStatus.RUNNING));
             got = stored("t1");
@@ -1133,7 +1135,10 @@ public abstract class TaskStoreContract {
                         for (int k = 0; k < n; k++) {
                             ops.add(new AppendEvent(event("t1", ++seq)));
                         }
-                        Task t = r.task().withStatus(TaskStatus.RUNNING, null, null, Long.toString(seq));
+                        Task o = r.task();
+                        Task t = new Task(o.id(), o.agentId(), o.sessionId(), TaskStatus.RUNNING, o.title(), o.model(),
+                                o.createdAt(), o.startedAt(), o.completedAt(), Long.toString(seq), o.workDir(),
+                                o.metadata());
                         ops.add(new UpdateTask(r.withTask(t), TaskStatus.RUNNING));
                         store.write(ops);
                         batch = batch % 17 + 1;

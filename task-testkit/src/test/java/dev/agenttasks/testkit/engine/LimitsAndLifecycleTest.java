@@ -319,17 +319,21 @@ class LimitsAndLifecycleTest extends EngineTestBase {
         }
 
         @Test
-        void byDefaultInterruptedTasksFailAndWaitingTasksKeepWaiting() {
+        void byDefaultInterruptedTasksFailQueuedTasksRunAndWaitingTasksKeepWaiting() {
             seedAll();
             start();
-            for (String id : List.of("task_pending", "task_running")) {
+            // PENDING means queued, no turn was running: it is queued again whatever the policy
+            EventLogs.assertCompleteLog(events("task_pending"), TaskStatus.COMPLETED);
+            assertThat(runner.turns("task_pending")).extracting(turn -> turn.message().text())
+                    .containsExactly("first message");
+            for (String id : List.of("task_running")) {
                 Task t = manager.get(id).orElseThrow();
                 assertThat(t.status()).as(id).isEqualTo(TaskStatus.FAILED);
                 assertThat(t.error()).as(id).isEqualTo(RecoveryPolicy.INTERRUPTED);
                 assertThat(t.completedAt()).as(id).isNotNull();
                 EventLogs.assertCompleteLog(events(id), TaskStatus.FAILED);
             }
-            assertThat(runner.turns()).isEmpty();
+            assertThat(runner.turns()).extracting(Turn::taskId).containsExactly("task_pending");
             assertThat(manager.get("task_waiting").orElseThrow().status()).isEqualTo(TaskStatus.WAITING_FOR_INPUT);
             assertThat(manager.runningCount()).isEqualTo(1);
 

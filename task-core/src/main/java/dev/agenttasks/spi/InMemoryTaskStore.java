@@ -1,16 +1,10 @@
-package dev.agenttasks.internal;
+package dev.agenttasks.spi;
 
 import dev.agenttasks.Task;
 import dev.agenttasks.TaskEvent;
 import dev.agenttasks.TaskQuery;
 import dev.agenttasks.TaskStatus;
 import dev.agenttasks.TaskStoreException;
-import dev.agenttasks.spi.PendingMessage;
-import dev.agenttasks.spi.StoreConflictException;
-import dev.agenttasks.spi.StoreOp;
-import dev.agenttasks.spi.TaskCursor;
-import dev.agenttasks.spi.TaskRecord;
-import dev.agenttasks.spi.TaskStore;
 
 import java.time.Instant;
 import java.util.ArrayList;
@@ -25,10 +19,11 @@ import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * The in-memory {@link TaskStore}: a map of tasks guarded by one lock. A batch is applied to a copy of
- * the touched tasks' state and swapped in only when every op succeeded, so it is atomic.
+ * The in-memory {@link TaskStore} behind {@link TaskStore#inMemory()}: a map of tasks guarded by one
+ * lock. A batch is checked in full against staged changes and applied only when every op is valid, so
+ * it is atomic; events are appended, never copied with the task's log.
  */
-public final class InMemoryTaskStore implements TaskStore {
+final class InMemoryTaskStore implements TaskStore {
 
     /** Newest first: createdAt descending, then id descending. */
     static final Comparator<TaskRecord> NEWEST_FIRST = Comparator
@@ -37,16 +32,37 @@ public final class InMemoryTaskStore implements TaskStore {
     private static final class Entry {
         TaskRecord record;
         final ArrayList<TaskEvent> events; // index i holds seq i+1
-        final ArrayList<PendingMessage> messages;
+        ArrayList<PendingMessage> messages;
 
         Entry(TaskRecord record, ArrayList<TaskEvent> events, ArrayList<PendingMessage> messages) {
             this.record = record;
             this.events = events;
             this.messages = messages;
         }
+    }
 
-        Entry copy() {
-            return new Entry(record, new ArrayList<>(events), new ArrayList<>(messages));
+    /**
+     * A task's changes within one write, applied only when every op of the write is valid. Events are
+     * appended to the task's list then, not copied with it: a long task costs O(batch) per write.
+     */
+    private static final class Staged {
+        final Entry target; // null for a task inserted by this write
+        TaskRecord record;
+        long eventCount;
+        final ArrayList<TaskEvent> newEvents = new ArrayList<>();
+        ArrayList<PendingMessage> messages; // a copy, made on first change (messages are few)
+
+        Staged(Entry target, TaskRecord record, long eventCount) {
+            this.target = target;
+            this.record = record;
+            this.eventCount = eventCount;
+        }
+
+        ArrayList<PendingMessage> messages() {
+            if (messages == null) {
+                messages = target == null ? new ArrayList<>() : new ArrayList<>(target.messages);
+            }
+            return messages;
         }
     }
 
@@ -58,7 +74,7 @@ public final class InMemoryTaskStore implements TaskStore {
     public void write(List<StoreOp> ops) {
         synchronized (lock) {
             checkOpen();
-            Map<String, Entry> staged = new HashMap<>();
+            Map<String, Staged> staged = new HashMap<>();
             for (StoreOp op : ops) {
                 String id = op.taskId();
                 if (op instanceof StoreOp.InsertTask) {
@@ -66,16 +82,16 @@ public final class InMemoryTaskStore implements TaskStore {
                     if (tasks.containsKey(id) || staged.containsKey(id)) {
                         throw new StoreConflictException(id, "task already exists: " + id);
                     }
-                    staged.put(id, new Entry(r.withLastSeq(0), new ArrayList<>(), new ArrayList<>()));
+                    staged.put(id, new Staged(null, r.withLastSeq(0), 0));
                     continue;
                 }
-                Entry e = staged.get(id);
+                Staged e = staged.get(id);
                 if (e == null) {
                     Entry current = tasks.get(id);
                     if (current == null) {
                         throw new StoreConflictException(id, "no such task: " + id);
                     }
-                    e = current.copy();
+                    e = new Staged(current, current.record, current.events.size());
                     staged.put(id, e);
                 }
                 if (op instanceof StoreOp.UpdateTask) {
@@ -92,21 +108,34 @@ public final class InMemoryTaskStore implements TaskStore {
                             u.record().owner(), u.record().leaseUntil(), e.record.lastSeq());
                 } else if (op instanceof StoreOp.AppendEvent) {
                     TaskEvent ev = ((StoreOp.AppendEvent) op).event();
-                    long expected = e.events.size() + 1L;
+                    long expected = e.eventCount + 1L;
                     if (ev.seq() != expected) {
                         throw new StoreConflictException(id, "event seq " + ev.seq() + " of task " + id
                                 + " does not follow " + (expected - 1));
                     }
-                    e.events.add(ev);
+                    e.newEvents.add(ev);
+                    e.eventCount++;
                     e.record = e.record.withLastSeq(ev.seq());
                 } else if (op instanceof StoreOp.AddMessage) {
-                    e.messages.add(((StoreOp.AddMessage) op).message());
+                    e.messages().add(((StoreOp.AddMessage) op).message());
                 } else if (op instanceof StoreOp.RemoveMessage) {
                     String mid = ((StoreOp.RemoveMessage) op).messageId();
-                    e.messages.removeIf(m -> m.messageId().equals(mid));
+                    e.messages().removeIf(m -> m.messageId().equals(mid));
                 }
             }
-            tasks.putAll(staged);
+            for (Map.Entry<String, Staged> change : staged.entrySet()) { // all valid: apply
+                Staged c = change.getValue();
+                Entry target = c.target;
+                if (target == null) {
+                    target = new Entry(c.record, new ArrayList<>(), new ArrayList<>());
+                    tasks.put(change.getKey(), target);
+                }
+                target.record = c.record;
+                target.events.addAll(c.newEvents);
+                if (c.messages != null) {
+                    target.messages = c.messages;
+                }
+            }
         }
     }
 

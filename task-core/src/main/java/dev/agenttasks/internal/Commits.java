@@ -1,0 +1,152 @@
+package dev.agenttasks.internal;
+
+import dev.agenttasks.ManagerClosedException;
+import dev.agenttasks.Task;
+import dev.agenttasks.TaskEvent;
+import dev.agenttasks.TaskStatus;
+import dev.agenttasks.TaskStoreException;
+import dev.agenttasks.spi.StoreOp;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.List;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * What the writer's outcomes mean for tasks: a committed unit is published (events into the live tail
+ * first, then the task, so a subscriber that sees a finished task also sees its last event); a failed
+ * unit fails its task, whose final status is then retried until it is recorded.
+ */
+final class Commits {
+    private static final Logger log = LoggerFactory.getLogger(Commits.class);
+
+    private final Engine engine;
+
+    Commits(Engine engine) {
+        this.engine = engine;
+    }
+
+    /** Writer thread: a unit was committed. */
+    void applyCommitted(Writer.Unit u) {
+        TaskState s = u.state;
+        Task updated = null;
+        for (StoreOp op : u.ops) {
+            if (op instanceof StoreOp.AppendEvent) {
+                TaskEvent e = ((StoreOp.AppendEvent) op).event();
+                s.tail.add(e);
+                s.committedSeq = e.seq();
+                engine.eventsAppended.incrementAndGet();
+                int size = s.tail.size();
+                if (size > engine.peakTail.get()) {
+                    engine.peakTail.accumulateAndGet(size, Math::max);
+                }
+                if (!engine.listeners.isEmpty()) {
+                    engine.notify(l -> l.eventAppended(e));
+                }
+            } else if (op instanceof StoreOp.UpdateTask) {
+                updated = ((StoreOp.UpdateTask) op).record().task();
+            } else if (op instanceof StoreOp.InsertTask) {
+                updated = ((StoreOp.InsertTask) op).record().task();
+            }
+            engine.hooks.afterApply(s, op);
+        }
+        if (updated != null) {
+            // after the events: a subscriber that sees the finished task also sees its last seq (defect 1)
+            s.committedTask = updated;
+        }
+        Task committed = s.committedTask;
+        if (committed.status().isTerminal()) {
+            engine.tasks.forget(s);
+        } else if (committed.status() == TaskStatus.WAITING_FOR_INPUT) {
+            s.tail.clear(); // an idle task keeps no events in memory; late readers page from the store
+        }
+        if (u.afterCommit != null) {
+            u.afterCommit.run();
+        }
+    }
+
+    /** Writer thread: a unit (and everything of the task queued before it) could not be written. */
+    void writeFailed(TaskState s, Throwable error, List<Writer.Unit> units) {
+        for (Writer.Unit u : units) {
+            if (u.finalStatus) {
+                retryFinalStatus(u, error);
+                return;
+            }
+        }
+        log.error("task {}: store write failed: {}", s.id, error.toString(), error);
+        engine.notify(l -> l.storeFailed(s.id, error));
+        TaskStoreException cause = error instanceof TaskStoreException ? (TaskStoreException) error
+                : new TaskStoreException("store write failed", error);
+        for (Writer.Unit u : units) {
+            u.fail(cause);
+        }
+        TurnRun turn;
+        Writer.Unit failure = null;
+        synchronized (s) {
+            s.writeGeneration++;
+            turn = s.turn;
+            s.turn = null;
+            if (turn != null) {
+                turn.cancelled = true;
+                turn.closed = true;
+            }
+            s.queued = false;
+            s.inbox.clear();
+            s.nextSeq = s.committedSeq + 1;
+            Task committed = s.committedTask;
+            s.record = s.record.withTask(committed);
+            if (committed.status().isTerminal() || s.committedSeq == 0) {
+                s.dead = true; // never inserted, or already finished
+            } else {
+                String msg = "store failure: " + engine.turns.describe(error);
+                List<StoreOp> ops = Lifecycle.move(s, TaskStatus.FAILED, engine.clock.instant(), null, msg, "error", msg);
+                Task t = s.task();
+                failure = new Writer.Unit(s, s.writeGeneration, ops, null, () -> engine.notify(l -> l.taskFinished(t)));
+                failure.finalStatus = true;
+            }
+        }
+        if (turn != null) {
+            engine.turns.interrupt(turn);
+            engine.turns.scheduleSlotRelease(turn);
+        }
+        if (failure != null) {
+            // queued like any write and retried until recorded: the task never stays RUNNING in the store
+            // while the engine has given up on it (defect 8); subscribers complete with that status
+            try {
+                engine.writer.submit(failure);
+                return;
+            } catch (ManagerClosedException e) {
+                log.warn("task {}: closing before its failure was recorded; the next start recovers it", s.id);
+            }
+        }
+        engine.tasks.forget(s);
+        engine.subscriptions.forEach(s.id, sub -> sub.fail(cause));
+    }
+
+    /** Writer thread: the final status of a task could not be written; try again after a backoff. */
+    void retryFinalStatus(Writer.Unit u, Throwable error) {
+        TaskState s = u.state;
+        int attempt = ++u.attempts;
+        long delay = Math.min(5000, 50L << Math.min(6, attempt));
+        log.error("task {}: could not record its failure (attempt {}); retrying in {} ms: {}", s.id, attempt, delay,
+                error.toString());
+        if (engine.closed) {
+            log.warn("task {}: closing before its failure was recorded; the next start recovers it", s.id);
+            engine.tasks.forget(s);
+            engine.subscriptions.forEach(s.id, sub -> sub.fail(new ManagerClosedException()));
+            return;
+        }
+        try {
+            engine.timer.schedule(() -> {
+                try {
+                    engine.writer.submit(u);
+                } catch (ManagerClosedException e) {
+                    log.warn("task {}: closing before its failure was recorded; the next start recovers it", s.id);
+                }
+            }, delay, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            log.warn("task {}: closing before its failure was recorded; the next start recovers it", s.id);
+        }
+    }
+}

@@ -15,8 +15,12 @@ import java.util.Set;
  * (also run diagnostic variants of the baselines), {@code only=a,b} or
  * {@code skip=a,b} with the names {@value #ALL}, {@code out=FILE} to also write the table to a file,
  * {@code dir=DIR} for the database files (default: a new directory under java.io.tmpdir, deleted at the
- * end). JobRunr options as system properties: {@code bench.jobrunr.jobs}, {@code bench.jobrunr.workers},
- * {@code bench.jobrunr.pollSeconds}; {@code bench.creators} (threads that create tasks and enqueue jobs, default 16).
+ * end). JobRunr options as system properties: {@code bench.jobrunr.jobs}, {@code bench.jobrunr.workers} (a
+ * comma-separated list of worker counts, each run in every round; the best is the baseline),
+ * {@code bench.jobrunr.feed} ({@code batch}: one {@code enqueue(Stream)} call, the default; {@code calls}: one
+ * {@code enqueue} per job from the creator threads), {@code bench.jobrunr.pollSeconds};
+ * {@code bench.creators} (threads that create tasks, default 16); {@code bench.build} (the build id printed,
+ * default: the git commit).
  */
 public final class BenchMain {
     /** The benchmark names, in the order they run. */
@@ -82,7 +86,8 @@ public final class BenchMain {
         Env env = new Env(quick, dir, report);
         env.diag = diag;
         long start = System.nanoTime();
-        Env.log("agent-tasks benchmarks (%s): %s; database files in %s", quick ? "quick" : "full", selected, dir);
+        Env.log("agent-tasks benchmarks (%s): %s; build %s; database files in %s", quick ? "quick" : "full", selected,
+                Report.build(), dir);
         try {
             if (selected.contains("events")) {
                 new EventThroughputBench(env).run();

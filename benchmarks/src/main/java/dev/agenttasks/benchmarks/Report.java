@@ -80,6 +80,7 @@ final class Report {
         b.append(String.format(Locale.ROOT, "Mode: %s (args: %s); finished %s; load average %.2f before, %.2f after%n",
                 mode, args.isBlank() ? "none" : args, Instant.now(), loadBefore,
                 ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage()));
+        b.append("Build: ").append(build()).append('\n');
         b.append("Engine settings overridden: ").append(Env.overrides()).append('\n');
         b.append('\n');
         b.append("Rounds and notes:\n\n");
@@ -95,5 +96,37 @@ final class Report {
             Files.createDirectories(parent);
         }
         Files.writeString(out, markdown(), StandardCharsets.UTF_8);
+    }
+
+    /**
+     * The build measured: {@code -Dbench.build} if given, otherwise the git commit of the working tree
+     * the bench runs in, marked {@code +uncommitted changes} if task-core, task-sqlite or benchmarks differ
+     * from it.
+     */
+    static String build() {
+        String given = System.getProperty("bench.build");
+        if (given != null && !given.isBlank()) {
+            return given;
+        }
+        try {
+            String commit = git("rev-parse", "--short=12", "HEAD");
+            String dirty = git("status", "--porcelain", "--", "../task-core/src", "../task-sqlite/src", "src",
+                    "task-core/src", "task-sqlite/src", "benchmarks/src");
+            return "git " + commit + (dirty.isBlank() ? "" : " +uncommitted changes");
+        } catch (Exception e) {
+            return "unknown (" + e.getMessage() + "; pass -Dbench.build=...)";
+        }
+    }
+
+    private static String git(String... args) throws IOException, InterruptedException {
+        java.util.List<String> cmd = new java.util.ArrayList<>();
+        cmd.add("git");
+        cmd.addAll(java.util.List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        if (p.waitFor() != 0) {
+            throw new IOException("git " + args[0] + " failed: " + out);
+        }
+        return out;
     }
 }

@@ -24,7 +24,8 @@ class BenchSmokeTest {
 
         List<Report.Row> rows = report.rows();
         assertThat(rows).extracting(Report.Row::metric).anySatisfy(m -> assertThat(m).startsWith("Event throughput"))
-                .anySatisfy(m -> assertThat(m).startsWith("Task throughput vs raw"))
+                .anySatisfy(m -> assertThat(m).startsWith("Task throughput vs raw per-task transactions"))
+                .anySatisfy(m -> assertThat(m).startsWith("Task throughput vs the batched-write limit"))
                 .anySatisfy(m -> assertThat(m).startsWith("Latency p99"))
                 .anySatisfy(m -> assertThat(m).startsWith("Replay ("))
                 .anySatisfy(m -> assertThat(m).startsWith("Fan-out"))
@@ -37,7 +38,12 @@ class BenchSmokeTest {
         }
         assertThat(rows).filteredOn(r -> r.metric().startsWith("Threads held"))
                 .singleElement().satisfies(r -> assertThat(r.value()).startsWith("0 in a turn"));
-        assertThat(Files.readString(out)).contains("| metric |", "Event throughput", "Machine:");
+        assertThat(rows).filteredOn(r -> r.metric().startsWith("Task throughput vs raw per-task"))
+                .singleElement().satisfies(r -> {
+                    assertThat(r.value()).containsPattern("\\(\\d+\\.\\d writes per task");
+                    assertThat(r.baseline()).contains("3 writes per task");
+                });
+        assertThat(Files.readString(out)).contains("| metric |", "Event throughput", "Machine:", "Build: ");
         try (var files = Files.list(dir.resolve("db"))) {
             assertThat(files.filter(p -> p.toString().endsWith(".db"))).as("database files are removed").isEmpty();
         }

@@ -129,4 +129,59 @@ final class Report {
         }
         return out;
     }
+
+    /**
+     * The summary of several full runs: per row, the ratio of each run and their median, checked against
+     * the row's target; then every run's own table and notes.
+     */
+    static String summary(List<Report> runs) {
+        StringBuilder b = new StringBuilder();
+        b.append(String.format(Locale.ROOT, "Summary of %d full runs (build %s): the ratio of each run (engine and "
+                + "baseline measured in the same run), and their median%n%n", runs.size(), build()));
+        b.append("| metric | ratio in each run | median ratio | target | met (median)? |\n");
+        b.append("|---|---|---|---|---|\n");
+        for (Row first : runs.get(0).rows) {
+            Samples ratios = new Samples();
+            List<String> each = new ArrayList<>();
+            for (Report r : runs) {
+                for (Row row : r.rows) {
+                    if (row.metric().equals(first.metric())) {
+                        each.add(row.ratio().split(" ")[0]);
+                        try {
+                            ratios.add(Double.parseDouble(row.ratio().split(" ")[0]));
+                        } catch (NumberFormatException e) {
+                            // a row without a ratio ("-")
+                        }
+                    }
+                }
+            }
+            String median = ratios.isEmpty() ? "-" : ratio(ratios.median());
+            String suffix = first.ratio().contains(" ") ? first.ratio().substring(first.ratio().indexOf(' ')) : "";
+            Boolean met = ratios.isEmpty() || first.target() == null ? null : meets(ratios.median(), first.target());
+            b.append("| ").append(first.metric()).append(" | ").append(String.join(" / ", each)).append(" | ")
+                    .append(median).append(suffix).append(" | ").append(first.target() == null ? "-" : first.target())
+                    .append(" | ").append(met == null ? "-" : met ? "yes" : "**no**").append(" |\n");
+        }
+        for (int i = 0; i < runs.size(); i++) {
+            b.append(String.format(Locale.ROOT, "%n### Run %d of %d%n%n", i + 1, runs.size()));
+            b.append(runs.get(i).markdown());
+        }
+        return b.toString();
+    }
+
+    /** Checks a ratio against a target written as {@code ">= 0.9"}, {@code "<= 1.3"} or {@code "(>= 10)"}. */
+    static Boolean meets(double ratio, String target) {
+        String t = target.replace("(", "").replace(")", "").trim();
+        try {
+            if (t.startsWith(">=")) {
+                return ratio >= Double.parseDouble(t.substring(2).trim());
+            }
+            if (t.startsWith("<=")) {
+                return ratio <= Double.parseDouble(t.substring(2).trim());
+            }
+        } catch (NumberFormatException e) {
+            return null;
+        }
+        return null;
+    }
 }

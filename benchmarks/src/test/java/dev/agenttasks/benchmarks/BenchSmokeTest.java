@@ -50,6 +50,31 @@ class BenchSmokeTest {
     }
 
     @Test
+    void severalRunsGiveTheMedianOfEachRatio(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("runs.md");
+        BenchMain.run("quick", "only=replay", "runs=2", "dir=" + dir.resolve("db"), "out=" + out);
+        String text = Files.readString(out);
+        assertThat(text).contains("Summary of 2 full runs", "| Replay (late subscriber", "### Run 1 of 2",
+                "### Run 2 of 2");
+        String summaryRow = text.lines().filter(l -> l.startsWith("| Replay (late subscriber")).findFirst().orElseThrow();
+        String[] cells = summaryRow.split("\\|");
+        String[] each = cells[2].trim().split(" / ");
+        assertThat(each).hasSize(2);
+        double median = (Double.parseDouble(each[0]) + Double.parseDouble(each[1])) / 2;
+        assertThat(Double.parseDouble(cells[3].trim())).isCloseTo(median, org.assertj.core.data.Offset.offset(0.011));
+    }
+
+    @Test
+    void targetsAreReadFromTheirText() {
+        assertThat(Report.meets(0.95, ">= 0.9")).isTrue();
+        assertThat(Report.meets(0.85, ">= 0.9")).isFalse();
+        assertThat(Report.meets(1.2, "<= 1.3")).isTrue();
+        assertThat(Report.meets(1.4, "<= 1.3")).isFalse();
+        assertThat(Report.meets(11, "(>= 10)")).isTrue();
+        assertThat(Report.meets(1, "none at all")).isNull();
+    }
+
+    @Test
     void unknownArgumentsAreRefused() {
         assertThatThrownBy(() -> BenchMain.run("only=nothing")).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("unknown benchmark 'nothing'");

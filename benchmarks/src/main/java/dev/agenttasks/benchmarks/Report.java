@@ -101,9 +101,19 @@ final class Report {
     /**
      * The build measured: {@code -Dbench.build} if given, otherwise the git commit of the working tree
      * the bench runs in, marked {@code +uncommitted changes} if task-core, task-sqlite or benchmarks differ
-     * from it.
+     * from it. Found once, at the first call (the start of the run), so a commit made while the bench
+     * runs does not change it.
      */
-    static String build() {
+    static synchronized String build() {
+        if (build == null) {
+            build = findBuild();
+        }
+        return build;
+    }
+
+    private static String build;
+
+    private static String findBuild() {
         String given = System.getProperty("bench.build");
         if (given != null && !given.isBlank()) {
             return given;

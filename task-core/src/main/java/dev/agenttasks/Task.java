@@ -23,8 +23,10 @@ import java.util.Objects;
  *                    every event up to it is in the log, including the status event of {@code status}, so
  *                    a host replays "up to now" by reading {@link TaskManager#events(String, long)} until
  *                    this seq. Snapshots from {@link TaskManager#get}, {@link TaskManager#list} and a
- *                    store's {@link dev.agenttasks.spi.TaskRecord} carry it; a {@code Task} built by hand
- *                    with the shorter constructor has 0
+ *                    store's {@link dev.agenttasks.spi.TaskRecord} carry it, and so does the task a
+ *                    {@link TaskManager#whenFinished} future completes with; the snapshots passed to a
+ *                    {@link TaskListener} do not keep it up to date (read {@link TaskManager#get} for
+ *                    it); a {@code Task} built with the shorter constructor has 0
  */
 public record Task(
         String id,

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Flow;
 
@@ -131,6 +132,33 @@ public interface TaskManager extends AutoCloseable {
      * @throws InvalidRequestException if {@code afterSeq} is negative or the id is blank
      */
     Flow.Publisher<TaskEvent> events(String taskId, long afterSeq);
+
+    /**
+     * A future of the task's end, for a host that wants the outcome rather than the events: it completes
+     * with the task's final snapshot (a terminal {@link Task#status()}, its {@link Task#error()} and
+     * {@link Task#lastSeq()}) once the terminal status event is committed and delivered. No thread waits
+     * on it in the meantime; bound the wait with {@link CompletableFuture#orTimeout} or
+     * {@link CompletableFuture#get(long, java.util.concurrent.TimeUnit)}. A task already finished gives a
+     * completed future at once.
+     *
+     * <p>The future fails with {@link TaskDeletedException} if the task is deleted before it ends, with
+     * {@link ManagerClosedException} if the manager closes first (a task left running by
+     * {@link #close()} ends under the next manager), and with {@link TaskStoreException} if the store
+     * fails while following the task. Cancelling the future only stops following the task; it does not
+     * cancel the task (use {@link #cancel(String)}).
+     *
+     * <p>The default implementation follows {@link #events(String, long)} from the task's current
+     * {@link Task#lastSeq()}, discarding the events.
+     *
+     * @param taskId the task
+     * @return a future of the finished task
+     * @throws InvalidRequestException if the id is blank
+     * @throws NoSuchTaskException     if there is no such task
+     */
+    default CompletableFuture<Task> whenFinished(String taskId) {
+        Task current = get(taskId).orElseThrow(() -> new NoSuchTaskException(taskId));
+        return TaskEnd.follow(this, current);
+    }
 
     /** @return the engine's counters */
     ManagerStats stats();

@@ -13,10 +13,16 @@ import java.util.Set;
  *
  * <p>Arguments (any order): {@code quick} (small sizes, for a smoke test), {@code diag}
  * (also run diagnostic variants of the baselines), {@code only=a,b} or
- * {@code skip=a,b} with the names {@value #ALL} (and {@value #OPTIONAL}, run only when named by {@code only=}), {@code out=FILE} to also write the table to a file,
+ * {@code skip=a,b} with the names {@value #ALL} (and {@value #OPTIONAL}, run only when named by {@code only=}), {@code out=FILE} to also write the table to a file, {@code runs=N} to
+ * repeat the whole selection N times in this JVM and print a summary with the median of each ratio over
+ * the runs (then each run's table),
  * {@code dir=DIR} for the database files (default: a new directory under java.io.tmpdir, deleted at the
- * end). JobRunr options as system properties: {@code bench.jobrunr.jobs}, {@code bench.jobrunr.workers},
- * {@code bench.jobrunr.pollSeconds}; {@code bench.creators} (threads that create tasks and enqueue jobs, default 16).
+ * end). JobRunr options as system properties: {@code bench.jobrunr.jobs}, {@code bench.jobrunr.workers} (a
+ * comma-separated list of worker counts, each run in every round; the best is the baseline),
+ * {@code bench.jobrunr.feed} ({@code batch}: one {@code enqueue(Stream)} call, the default; {@code calls}: one
+ * {@code enqueue} per job from the creator threads), {@code bench.jobrunr.pollSeconds};
+ * {@code bench.creators} (threads that create tasks, default 16); {@code bench.build} (the build id printed,
+ * default: the git commit).
  */
 public final class BenchMain {
     /** The benchmark names, in the order they run. */
@@ -36,9 +42,13 @@ public final class BenchMain {
     public static void main(String[] args) throws Exception {
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel",
                 System.getProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn"));
-        Report report = run(args);
-        System.out.println();
-        System.out.println(report.markdown());
+        String[] a = args;
+        boolean several = Arrays.stream(args).anyMatch(x -> x.matches("(?s).*\\bruns=([2-9]|\\d\\d+).*"));
+        Report report = run(a);
+        if (!several) {
+            System.out.println();
+            System.out.println(report.markdown());
+        }
     }
 
     /**
@@ -53,6 +63,7 @@ public final class BenchMain {
                 .filter(a -> !a.isBlank()).map(a -> a.replaceFirst("^--", "")).toList();
         boolean quick = false;
         boolean diag = false;
+        int runs = 1;
         Set<String> selected = new LinkedHashSet<>(List.of(ALL.split(",")));
         Path out = null;
         Path dir = null;
@@ -61,6 +72,11 @@ public final class BenchMain {
                 quick = true;
             } else if (a.equals("diag")) {
                 diag = true;
+            } else if (a.startsWith("runs=")) {
+                runs = Integer.parseInt(a.substring(5));
+                if (runs < 1) {
+                    throw new IllegalArgumentException("runs must be at least 1: " + a);
+                }
             } else if (a.startsWith("only=")) {
                 selected = names(a.substring(5));
             } else if (a.startsWith("skip=")) {
@@ -70,8 +86,8 @@ public final class BenchMain {
             } else if (a.startsWith("dir=")) {
                 dir = Path.of(a.substring(4));
             } else {
-                throw new IllegalArgumentException("unknown argument '" + a + "'; use quick, only=, skip=, out=, dir= ("
-                        + ALL + ")");
+                throw new IllegalArgumentException("unknown argument '" + a + "'; use quick, diag, runs=, only=, skip=, "
+                        + "out=, dir= (" + ALL + ")");
             }
         }
         boolean ownDir = dir == null;
@@ -80,50 +96,72 @@ public final class BenchMain {
         } else {
             Files.createDirectories(dir);
         }
-        Report report = new Report(quick ? "quick" : "full", String.join(" ", list));
-        Env env = new Env(quick, dir, report);
-        env.diag = diag;
-        long start = System.nanoTime();
-        Env.log("agent-tasks benchmarks (%s): %s; database files in %s", quick ? "quick" : "full", selected, dir);
+        List<Report> reports = new java.util.ArrayList<>();
         try {
-            if (selected.contains("events")) {
-                new EventThroughputBench(env).run();
-            }
-            if (selected.contains("tasks") || selected.contains("jobrunr")) {
-                new TaskThroughputBench(env, selected.contains("jobrunr")).run();
-            }
-            if (selected.contains("latency")) {
-                new LatencyBench(env).run();
-            }
-            if (selected.contains("replay")) {
-                new ReplayBench(env).run();
-            }
-            if (selected.contains("fanout")) {
-                new EventThroughputBench(env).runFanOut();
-            }
-            if (selected.contains("footprint")) {
-                new FootprintBench(env).run();
-            }
-            if (selected.contains("disk")) {
-                new StorageBench(env).runDisk();
-            }
-            if (selected.contains("queries")) {
-                new StorageBench(env).runQueries();
-            }
-            if (selected.contains("postgres")) {
-                new PostgresBench(env).run();
+            for (int run = 1; run <= runs; run++) {
+                if (runs > 1) {
+                    Env.log("######## full run %d of %d", run, runs);
+                }
+                Report report = new Report(quick ? "quick" : "full", String.join(" ", list));
+                Env env = new Env(quick, dir, report);
+                env.diag = diag;
+                long start = System.nanoTime();
+                Env.log("agent-tasks benchmarks (%s): %s; build %s; database files in %s", quick ? "quick" : "full",
+                        selected, Report.build(), dir);
+                runOnce(env, selected);
+                report.note(String.format(java.util.Locale.ROOT, "Total benchmark time %.0f s",
+                        (System.nanoTime() - start) / 1e9));
+                reports.add(report);
             }
         } finally {
             if (ownDir) {
-                env.deleteDir();
+                new Env(quick, dir, null).deleteDir();
             }
         }
-        report.note(String.format(java.util.Locale.ROOT, "Total benchmark time %.0f s", (System.nanoTime() - start) / 1e9));
+        String text = runs == 1 ? reports.get(0).markdown() : Report.summary(reports);
+        if (runs > 1) {
+            System.out.println();
+            System.out.println(text);
+        }
         if (out != null) {
-            report.write(out);
+            Path parent = out.toAbsolutePath().getParent();
+            if (parent != null) {
+                Files.createDirectories(parent);
+            }
+            Files.writeString(out, text, java.nio.charset.StandardCharsets.UTF_8);
             Env.log("table written to %s", out.toAbsolutePath());
         }
-        return report;
+        return reports.get(reports.size() - 1);
+    }
+
+    private static void runOnce(Env env, Set<String> selected) throws Exception {
+        if (selected.contains("events")) {
+            new EventThroughputBench(env).run();
+        }
+        if (selected.contains("tasks") || selected.contains("jobrunr")) {
+            new TaskThroughputBench(env, selected.contains("jobrunr")).run();
+        }
+        if (selected.contains("latency")) {
+            new LatencyBench(env).run();
+        }
+        if (selected.contains("replay")) {
+            new ReplayBench(env).run();
+        }
+        if (selected.contains("fanout")) {
+            new EventThroughputBench(env).runFanOut();
+        }
+        if (selected.contains("footprint")) {
+            new FootprintBench(env).run();
+        }
+        if (selected.contains("disk")) {
+            new StorageBench(env).runDisk();
+        }
+        if (selected.contains("queries")) {
+            new StorageBench(env).runQueries();
+        }
+        if (selected.contains("postgres")) {
+            new PostgresBench(env).run();
+        }
     }
 
     private static Set<String> names(String csv) {

@@ -24,6 +24,8 @@ final class CountingStore implements TaskStore {
     /** Durations of {@link #write} calls in nanoseconds (the writer thread is the only caller). */
     final long[] writeNanos = new long[1 << 16];
     int writes;
+    /** Store operations (row writes) written so far. */
+    final AtomicLong opsWritten = new AtomicLong();
 
     CountingStore(TaskStore delegate) {
         this.delegate = delegate;
@@ -33,6 +35,7 @@ final class CountingStore implements TaskStore {
     public void write(List<StoreOp> ops) {
         long start = System.nanoTime();
         delegate.write(ops);
+        opsWritten.addAndGet(ops.size());
         long took = System.nanoTime() - start;
         synchronized (writeNanos) {
             if (writes < writeNanos.length) {

@@ -77,7 +77,7 @@ final class FootprintBench {
         for (StackTraceElement[] stack : Thread.getAllStackTraces().values()) {
             for (StackTraceElement f : stack) {
                 if (f.getClassName().startsWith("dev.agenttasks.benchmarks.Agents")
-                        || (f.getClassName().equals("dev.agenttasks.internal.Engine") && f.getMethodName().equals("execute"))) {
+                        || (f.getClassName().equals("dev.agenttasks.internal.TurnScheduler") && f.getMethodName().equals("execute"))) {
                     n++;
                     break;
                 }

@@ -13,12 +13,14 @@ import org.sqlite.SQLiteDataSource;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.stream.IntStream;
 
 /**
  * JobRunr with its SQLite storage provider in its best configuration found: WAL journal,
  * synchronous=NORMAL, a busy timeout, and a data source whose transactions begin IMMEDIATE (the default
- * DEFERRED transactions fail with SQLITE_BUSY under load). No-op jobs are enqueued from several threads
- * and the clock stops when the SUCCEEDED count reaches the job count.
+ * DEFERRED transactions fail with SQLITE_BUSY under load). No-op jobs are enqueued with JobRunr's batch
+ * API ({@code enqueue(Stream, lambda)}; or one call per job, see {@link #feed()}) and the clock stops when
+ * the SUCCEEDED count reaches the job count.
  */
 final class JobRunrBaseline {
     private JobRunrBaseline() {
@@ -38,6 +40,19 @@ final class JobRunrBaseline {
         SQLiteDataSource ds = new SQLiteDataSource(config);
         ds.setUrl("jdbc:sqlite:" + file);
         return ds;
+    }
+
+    /**
+     * How the jobs are handed to JobRunr: {@code batch} (default) with one {@code enqueue(Stream, lambda)}
+     * call, which JobRunr saves in batches (its API for enqueueing many jobs); {@code calls} with one
+     * {@code enqueue(lambda)} per job from {@code creators} threads (each saved on its own).
+     */
+    static String feed() {
+        String f = System.getProperty("bench.jobrunr.feed", "batch");
+        if (!f.equals("batch") && !f.equals("calls")) {
+            throw new IllegalArgumentException("bench.jobrunr.feed must be batch or calls: " + f);
+        }
+        return f;
     }
 
     static Result run(Path file, int jobs, int creators, int workers, Duration pollInterval, Duration limit)
@@ -66,16 +81,18 @@ final class JobRunrBaseline {
                 .initialize()
                 .getJobScheduler();
         try {
+            boolean batch = batchEnqueue || feed().equals("batch");
+            int feeders = batch ? 1 : creators;
             long start = System.nanoTime();
-            Thread[] threads = new Thread[creators];
+            Thread[] threads = new Thread[feeders];
             Throwable[] failure = new Throwable[1];
-            for (int t = 0; t < creators; t++) {
-                int from = jobs * t / creators;
-                int to = jobs * (t + 1) / creators;
+            for (int t = 0; t < feeders; t++) {
+                int from = jobs * t / feeders;
+                int to = jobs * (t + 1) / feeders;
                 threads[t] = new Thread(() -> {
                     try {
-                        if (batchEnqueue) {
-                            scheduler.enqueue(java.util.stream.IntStream.range(from, to).boxed(), i -> NoopJob.run());
+                        if (batch) {
+                            scheduler.enqueue(IntStream.range(from, to).boxed(), i -> NoopJob.run(i));
                         } else {
                             for (int i = from; i < to; i++) {
                                 scheduler.enqueue(() -> NoopJob.run());

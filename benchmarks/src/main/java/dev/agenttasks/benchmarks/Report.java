@@ -80,6 +80,7 @@ final class Report {
         b.append(String.format(Locale.ROOT, "Mode: %s (args: %s); finished %s; load average %.2f before, %.2f after%n",
                 mode, args.isBlank() ? "none" : args, Instant.now(), loadBefore,
                 ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage()));
+        b.append("Build: ").append(build()).append('\n');
         b.append("Engine settings overridden: ").append(Env.overrides()).append('\n');
         b.append('\n');
         b.append("Rounds and notes:\n\n");
@@ -95,5 +96,102 @@ final class Report {
             Files.createDirectories(parent);
         }
         Files.writeString(out, markdown(), StandardCharsets.UTF_8);
+    }
+
+    /**
+     * The build measured: {@code -Dbench.build} if given, otherwise the git commit of the working tree
+     * the bench runs in, marked {@code +uncommitted changes} if task-core, task-sqlite or benchmarks differ
+     * from it. Found once, at the first call (the start of the run), so a commit made while the bench
+     * runs does not change it.
+     */
+    static synchronized String build() {
+        if (build == null) {
+            build = findBuild();
+        }
+        return build;
+    }
+
+    private static String build;
+
+    private static String findBuild() {
+        String given = System.getProperty("bench.build");
+        if (given != null && !given.isBlank()) {
+            return given;
+        }
+        try {
+            String commit = git("rev-parse", "--short=12", "HEAD");
+            String dirty = git("status", "--porcelain", "--", "../task-core/src", "../task-sqlite/src", "src",
+                    "task-core/src", "task-sqlite/src", "benchmarks/src");
+            return "git " + commit + (dirty.isBlank() ? "" : " +uncommitted changes");
+        } catch (Exception e) {
+            return "unknown (" + e.getMessage() + "; pass -Dbench.build=...)";
+        }
+    }
+
+    private static String git(String... args) throws IOException, InterruptedException {
+        java.util.List<String> cmd = new java.util.ArrayList<>();
+        cmd.add("git");
+        cmd.addAll(java.util.List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        if (p.waitFor() != 0) {
+            throw new IOException("git " + args[0] + " failed: " + out);
+        }
+        return out;
+    }
+
+    /**
+     * The summary of several full runs: per row, the ratio of each run and their median, checked against
+     * the row's target; then every run's own table and notes.
+     */
+    static String summary(List<Report> runs) {
+        StringBuilder b = new StringBuilder();
+        b.append(String.format(Locale.ROOT, "Summary of %d full runs (build %s): the ratio of each run (engine and "
+                + "baseline measured in the same run), and their median%n%n", runs.size(), build()));
+        b.append("| metric | ratio in each run | median ratio | target | met (median)? |\n");
+        b.append("|---|---|---|---|---|\n");
+        for (Row first : runs.get(0).rows) {
+            Samples ratios = new Samples();
+            List<String> each = new ArrayList<>();
+            for (Report r : runs) {
+                for (Row row : r.rows) {
+                    if (row.metric().equals(first.metric())) {
+                        each.add(row.ratio().split(" ")[0]);
+                        try {
+                            ratios.add(Double.parseDouble(row.ratio().split(" ")[0]));
+                        } catch (NumberFormatException e) {
+                            // a row without a ratio ("-")
+                        }
+                    }
+                }
+            }
+            String median = ratios.isEmpty() ? "-" : ratio(ratios.median());
+            String suffix = first.ratio().contains(" ") ? first.ratio().substring(first.ratio().indexOf(' ')) : "";
+            Boolean met = ratios.isEmpty() || first.target() == null ? null : meets(ratios.median(), first.target());
+            b.append("| ").append(first.metric()).append(" | ").append(String.join(" / ", each)).append(" | ")
+                    .append(median).append(suffix).append(" | ").append(first.target() == null ? "-" : first.target())
+                    .append(" | ").append(met == null ? "-" : met ? "yes" : "**no**").append(" |\n");
+        }
+        for (int i = 0; i < runs.size(); i++) {
+            b.append(String.format(Locale.ROOT, "%n### Run %d of %d%n%n", i + 1, runs.size()));
+            b.append(runs.get(i).markdown());
+        }
+        return b.toString();
+    }
+
+    /** Checks a ratio against a target written as {@code ">= 0.9"}, {@code "<= 1.3"} or {@code "(>= 10)"}. */
+    static Boolean meets(double ratio, String target) {
+        String t = target.replace("(", "").replace(")", "").trim();
+        try {
+            if (t.startsWith(">=")) {
+                return ratio >= Double.parseDouble(t.substring(2).trim());
+            }
+            if (t.startsWith("<=")) {
+                return ratio <= Double.parseDouble(t.substring(2).trim());
+            }
+        } catch (NumberFormatException e) {
+            return null;
+        }
+        return null;
     }
 }

@@ -24,7 +24,8 @@ class BenchSmokeTest {
 
         List<Report.Row> rows = report.rows();
         assertThat(rows).extracting(Report.Row::metric).anySatisfy(m -> assertThat(m).startsWith("Event throughput"))
-                .anySatisfy(m -> assertThat(m).startsWith("Task throughput vs raw"))
+                .anySatisfy(m -> assertThat(m).startsWith("Task throughput vs raw per-task transactions"))
+                .anySatisfy(m -> assertThat(m).startsWith("Task throughput vs the batched-write limit"))
                 .anySatisfy(m -> assertThat(m).startsWith("Latency p99"))
                 .anySatisfy(m -> assertThat(m).startsWith("Replay ("))
                 .anySatisfy(m -> assertThat(m).startsWith("Fan-out"))
@@ -40,10 +41,40 @@ class BenchSmokeTest {
         }
         assertThat(rows).filteredOn(r -> r.metric().startsWith("Threads held"))
                 .singleElement().satisfies(r -> assertThat(r.value()).startsWith("0 in a turn"));
-        assertThat(Files.readString(out)).contains("| metric |", "Event throughput", "Machine:");
+        assertThat(rows).filteredOn(r -> r.metric().startsWith("Task throughput vs raw per-task"))
+                .singleElement().satisfies(r -> {
+                    assertThat(r.value()).containsPattern("\\(\\d+\\.\\d writes per task");
+                    assertThat(r.baseline()).contains("3 writes per task");
+                });
+        assertThat(Files.readString(out)).contains("| metric |", "Event throughput", "Machine:", "Build: ");
         try (var files = Files.list(dir.resolve("db"))) {
             assertThat(files.filter(p -> p.toString().endsWith(".db"))).as("database files are removed").isEmpty();
         }
+    }
+
+    @Test
+    void severalRunsGiveTheMedianOfEachRatio(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("runs.md");
+        BenchMain.run("quick", "only=replay", "runs=2", "dir=" + dir.resolve("db"), "out=" + out);
+        String text = Files.readString(out);
+        assertThat(text).contains("Summary of 2 full runs", "| Replay (late subscriber", "### Run 1 of 2",
+                "### Run 2 of 2");
+        String summaryRow = text.lines().filter(l -> l.startsWith("| Replay (late subscriber")).findFirst().orElseThrow();
+        String[] cells = summaryRow.split("\\|");
+        String[] each = cells[2].trim().split(" / ");
+        assertThat(each).hasSize(2);
+        double median = (Double.parseDouble(each[0]) + Double.parseDouble(each[1])) / 2;
+        assertThat(Double.parseDouble(cells[3].trim())).isCloseTo(median, org.assertj.core.data.Offset.offset(0.011));
+    }
+
+    @Test
+    void targetsAreReadFromTheirText() {
+        assertThat(Report.meets(0.95, ">= 0.9")).isTrue();
+        assertThat(Report.meets(0.85, ">= 0.9")).isFalse();
+        assertThat(Report.meets(1.2, "<= 1.3")).isTrue();
+        assertThat(Report.meets(1.4, "<= 1.3")).isFalse();
+        assertThat(Report.meets(11, "(>= 10)")).isTrue();
+        assertThat(Report.meets(1, "none at all")).isNull();
     }
 
     @Test

@@ -177,6 +177,7 @@ public final class Engine implements TaskManager {
         if (id.length() > limits.maxIdLength()) {
             throw new InvalidRequestException(field, field + " is longer than " + limits.maxIdLength() + " characters");
         }
+        Text.checkPlain(id, field);
         return id;
     }
 
@@ -188,9 +189,10 @@ public final class Engine implements TaskManager {
             throw new InvalidRequestException("message", "give either text or content, not both");
         }
         if (m.text() != null) {
-            if (m.text().isBlank()) {
+            if (Text.isInvisible(m.text())) {
                 throw new InvalidRequestException("message", "message must not be empty");
             }
+            Text.checkMessage(m.text(), "message");
             long size = (long) m.text().length() * 3;
             if (size > limits.maxMessageBytes()) {
                 int bytes = m.text().getBytes(StandardCharsets.UTF_8).length;
@@ -208,6 +210,9 @@ public final class Engine implements TaskManager {
             if (!(b.get("type") instanceof String) || ((String) b.get("type")).isBlank()) {
                 throw new InvalidRequestException("content", "every content block needs a string \"type\"");
             }
+            if ("text".equals(b.get("type")) && b.get("text") instanceof String) {
+                Text.checkMessage((String) b.get("text"), "content");
+            }
         }
         return new TaskMessage(null, blocks);
     }
@@ -222,6 +227,8 @@ public final class Engine implements TaskManager {
             if (e.getValue() == null) {
                 throw new InvalidRequestException("metadata", "metadata value of " + e.getKey() + " must not be null");
             }
+            Text.checkPlain(e.getKey(), "metadata");
+            Text.checkPlain(e.getValue(), "metadata");
             size += e.getKey().getBytes(StandardCharsets.UTF_8).length + e.getValue().getBytes(StandardCharsets.UTF_8).length;
             if (size > limits.maxMetadataBytes()) {
                 throw new dev.agenttasks.PayloadTooLargeException("metadata", size, limits.maxMetadataBytes());
@@ -252,11 +259,15 @@ public final class Engine implements TaskManager {
         if (workDir != null && (workDir.isBlank() || workDir.length() > 4096 || workDir.indexOf('\0') >= 0)) {
             throw new InvalidRequestException("work_dir", "work_dir must be a non-blank path of at most 4096 characters");
         }
+        if (workDir != null) {
+            Text.checkPlain(workDir, "work_dir");
+        }
         String title = request.title();
         if (title != null) {
-            if (title.isBlank()) {
-                throw new InvalidRequestException("title", "title must not be blank");
+            if (Text.isInvisible(title)) {
+                throw new InvalidRequestException("title", "title must not be blank or made only of invisible characters");
             }
+            Text.checkPlain(title, "title");
             int codePoints = title.codePointCount(0, title.length());
             if (codePoints > limits.maxTitleLength()) {
                 throw new dev.agenttasks.PayloadTooLargeException("title", codePoints, limits.maxTitleLength());
@@ -520,7 +531,7 @@ public final class Engine implements TaskManager {
         checkOpen();
         TaskState s = active.get(taskId);
         if (s != null && !s.deleted) {
-            return Optional.of(s.committedTask);
+            return Optional.of(Snapshots.committed(s));
         }
         return store.task(taskId).map(TaskRecord::task);
     }

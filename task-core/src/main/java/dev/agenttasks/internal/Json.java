@@ -5,7 +5,6 @@ import dev.agenttasks.PayloadTooLargeException;
 
 import java.math.BigDecimal;
 import java.math.BigInteger;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
@@ -224,7 +223,7 @@ public final class Json {
                 throw new InvalidRequestException(b.field, b.field + " has a key that is not a string: " + e.getKey());
             }
             String k = (String) e.getKey();
-            b.add(stringSize(k) + 2);
+            b.add(stringSize(k, b) + 2);
             out.put(k, copyValue(e.getValue(), b, depth + 1));
         }
         return Collections.unmodifiableMap(out);
@@ -236,7 +235,7 @@ public final class Json {
             return null;
         }
         if (v instanceof String) {
-            b.add(stringSize((String) v));
+            b.add(stringSize((String) v, b));
             return v;
         }
         if (v instanceof Boolean) {
@@ -288,16 +287,38 @@ public final class Json {
                 + v.getClass().getName());
     }
 
-    private static long stringSize(String s) {
+    private static long stringSize(String s, Budget b) {
         int n = s.length();
         // ASCII fast path; otherwise the exact UTF-8 length
         for (int i = 0; i < n; i++) {
             char c = s.charAt(i);
             if (c >= 0x80 || c < 0x20 || c == '"' || c == '\\') {
-                return s.getBytes(StandardCharsets.UTF_8).length + 2L + escapes(s);
+                return utf8Length(s, b.field) + 2L + escapes(s);
             }
         }
         return n + 2L;
+    }
+
+    /** The UTF-8 length; a lone surrogate (which UTF-8 would turn into {@code ?}) is rejected. */
+    private static long utf8Length(String s, String field) {
+        int n = s.length();
+        long bytes = 0;
+        for (int i = 0; i < n; i++) {
+            char c = s.charAt(i);
+            if (c < 0x80) {
+                bytes++;
+            } else if (c < 0x800) {
+                bytes += 2;
+            } else if (!Character.isSurrogate(c)) {
+                bytes += 3;
+            } else if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(s.charAt(i + 1))) {
+                bytes += 4;
+                i++;
+            } else {
+                throw Text.loneSurrogate(field, i);
+            }
+        }
+        return bytes;
     }
 
     private static long escapes(String s) {

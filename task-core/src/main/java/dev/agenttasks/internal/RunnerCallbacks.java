@@ -43,6 +43,7 @@ final class RunnerCallbacks {
         if (type.length() > engine.limits.maxIdLength()) {
             throw new InvalidRequestException("type", "event type is longer than " + engine.limits.maxIdLength());
         }
+        Text.checkPlain(type, "type");
         if (TaskEvent.STATUS.equals(type)) {
             throw new InvalidRequestException("type", "event type \"status\" is reserved for the engine");
         }
@@ -95,6 +96,7 @@ final class RunnerCallbacks {
         if (sessionId == null || sessionId.isBlank()) {
             throw new InvalidRequestException("session_id", "session id must not be blank");
         }
+        Text.checkPlain(sessionId, "session_id");
         TaskState s = run.state;
         synchronized (s) {
             if (run.closed || s.turn != run) {

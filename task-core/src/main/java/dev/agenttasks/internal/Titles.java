@@ -22,7 +22,7 @@ public final class Titles {
             return "Task with " + agentName;
         }
         String text = message.firstText();
-        if (text == null) {
+        if (text == null || Text.isInvisible(text)) {
             return ATTACHMENT;
         }
         String oneLine = text.strip().replaceAll("\\s+", " ");

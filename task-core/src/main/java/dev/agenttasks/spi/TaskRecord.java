@@ -9,7 +9,7 @@ import java.util.Objects;
 /**
  * A task as a store keeps it: the public snapshot plus what the engine needs to run it.
  *
- * @param task       the snapshot
+ * @param task       the snapshot; its {@link Task#lastSeq()} is set to {@code lastSeq}
  * @param options    the runner options of the request (JSON-compatible, immutable)
  * @param timeoutMillis the turn timeout of the request in milliseconds, or 0 for the manager default
  * @param owner      the host that runs it now, or {@code null}
@@ -21,7 +21,7 @@ public record TaskRecord(Task task, Map<String, Object> options, long timeoutMil
                          Instant leaseUntil, long lastSeq) {
 
     /**
-     * Requires the task; normalises null options.
+     * Requires the task; normalises null options; gives the task this record's {@code lastSeq}.
      *
      * @param task the snapshot
      * @param options the runner options of the request (JSON-compatible, immutable)
@@ -33,6 +33,11 @@ public record TaskRecord(Task task, Map<String, Object> options, long timeoutMil
     public TaskRecord {
         Objects.requireNonNull(task, "task");
         options = options == null ? Map.of() : options;
+        if (task.lastSeq() != lastSeq && lastSeq >= 0) {
+            task = new Task(task.id(), task.agentId(), task.sessionId(), task.status(), task.title(), task.model(),
+                    task.createdAt(), task.startedAt(), task.completedAt(), task.error(), task.workDir(),
+                    task.metadata(), lastSeq);
+        }
     }
 
     /** @return the task id */

@@ -31,11 +31,13 @@ public record TurnResult(Kind kind, Map<String, Object> data) {
     }
 
     /**
-     * @param result the result, may be empty
+     * @param result the result, may be empty or {@code null}; any map of JSON-compatible values (for
+     *               example a {@code Map<String, String>}), like {@link TurnContext#emit}'s data. The
+     *               manager copies and validates it when the turn returns.
      * @return a completed turn
      */
-    public static TurnResult completed(Map<String, Object> result) {
-        return new TurnResult(Kind.COMPLETED, result);
+    public static TurnResult completed(Map<String, ?> result) {
+        return new TurnResult(Kind.COMPLETED, view(result));
     }
 
     /** @return a completed turn without result data */
@@ -44,10 +46,15 @@ public record TurnResult(Kind kind, Map<String, Object> data) {
     }
 
     /**
-     * @param question what the agent asks, for example {@code {"question": "Which file?"}}
+     * @param question what the agent asks, for example {@code {"question": "Which file?"}}; any map of
+     *                 JSON-compatible values, like {@link TurnContext#emit}'s data
      * @return an awaiting turn
      */
-    public static TurnResult awaitingInput(Map<String, Object> question) {
-        return new TurnResult(Kind.AWAITING_INPUT, question);
+    public static TurnResult awaitingInput(Map<String, ?> question) {
+        return new TurnResult(Kind.AWAITING_INPUT, view(question));
+    }
+
+    private static Map<String, Object> view(Map<String, ?> data) {
+        return data == null ? Map.of() : java.util.Collections.unmodifiableMap(data);
     }
 }

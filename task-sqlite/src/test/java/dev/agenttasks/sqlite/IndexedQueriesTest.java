@@ -320,7 +320,9 @@ class IndexedQueriesTest {
 
     private static StoreOp move(TaskRecord current, TaskStatus to) {
         Task t = current.task();
-        Task next = t.withStatus(to, to == TaskStatus.RUNNING ? T0 : t.startedAt(), to.isTerminal() ? T0 : null, null);
+        Task next = new Task(t.id(), t.agentId(), t.sessionId(), to, t.title(), t.model(), t.createdAt(),
+                to == TaskStatus.RUNNING ? T0 : t.startedAt(), to.isTerminal() ? T0 : t.completedAt(), t.error(),
+                t.workDir(), t.metadata());
         return new StoreOp.UpdateTask(current.withTask(next), t.status());
     }
 

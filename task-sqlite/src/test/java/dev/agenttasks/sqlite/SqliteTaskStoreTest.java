@@ -232,7 +232,7 @@ class SqliteTaskStoreTest {
                 TaskStatus.RUNNING)));
         Task back = store.task("a").orElseThrow().task();
         assertThat(back).isEqualTo(new Task("a", "agent-a", "sess", TaskStatus.FAILED, "Title a", "model-x", T0,
-                started, T0.plusSeconds(1), "boom", null, Map.of()));
+                started, T0.plusSeconds(1), "boom", null, Map.of(), 2)); // the record's lastSeq, given to the task
         assertThat(store.task("a").orElseThrow().owner()).isEqualTo("h");
     }
 

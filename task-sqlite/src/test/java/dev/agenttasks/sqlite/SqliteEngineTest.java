@@ -228,15 +228,20 @@ class SqliteEngineTest {
                 id = tasks.create(TaskRequest.of("coder", "fill the disk")).id();
                 RecordingSubscriber<TaskEvent> sub = RecordingSubscriber.unbounded();
                 tasks.events(id).subscribe(sub);
+                await().atMost(WAIT).until(() -> !storeFailures.isEmpty());
+                // While the disk stays full the task's FAILED status can not be stored either: the engine
+                // retries it until it is, and a subscriber sees it only once it is stored. Room again:
+                TmpfsMount.remount(mount, "size=8M");
                 await().atMost(WAIT).until(sub::isTerminated);
                 sub.assertNoViolations();
                 seen = sub.items();
+                assertThat(seen.get(seen.size() - 1).status()).as("the terminal event, once stored")
+                        .isEqualTo(TaskStatus.FAILED);
             }
             assertThat(storeFailures).as("the 1 MiB disk filled up").isNotEmpty();
             assertThat(StoreFailureTest.resultCode(storeFailures.get(0))).isNotNull();
             assertThat(seen).as("the stream stopped before the runner's 5,000 events").hasSizeLessThan(5_000);
 
-            TmpfsMount.remount(mount, "size=8M"); // room again: recovery can write
             try (SqliteTaskStore store = SqliteTaskStore.open(db)) {
                 List<TaskEvent> stored = store.events(id, 0, Integer.MAX_VALUE);
                 assertThat(stored.subList(0, seen.size())).as("every event shown is stored, same seq and data")

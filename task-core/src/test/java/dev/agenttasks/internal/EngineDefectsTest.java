@@ -178,6 +178,9 @@ class EngineDefectsTest {
         runner.script = (t, c) -> TurnResult.awaitingInput(Map.of("q", "?"));
         Task task = m.create(TaskRequest.of("a", "go"));
         awaitStatus(m, task.id(), TaskStatus.WAITING_FOR_INPUT);
+        // the first turn must be gone entirely (its slot released) before the hook holds the task's lock:
+        // otherwise close() waits for that turn, which waits for the lock, and the window never closes
+        await(() -> m.stats().runningTurns() == 0);
         AtomicBoolean armed = new AtomicBoolean(true);
         CountDownLatch inWindow = new CountDownLatch(1);
         m.hooks = new EngineHooks() {
@@ -193,18 +196,25 @@ class EngineDefectsTest {
                 }
             }
         };
-        CompletableFuture<Object> call = CompletableFuture.supplyAsync(() -> {
-            try {
-                return m.sendMessage(task.id(), TaskMessage.text("hello"));
-            } catch (RuntimeException e) {
-                return e;
-            }
-        });
-        assertThat(inWindow.await(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isTrue();
-        CompletableFuture<Void> closing = CompletableFuture.runAsync(m::close);
-        Object outcome = call.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
-        closing.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
-        assertThat(outcome).isInstanceOf(ManagerClosedException.class);
+        // one thread each: the common pool may have a single worker (2 CPUs), which would run close()
+        // only after the blocked call
+        java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            CompletableFuture<Object> call = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return m.sendMessage(task.id(), TaskMessage.text("hello"));
+                } catch (RuntimeException e) {
+                    return e;
+                }
+            }, threads);
+            assertThat(inWindow.await(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isTrue();
+            CompletableFuture<Void> closing = CompletableFuture.runAsync(m::close, threads);
+            Object outcome = call.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            closing.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            assertThat(outcome).isInstanceOf(ManagerClosedException.class);
+        } finally {
+            threads.shutdownNow();
+        }
     }
 
     /** Defect 6: a message acknowledged while no slot was free leads to a turn after a restart. */

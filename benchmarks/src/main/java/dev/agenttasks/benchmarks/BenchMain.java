@@ -21,8 +21,11 @@ import java.util.Set;
 public final class BenchMain {
     /** The benchmark names, in the order they run. */
     public static final String ALL = "events,tasks,jobrunr,latency,replay,fanout,footprint,disk,queries";
-    /** Benchmarks that run only when named with {@code only=}: {@code postgres} (needs a PostgreSQL, see PostgresBench). */
-    public static final String OPTIONAL = "postgres";
+    /**
+     * Benchmarks that run only when named with {@code only=}: {@code postgres} and {@code pgqueries} (need a
+     * PostgreSQL, see PostgresBench and PgQueryBench).
+     */
+    public static final String OPTIONAL = "postgres,pgqueries";
 
     private BenchMain() {
     }
@@ -112,6 +115,9 @@ public final class BenchMain {
             }
             if (selected.contains("postgres")) {
                 new PostgresBench(env).run();
+            }
+            if (selected.contains("pgqueries")) {
+                new PgQueryBench(env).run();
             }
         } finally {
             if (ownDir) {

@@ -1159,7 +1159,18 @@ public final class PostgresTaskStore implements TaskStore {
                 return;
             }
             try (Statement s = c.createStatement()) {
-                s.execute("CREATE SCHEMA IF NOT EXISTS \"" + schema + "\"");
+                // only when missing: CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema
+                // exists, and a role that only owns its schema should be able to open the store
+                boolean exists;
+                try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_namespace WHERE nspname = ?")) {
+                    ps.setString(1, schema);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        exists = rs.next();
+                    }
+                }
+                if (!exists) {
+                    s.execute("CREATE SCHEMA IF NOT EXISTS \"" + schema + "\"");
+                }
                 s.execute("SET LOCAL search_path TO \"" + schema + "\"");
                 s.execute(Migrations.VERSION_TABLE_DDL);
                 for (int v = current + 1; v <= SCHEMA_VERSION; v++) {
@@ -1190,22 +1201,35 @@ public final class PostgresTaskStore implements TaskStore {
          * warning names the statement an administrator can run later.
          */
         private void titleTrigramIndex(Statement s) throws SQLException {
-            Savepoint sp = c.setSavepoint();
-            try {
-                String ext = trigramSchema(s);
-                if (ext == null) {
-                    s.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public");
-                    ext = trigramSchema(s);
+            // two tries: a store migrating another schema may create the extension at the same moment, and then
+            // this one's CREATE EXTENSION fails with a unique violation once that one commits
+            for (int attempt = 1; ; attempt++) {
+                Savepoint sp = c.setSavepoint();
+                try {
+                    String ext = trigramSchema(s);
+                    if (ext == null) {
+                        s.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public");
+                        ext = trigramSchema(s);
+                    }
+                    s.execute("CREATE INDEX tasks_title_trgm_idx ON tasks USING gin (title_lower \"" + ext
+                            + "\".gin_trgm_ops)");
+                    c.releaseSavepoint(sp);
+                    return;
+                } catch (SQLException e) {
+                    c.rollback(sp);
+                    if (attempt == 1 && SqlStates.UNIQUE_VIOLATION.equals(SqlStates.state(e))) {
+                        continue;
+                    }
+                    warnNoTrigramIndex(e);
+                    return;
                 }
-                s.execute("CREATE INDEX tasks_title_trgm_idx ON tasks USING gin (title_lower \"" + ext
-                        + "\".gin_trgm_ops)");
-                c.releaseSavepoint(sp);
-            } catch (SQLException e) {
-                c.rollback(sp);
-                LOG.warn("PostgreSQL store {}: no trigram index on task titles, the title search scans all tasks "
-                        + "({}); to add it: CREATE EXTENSION pg_trgm; CREATE INDEX tasks_title_trgm_idx ON \"{}\"."
-                        + "tasks USING gin (title_lower gin_trgm_ops)", schema, e.getMessage(), schema);
             }
+        }
+
+        private void warnNoTrigramIndex(SQLException e) {
+            LOG.warn("PostgreSQL store {}: no trigram index on task titles, the title search scans all tasks "
+                    + "({}); to add it: CREATE EXTENSION pg_trgm; CREATE INDEX tasks_title_trgm_idx ON \"{}\"."
+                    + "tasks USING gin (title_lower gin_trgm_ops)", schema, e.getMessage(), schema);
         }
 
         private String trigramSchema(Statement s) throws SQLException {

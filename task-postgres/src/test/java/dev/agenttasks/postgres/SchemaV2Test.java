@@ -178,4 +178,102 @@ class SchemaV2Test {
         assertThat(PostgresTaskStore.likeContains("a%b_c\\d")).isEqualTo("%a\\%b\\_c\\\\d%");
         assertThat(PostgresTaskStore.likeContains("")).isEqualTo("%%");
     }
+
+    /** A database of its own (no pg_trgm in it yet); dropped after {@code body}. */
+    private static void inFreshDatabase(SqlBody body) throws Exception {
+        String db = PG.server().uniqueSchemaName("trgmdb");
+        try (Connection c = PG.server().connect(); Statement s = c.createStatement()) {
+            s.execute("CREATE DATABASE " + db);
+        }
+        try {
+            body.run(PG.server().jdbcUrl().replaceFirst("/[^/?]*(\\?.*)?$", "/" + db), db);
+        } finally {
+            try (Connection c = PG.server().connect(); Statement s = c.createStatement()) {
+                s.execute("DROP DATABASE IF EXISTS " + db + " WITH (FORCE)");
+            }
+        }
+    }
+
+    interface SqlBody {
+        void run(String url, String db) throws Exception;
+    }
+
+    private static boolean hasTitleIndex(Connection c, String schema) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_indexes "
+                + "WHERE schemaname = '" + schema + "' AND indexname = 'tasks_title_trgm_idx'")) {
+            rs.next();
+            return rs.getInt(1) == 1;
+        }
+    }
+
+    @Test
+    void storesMigratingSeveralSchemasAtOnceAllGetTheTitleIndex() throws Exception {
+        inFreshDatabase((url, db) -> {
+            int stores = 4;
+            java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(stores);
+            java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+            List<java.util.concurrent.Future<?>> opened = new ArrayList<>();
+            try {
+                for (int i = 0; i < stores; i++) {
+                    String schema = "s" + i;
+                    opened.add(threads.submit(() -> {
+                        go.await();
+                        PostgresTaskStore.builder(url, PG.server().user(), PG.server().password()).schema(schema)
+                                .build().close();
+                        return null;
+                    }));
+                }
+                go.countDown();
+                for (java.util.concurrent.Future<?> f : opened) {
+                    f.get(60, java.util.concurrent.TimeUnit.SECONDS);
+                }
+            } finally {
+                threads.shutdownNow();
+            }
+            try (Connection c = java.sql.DriverManager.getConnection(url, PG.server().user(), PG.server().password())) {
+                for (int i = 0; i < stores; i++) {
+                    assertThat(hasTitleIndex(c, "s" + i)).as("schema s%d", i).isTrue();
+                }
+            }
+        });
+    }
+
+    @Test
+    void aRoleThatCannotCreateTheExtensionGetsAWorkingStoreWithoutTheIndex() throws Exception {
+        inFreshDatabase((url, db) -> {
+            String role = db + "_app";
+            try (Connection c = PG.server().connect(); Statement s = c.createStatement()) {
+                s.execute("CREATE ROLE " + role + " LOGIN PASSWORD 'pw'");
+                // no CREATE on the database (which a trusted extension needs), only a schema of its own
+                s.execute("GRANT CONNECT ON DATABASE " + db + " TO " + role);
+            }
+            try {
+                try (Connection c = java.sql.DriverManager.getConnection(url, PG.server().user(), PG.server().password());
+                     Statement s = c.createStatement()) {
+                    s.execute("CREATE SCHEMA app AUTHORIZATION " + role);
+                }
+                try (PostgresTaskStore store = PostgresTaskStore.builder(url, role, "pw").schema("app").build()) {
+                    store.write(List.of(new StoreOp.InsertTask(task("a", TaskStatus.RUNNING, "Find 50%_ here")),
+                            new StoreOp.InsertTask(task("b", TaskStatus.PENDING, "Find 50 here"))));
+                    assertThat(store.list(TaskQuery.all().withTitleContains("50%_"), null, 10))
+                            .extracting(TaskRecord::id).containsExactly("a");
+                    assertThat(store.countByStatus()).containsExactlyInAnyOrderEntriesOf(
+                            Map.of(TaskStatus.RUNNING, 1L, TaskStatus.PENDING, 1L));
+                }
+                try (Connection c = java.sql.DriverManager.getConnection(url, PG.server().user(), PG.server().password())) {
+                    assertThat(hasTitleIndex(c, "app")).isFalse();
+                    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
+                            "SELECT max(version) FROM app.schema_version")) {
+                        rs.next();
+                        assertThat(rs.getInt(1)).isEqualTo(PostgresTaskStore.SCHEMA_VERSION);
+                    }
+                }
+            } finally {
+                try (Connection c = PG.server().connect(); Statement s = c.createStatement()) {
+                    s.execute("DROP DATABASE IF EXISTS " + db + " WITH (FORCE)");
+                    s.execute("DROP ROLE IF EXISTS " + role);
+                }
+            }
+        });
+    }
 }

@@ -27,8 +27,11 @@ import java.util.Set;
 public final class BenchMain {
     /** The benchmark names, in the order they run. */
     public static final String ALL = "events,tasks,jobrunr,latency,replay,fanout,footprint,disk,queries";
-    /** Benchmarks that run only when named with {@code only=}: {@code postgres} (needs a PostgreSQL, see PostgresBench). */
-    public static final String OPTIONAL = "postgres";
+    /**
+     * Benchmarks that run only when named with {@code only=}: {@code postgres} and {@code pgqueries} (need a
+     * PostgreSQL, see PostgresBench and PgQueryBench).
+     */
+    public static final String OPTIONAL = "postgres,pgqueries";
 
     private BenchMain() {
     }
@@ -112,6 +115,9 @@ public final class BenchMain {
                 report.note(String.format(java.util.Locale.ROOT, "Total benchmark time %.0f s",
                         (System.nanoTime() - start) / 1e9));
                 reports.add(report);
+            }
+            if (selected.contains("pgqueries")) {
+                new PgQueryBench(env).run();
             }
         } finally {
             if (ownDir) {

@@ -68,6 +68,9 @@ final class PostgresBench {
             if (!Boolean.getBoolean("bench.pg.skipJobRunr")) {
                 jobRunr();
             }
+            if (!Boolean.getBoolean("bench.pg.skipDbScheduler")) {
+                dbScheduler();
+            }
             env.report.note("PostgreSQL rows: " + server + ", version " + version + "; store pool 8 connections "
                     + "(HikariCP), raw baselines reWriteBatchedInserts=true");
         } finally {
@@ -212,6 +215,55 @@ final class PostgresBench {
                         + String.format(Locale.ROOT, "%,d", jobs) + " no-op jobs, batch enqueue, best of 16/64 workers ("
                         + bestWorkers + "): " + Report.fmt(best, "jobs/s"), Report.ratio(ratio), ">= 5", ratio >= 5);
         env.report.note("JobRunr on PostgreSQL (poll " + poll + " s): " + note);
+    }
+
+    private void dbScheduler() throws Exception {
+        int tasks = env.size(10_000, 500);
+        int rounds = env.size(2, 1);
+        Env.log("== db-scheduler 16.7.1 on PostgreSQL: %,d no-op one-time tasks, lock-and-fetch, %d rounds per thread "
+                + "count", tasks, rounds);
+        double best = 0;
+        int bestThreads = 0;
+        StringBuilder note = new StringBuilder();
+        for (int threads : new int[] {10, 32, 64}) {
+            Samples s = new Samples();
+            for (int r = 0; r < rounds; r++) {
+                DbSchedulerBaseline.Result d = dbSchedulerRound(tasks, threads);
+                s.add(d.tasksPerSecond());
+                Env.log("  %d threads, round %d: %,.0f tasks/s (%d executed%s)", threads, r + 1, d.tasksPerSecond(),
+                        d.executed(), d.complete() ? "" : ", time-limited");
+            }
+            note.append(String.format(Locale.ROOT, "%s%d threads %s tasks/s", note.length() == 0 ? "" : "; ", threads,
+                    s.rounds("%,.0f")));
+            if (s.median() > best) {
+                best = s.median();
+                bestThreads = threads;
+            }
+        }
+        env.report.row("Task throughput, PostgreSQL store vs db-scheduler on the same PostgreSQL",
+                Report.fmt(lastPgTasks, "tasks/s"), "db-scheduler 16.7.1, " + String.format(Locale.ROOT, "%,d", tasks)
+                        + " no-op one-time tasks, scheduleBatch, lock-and-fetch, best of 10/32/64 threads ("
+                        + bestThreads + "): " + Report.fmt(best, "tasks/s"), Report.ratio(lastPgTasks / best), null, null);
+        env.report.note("db-scheduler on PostgreSQL (lock-and-fetch 0.5/1.0, polling interval 1 s): " + note);
+    }
+
+    private DbSchedulerBaseline.Result dbSchedulerRound(int tasks, int threads) throws Exception {
+        String db = "dbsched_" + (++jobRunrDatabases) + "_" + Long.toHexString(System.nanoTime());
+        try (Connection c = pool.getConnection(); Statement s = c.createStatement()) {
+            s.execute("CREATE DATABASE " + db);
+        }
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(server.jdbcUrl().replaceFirst("/[^/?]*(\\?.*)?$", "/" + db));
+        config.setUsername(server.user());
+        config.setPassword(server.password());
+        config.setMaximumPoolSize(threads + 4);
+        try (HikariDataSource ds = new HikariDataSource(config)) {
+            return DbSchedulerBaseline.run(ds, tasks, threads, java.time.Duration.ofSeconds(env.size(180, 60)));
+        } finally {
+            try (Connection c = pool.getConnection(); Statement s = c.createStatement()) {
+                s.execute("DROP DATABASE IF EXISTS " + db + " WITH (FORCE)");
+            }
+        }
     }
 
     private JobRunrBaseline.Result jobRunrRound(int jobs, int workers, int poll) throws Exception {

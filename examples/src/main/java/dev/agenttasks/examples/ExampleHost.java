@@ -1,8 +1,11 @@
 package dev.agenttasks.examples;
 
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
 import dev.agenttasks.RecoveryPolicy;
 import dev.agenttasks.TaskManager;
 import dev.agenttasks.TaskStatus;
+import dev.agenttasks.postgres.PostgresTaskStore;
 import dev.agenttasks.spi.TaskStore;
 import dev.agenttasks.sqlite.SqliteTaskStore;
 import org.slf4j.Logger;
@@ -20,8 +23,9 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The example host: a {@link TaskManager} on a SQLite file, the agents of a small catalog, and the
- * {@link TasksHttpServer} with the Tasks page, bound to loopback.
+ * The example host: a {@link TaskManager} on a SQLite file (or, with {@code --postgres}, on a PostgreSQL
+ * database through a HikariCP pool), the agents of a small catalog, and the {@link TasksHttpServer} with the
+ * Tasks page, bound to loopback.
  *
  * <p>Run it from the project root with
  * {@code mvn -q install -DskipTests && mvn -q -pl examples exec:java}; pass options with
@@ -38,15 +42,78 @@ public final class ExampleHost implements AutoCloseable {
     private final TaskManager manager;
     private final TasksHttpServer server;
     private final Path database;
+    private final String storage;
+    private final HikariDataSource pool;
     private final int recovered;
     private final boolean resumed;
 
-    private ExampleHost(TaskManager manager, TasksHttpServer server, Path database, int recovered, boolean resumed) {
+    private ExampleHost(TaskManager manager, TasksHttpServer server, Opened opened, int recovered, boolean resumed) {
         this.manager = manager;
         this.server = server;
-        this.database = database;
+        this.database = opened.file;
+        this.storage = opened.description;
+        this.pool = opened.pool;
         this.recovered = recovered;
         this.resumed = resumed;
+    }
+
+    /** The store opened, and what has to be closed after it. */
+    private static final class Opened {
+        final TaskStore store;
+        final Path file;
+        final HikariDataSource pool;
+        final String description;
+
+        Opened(TaskStore store, Path file, HikariDataSource pool, String description) {
+            this.store = store;
+            this.file = file;
+            this.pool = pool;
+            this.description = description;
+        }
+
+        void close() {
+            try {
+                store.close();
+            } finally {
+                if (pool != null) {
+                    pool.close();
+                }
+            }
+        }
+    }
+
+    private static Opened open(HostConfig config) {
+        HostConfig.Postgres pg = config.postgres();
+        if (pg == null) {
+            Path database = config.dataDir().resolve("tasks.db").toAbsolutePath();
+            return new Opened(SqliteTaskStore.open(database), database, null, database.toString());
+        }
+        HikariConfig hc = new HikariConfig();
+        hc.setJdbcUrl(pg.jdbcUrl());
+        if (pg.user() != null) {
+            hc.setUsername(pg.user());
+        }
+        if (pg.password() != null) {
+            hc.setPassword(pg.password());
+        }
+        hc.setPoolName("agent-tasks");
+        hc.setMaximumPoolSize(8);
+        hc.setMinimumIdle(1);
+        hc.setConnectionTimeout(10_000);
+        HikariDataSource pool = new HikariDataSource(hc);
+        try {
+            TaskStore store = PostgresTaskStore.builder(pool).schema(pg.schema()).build();
+            return new Opened(store, null, pool, "PostgreSQL " + redacted(pg.jdbcUrl()) + ", schema " + pg.schema());
+        } catch (RuntimeException e) {
+            pool.close();
+            throw e;
+        }
+    }
+
+    /** @return the URL without its query parameters, which may hold a password */
+    static String redacted(String jdbcUrl) {
+        int q = jdbcUrl.indexOf('?');
+        return q < 0 ? jdbcUrl : jdbcUrl.substring(0, q) + "?…";
     }
 
     /**
@@ -58,9 +125,9 @@ public final class ExampleHost implements AutoCloseable {
      */
     public static ExampleHost start(HostConfig config) throws IOException {
         Files.createDirectories(config.dataDir());
-        Path database = config.dataDir().resolve("tasks.db").toAbsolutePath();
         AgentCatalog catalog = catalog(config);
-        TaskStore store = SqliteTaskStore.open(database);
+        Opened opened = open(config);
+        TaskStore store = opened.store;
         TaskManager manager;
         int recovered;
         try {
@@ -73,7 +140,7 @@ public final class ExampleHost implements AutoCloseable {
                     .shutdownTimeout(config.shutdownTimeout())
                     .build();
         } catch (RuntimeException e) {
-            store.close();
+            opened.close();
             throw e;
         }
         TasksHttpServer server = null;
@@ -85,9 +152,12 @@ public final class ExampleHost implements AutoCloseable {
                 server.close();
             }
             manager.close();
+            if (opened.pool != null) {
+                opened.pool.close();
+            }
             throw e;
         }
-        return new ExampleHost(manager, server, database, recovered, config.resumeInterrupted());
+        return new ExampleHost(manager, server, opened, recovered, config.resumeInterrupted());
     }
 
     private static AgentCatalog catalog(HostConfig config) {
@@ -113,9 +183,14 @@ public final class ExampleHost implements AutoCloseable {
         return server;
     }
 
-    /** @return the SQLite file */
+    /** @return the SQLite file, or {@code null} when the tasks are kept in PostgreSQL */
     public Path database() {
         return database;
+    }
+
+    /** @return where the tasks are kept: the SQLite file, or the PostgreSQL URL (without parameters) and schema */
+    public String storage() {
+        return storage;
     }
 
     /** @return how many tasks the previous process left pending or running, recovered by this start */
@@ -135,11 +210,17 @@ public final class ExampleHost implements AutoCloseable {
         return config.shutdownTimeout().plus(STOP_MARGIN);
     }
 
-    /** Stops the server (ending open streams), then closes the manager and its store. Idempotent. */
+    /** Stops the server (ending open streams), then closes the manager and its store (and the pool). Idempotent. */
     @Override
     public void close() {
-        server.close();
-        manager.close();
+        try {
+            server.close();
+            manager.close();
+        } finally {
+            if (pool != null) {
+                pool.close();
+            }
+        }
     }
 
     /**
@@ -158,7 +239,9 @@ public final class ExampleHost implements AutoCloseable {
                     + HostConfig.DEFAULT_PORT + ", 0 = any) --bind ADDRESS --data-dir DIR --token TOKEN"
                     + " --allowed-host NAME --agents FILE --max-body-bytes N --heartbeat-seconds N"
                     + " --demo-token-delay-ms N --recovery fail|resume --work-root DIR (repeatable)"
-                    + " --idle-timeout-seconds N --max-header-bytes N --shutdown-timeout-seconds N");
+                    + " --idle-timeout-seconds N --max-header-bytes N --shutdown-timeout-seconds N"
+                    + " --postgres JDBC_URL --postgres-user USER --postgres-schema NAME"
+                    + " (password: env " + HostConfig.PG_PASSWORD_ENV + ", or --postgres-password)");
             if (!e.getMessage().equals("usage")) {
                 System.exit(2);
             }
@@ -198,7 +281,7 @@ public final class ExampleHost implements AutoCloseable {
             url = url + "#token=" + config.token();
         }
         out.println("Agent tasks host running at " + url);
-        out.println("Data: " + host.database() + " - press Ctrl-C to stop.");
+        out.println("Data: " + host.storage() + " - press Ctrl-C to stop.");
         log.info("Host started on port {}", host.server().port());
         stopped.await();
     }

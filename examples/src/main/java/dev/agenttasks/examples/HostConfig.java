@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 
@@ -14,7 +15,8 @@ import java.util.Set;
  *
  * @param bindAddress        the address to listen on; loopback by default
  * @param port               the port, 0 for an ephemeral one
- * @param dataDir            the folder holding the SQLite file ({@code tasks.db}) and an optional {@code agents.json}
+ * @param dataDir            the folder holding the SQLite file ({@code tasks.db}, unless {@code postgres} is set)
+ *                           and an optional {@code agents.json}
  * @param token              a bearer token required on every API route and event stream, or {@code null} for none
  * @param allowedHosts       extra host names accepted in {@code Host} and {@code Origin}, besides the loopback names
  * @param maxBodyBytes       the largest request body accepted (413 above)
@@ -32,11 +34,52 @@ import java.util.Set;
  *                           larger headers)
  * @param workRoots          the folders a task's {@code work_dir} and {@code add_dirs} must lie in (after
  *                           symbolic links are resolved); empty means both are refused
+ * @param postgres           where to keep the tasks in PostgreSQL instead of the SQLite file, or {@code null}
  */
 public record HostConfig(String bindAddress, int port, Path dataDir, String token, Set<String> allowedHosts,
                          int maxBodyBytes, Duration heartbeatInterval, int maxStreamsPerTask, int maxStreamsTotal,
                          Path agentsFile, Duration demoTokenDelay, boolean resumeInterrupted,
-                         Duration shutdownTimeout, Duration idleTimeout, int maxHeaderBytes, List<Path> workRoots) {
+                         Duration shutdownTimeout, Duration idleTimeout, int maxHeaderBytes, List<Path> workRoots,
+                         Postgres postgres) {
+
+    /** Environment variable holding the PostgreSQL user, used unless {@code --postgres-user} is given. */
+    public static final String PG_USER_ENV = "AGENT_TASKS_PG_USER";
+    /** Environment variable holding the PostgreSQL password, used unless {@code --postgres-password} is given. */
+    public static final String PG_PASSWORD_ENV = "AGENT_TASKS_PG_PASSWORD";
+
+    /**
+     * A PostgreSQL database to keep the tasks in (through a HikariCP pool and the {@code task-postgres} store).
+     *
+     * @param jdbcUrl  a {@code jdbc:postgresql://…} URL
+     * @param user     the user, or {@code null} to take it from the URL or the driver's defaults
+     * @param password the password, or {@code null}; never shown by {@link #toString()}
+     * @param schema   the database schema of the store's tables
+     */
+    public record Postgres(String jdbcUrl, String user, String password, String schema) {
+
+        /** The schema used unless {@code --postgres-schema} names another. */
+        public static final String DEFAULT_SCHEMA = "agent_tasks";
+
+        /** Checks the URL and the schema name. */
+        public Postgres {
+            Objects.requireNonNull(jdbcUrl, "jdbcUrl can not be null");
+            if (!jdbcUrl.startsWith("jdbc:postgresql:")) {
+                throw new IllegalArgumentException("--postgres needs a jdbc:postgresql:// URL, not " + jdbcUrl);
+            }
+            schema = schema == null ? DEFAULT_SCHEMA : schema;
+            if (!schema.matches("[a-z_][a-z0-9_]{0,62}")) {
+                throw new IllegalArgumentException("--postgres-schema must be lower-case letters, digits and "
+                        + "underscores (at most 63, not starting with a digit): " + schema);
+            }
+        }
+
+        /** @return the settings with the password masked */
+        @Override
+        public String toString() {
+            return "Postgres[jdbcUrl=" + jdbcUrl + ", user=" + user + ", password=" + (password == null ? null : "***")
+                    + ", schema=" + schema + "]";
+        }
+    }
 
     /** Default port: 8080. */
     public static final int DEFAULT_PORT = 8080;
@@ -90,6 +133,18 @@ public record HostConfig(String bindAddress, int port, Path dataDir, String toke
         allowedHosts = allowedHosts == null ? Set.of() : Set.copyOf(allowedHosts);
     }
 
+    /** @return the settings with the token and the database password masked */
+    @Override
+    public String toString() {
+        return "HostConfig[bindAddress=" + bindAddress + ", port=" + port + ", dataDir=" + dataDir + ", token="
+                + (token == null ? null : "***") + ", allowedHosts=" + allowedHosts + ", maxBodyBytes=" + maxBodyBytes
+                + ", heartbeatInterval=" + heartbeatInterval + ", maxStreamsPerTask=" + maxStreamsPerTask
+                + ", maxStreamsTotal=" + maxStreamsTotal + ", agentsFile=" + agentsFile + ", demoTokenDelay="
+                + demoTokenDelay + ", resumeInterrupted=" + resumeInterrupted + ", shutdownTimeout=" + shutdownTimeout
+                + ", idleTimeout=" + idleTimeout + ", maxHeaderBytes=" + maxHeaderBytes + ", workRoots=" + workRoots
+                + ", postgres=" + postgres + "]";
+    }
+
     /** @return a builder with the defaults */
     public static Builder builder() {
         return new Builder();
@@ -114,6 +169,7 @@ public record HostConfig(String bindAddress, int port, Path dataDir, String toke
         b.idleTimeout = idleTimeout;
         b.maxHeaderBytes = maxHeaderBytes;
         b.workRoots = new ArrayList<>(workRoots);
+        b.postgres = postgres;
         return b;
     }
 
@@ -122,16 +178,34 @@ public record HostConfig(String bindAddress, int port, Path dataDir, String toke
      * {@code --token TOKEN}, {@code --allowed-host NAME} (repeatable), {@code --agents FILE},
      * {@code --max-body-bytes N}, {@code --heartbeat-seconds N}, {@code --demo-token-delay-ms N},
      * {@code --recovery fail|resume}, {@code --work-root DIR} (repeatable), {@code --idle-timeout-seconds N},
-     * {@code --max-header-bytes N}, {@code --shutdown-timeout-seconds N}. The token may also come from the
-     * {@code AGENT_TASKS_TOKEN} environment variable.
+     * {@code --max-header-bytes N}, {@code --shutdown-timeout-seconds N}, {@code --postgres JDBC_URL},
+     * {@code --postgres-user USER}, {@code --postgres-password PASSWORD}, {@code --postgres-schema NAME}. The token
+     * may also come from the {@code AGENT_TASKS_TOKEN} environment variable, the PostgreSQL user and password
+     * from {@value #PG_USER_ENV} and {@value #PG_PASSWORD_ENV} (so the password need not be on a command line,
+     * where other users of the machine can read it); the options win over the environment.
      *
      * @param args the arguments
      * @return the settings
      * @throws IllegalArgumentException on an unknown option or a bad value
      */
     public static HostConfig parse(String[] args) {
+        return parse(args, System.getenv());
+    }
+
+    /**
+     * {@link #parse(String[])} with the environment given.
+     *
+     * @param args the arguments
+     * @param env  the environment variables
+     * @return the settings
+     */
+    static HostConfig parse(String[] args, Map<String, String> env) {
         Builder b = builder();
-        String envToken = System.getenv("AGENT_TASKS_TOKEN");
+        String pgUrl = null;
+        String pgUser = env.get(PG_USER_ENV);
+        String pgPassword = env.get(PG_PASSWORD_ENV);
+        String pgSchema = null;
+        String envToken = env.get("AGENT_TASKS_TOKEN");
         if (envToken != null && !envToken.isBlank()) {
             b.token(envToken);
         }
@@ -184,6 +258,18 @@ public record HostConfig(String bindAddress, int port, Path dataDir, String toke
                 case "--shutdown-timeout-seconds":
                     b.shutdownTimeout(Duration.ofSeconds(intValue(option, value)));
                     break;
+                case "--postgres":
+                    pgUrl = value;
+                    break;
+                case "--postgres-user":
+                    pgUser = value;
+                    break;
+                case "--postgres-password":
+                    pgPassword = value;
+                    break;
+                case "--postgres-schema":
+                    pgSchema = value;
+                    break;
                 case "--recovery":
                     String v = value.toLowerCase(Locale.ROOT);
                     if (!v.equals("fail") && !v.equals("resume")) {
@@ -195,7 +281,16 @@ public record HostConfig(String bindAddress, int port, Path dataDir, String toke
                     throw new IllegalArgumentException("unknown option: " + option);
             }
         }
+        if (pgUrl != null) {
+            b.postgres(new Postgres(pgUrl, blankToNull(pgUser), blankToNull(pgPassword), pgSchema));
+        } else if (pgSchema != null) {
+            throw new IllegalArgumentException("--postgres-schema needs --postgres");
+        }
         return b.build();
+    }
+
+    private static String blankToNull(String v) {
+        return v == null || v.isEmpty() ? null : v;
     }
 
     private static int intValue(String option, String value) {
@@ -224,6 +319,7 @@ public record HostConfig(String bindAddress, int port, Path dataDir, String toke
         private Duration idleTimeout = DEFAULT_IDLE_TIMEOUT;
         private int maxHeaderBytes = DEFAULT_MAX_HEADER_BYTES;
         private List<Path> workRoots = new ArrayList<>();
+        private Postgres postgres;
 
         private Builder() {
         }
@@ -372,11 +468,20 @@ public record HostConfig(String bindAddress, int port, Path dataDir, String toke
             return this;
         }
 
+        /**
+         * @param v the PostgreSQL database to keep the tasks in, or null for the SQLite file in the data folder
+         * @return this
+         */
+        public Builder postgres(Postgres v) {
+            this.postgres = v;
+            return this;
+        }
+
         /** @return the settings */
         public HostConfig build() {
             return new HostConfig(bindAddress, port, dataDir, token, Set.copyOf(allowedHosts), maxBodyBytes,
                     heartbeatInterval, maxStreamsPerTask, maxStreamsTotal, agentsFile, demoTokenDelay,
-                    resumeInterrupted, shutdownTimeout, idleTimeout, maxHeaderBytes, workRoots);
+                    resumeInterrupted, shutdownTimeout, idleTimeout, maxHeaderBytes, workRoots, postgres);
         }
     }
 }

@@ -4,6 +4,7 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -54,5 +55,32 @@ class HostConfigTest {
         assertThatThrownBy(() -> HostConfig.parse(new String[] {"--idle-timeout-seconds", "10", "--heartbeat-seconds", "10"}))
                 .hasMessageContaining("longer than the heartbeat");
         assertThatThrownBy(() -> HostConfig.parse(new String[] {"--max-header-bytes", "100"})).hasMessageContaining("limits");
+    }
+
+    @Test
+    void postgresOptionsTakeThePasswordFromTheEnvironmentAndNeverShowIt() {
+        HostConfig c = HostConfig.parse(new String[] {"--postgres", "jdbc:postgresql://db:5432/app",
+            "--postgres-schema", "tasks_1"}, Map.of(HostConfig.PG_USER_ENV, "app", HostConfig.PG_PASSWORD_ENV, "s3cret"));
+        assertThat(c.postgres()).isEqualTo(new HostConfig.Postgres("jdbc:postgresql://db:5432/app", "app", "s3cret",
+                "tasks_1"));
+        assertThat(c.toString()).doesNotContain("s3cret");
+        assertThat(c.postgres().toString()).doesNotContain("s3cret");
+
+        HostConfig flags = HostConfig.parse(new String[] {"--postgres", "jdbc:postgresql://db/app", "--postgres-user",
+            "u", "--postgres-password", "p"}, Map.of(HostConfig.PG_USER_ENV, "env-user"));
+        assertThat(flags.postgres().user()).isEqualTo("u");
+        assertThat(flags.postgres().password()).isEqualTo("p");
+        assertThat(flags.postgres().schema()).isEqualTo(HostConfig.Postgres.DEFAULT_SCHEMA);
+        assertThat(HostConfig.parse(new String[0], Map.of(HostConfig.PG_PASSWORD_ENV, "x")).postgres()).isNull();
+    }
+
+    @Test
+    void rejectsBadPostgresOptions() {
+        assertThatThrownBy(() -> HostConfig.parse(new String[] {"--postgres", "jdbc:mysql://db/app"}, Map.of()))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("jdbc:postgresql://");
+        assertThatThrownBy(() -> HostConfig.parse(new String[] {"--postgres", "jdbc:postgresql://db/app",
+            "--postgres-schema", "Bad-Name"}, Map.of())).hasMessageContaining("--postgres-schema");
+        assertThatThrownBy(() -> HostConfig.parse(new String[] {"--postgres-schema", "x"}, Map.of()))
+                .hasMessageContaining("needs --postgres");
     }
 }

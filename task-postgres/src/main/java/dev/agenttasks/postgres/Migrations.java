@@ -16,7 +16,7 @@ import java.util.List;
 final class Migrations {
 
     /** Every migration, in version order; entry {@code i} is version {@code i + 1}. */
-    static final List<String> FILES = List.of("V1__init.sql");
+    static final List<String> FILES = List.of("V1__init.sql", "V2__status_counts_and_title_trigrams.sql");
 
     /** The schema version this store writes. */
     static final int LATEST = FILES.size();
@@ -52,12 +52,27 @@ final class Migrations {
                 body.append(line).append('\n');
             }
         }
+        // statements end at ';', except inside a dollar-quoted ($$ ... $$) function body
         List<String> out = new ArrayList<>();
-        for (String stmt : body.toString().split(";")) {
-            if (!stmt.isBlank()) {
-                out.add(stmt.strip());
+        String text = body.toString();
+        boolean quoted = false;
+        int start = 0;
+        for (int i = 0; i < text.length(); i++) {
+            if (text.startsWith("$$", i)) {
+                quoted = !quoted;
+                i++;
+            } else if (text.charAt(i) == ';' && !quoted) {
+                add(out, text.substring(start, i));
+                start = i + 1;
             }
         }
+        add(out, text.substring(start));
         return out;
+    }
+
+    private static void add(List<String> out, String stmt) {
+        if (!stmt.isBlank()) {
+            out.add(stmt.strip());
+        }
     }
 }

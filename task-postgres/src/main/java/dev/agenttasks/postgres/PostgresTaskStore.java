@@ -23,6 +23,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Savepoint;
 import java.sql.Statement;
 import java.sql.Types;
 import java.time.Duration;
@@ -57,13 +58,21 @@ import java.util.concurrent.TimeUnit;
  * }</pre>
  *
  * <p><b>Schema.</b> The store keeps its tables ({@code tasks}, {@code events}, {@code messages},
- * {@code schema_version}) in one database schema, {@value #DEFAULT_SCHEMA} unless {@link Builder#schema(String)}
+ * {@code task_counts}, {@code schema_version}) in one database schema, {@value #DEFAULT_SCHEMA} unless {@link Builder#schema(String)}
  * names another, so several applications can share a database. Opening creates the schema if needed and applies
  * the versioned SQL migrations it lacks (files on the class path, recorded in {@code schema_version}) in one
  * transaction under an advisory lock, so that hosts starting together migrate once; opening again is a no-op.
  * A schema written by a newer version of this store, or one where a table of these names belongs to another
  * application, is refused with a {@link PostgresSchemaException} before anything is written. Other tables in
  * the schema are left alone. PostgreSQL 10 or newer.
+ *
+ * <p><b>Queries that stay cheap as history grows.</b> Since schema version 2, triggers keep per-status count
+ * deltas ({@code task_counts}) in the same transaction as every write, so {@link #countByStatus()} reads a few
+ * rows, not every task kept; the deltas are folded into one row per status now and then. The title search
+ * ({@link TaskQuery#titleContains()}) uses a pg_trgm GIN index on the lower-cased title when the migration
+ * could create it: the store uses an installed pg_trgm wherever it lives, or creates it in {@code public}
+ * (a trusted extension since PostgreSQL 13, so a role allowed to create in the database may); otherwise it
+ * logs a warning with the statements to run and the search scans.
  *
  * <p><b>Writes.</b> Each {@link #write(List) batch} of the engine's group commit is one transaction on one
  * connection: task inserts and event appends are one multi-row statement each ({@code unnest} of array
@@ -109,6 +118,9 @@ public final class PostgresTaskStore implements TaskStore {
 
     private static final Logger LOG = LoggerFactory.getLogger(PostgresTaskStore.class);
     private static final String[] TABLES = {"schema_version", "tasks", "events", "messages"};
+    /** Delta rows in the status counts beyond which a count folds them (see V2 migration). */
+    private static final int FOLD_COUNTS_AFTER = 64;
+
     private static final String TERMINAL = "('COMPLETED', 'FAILED', 'CANCELLED')";
 
     private final DataSource dataSource;
@@ -130,6 +142,7 @@ public final class PostgresTaskStore implements TaskStore {
     private final String selectEvents;
     private final String selectMessages;
     private final String countByStatus;
+    private final String foldCounts;
     private final String deleteEventChunk;
     private final String deleteTask;
     private final String purgeCandidates;
@@ -167,7 +180,9 @@ public final class PostgresTaskStore implements TaskStore {
                 + "ORDER BY seq LIMIT ?";
         this.selectMessages = "SELECT message_id, message, created_at FROM " + s + ".messages WHERE task_id = ? "
                 + "ORDER BY id";
-        this.countByStatus = "SELECT status, count(*) FROM " + s + ".tasks GROUP BY status";
+        this.countByStatus = "SELECT status, sum(n)::int8, count(*) FROM " + s + ".task_counts GROUP BY status";
+        this.foldCounts = "WITH d AS (DELETE FROM " + s + ".task_counts RETURNING status, n) INSERT INTO " + s
+                + ".task_counts (status, n) SELECT status, sum(n) FROM d GROUP BY status HAVING sum(n) <> 0";
         this.deleteEventChunk = "DELETE FROM " + s + ".events WHERE task_id = ? AND seq IN (SELECT seq FROM " + s
                 + ".events WHERE task_id = ? ORDER BY seq DESC LIMIT ?)";
         this.deleteTask = "DELETE FROM " + s + ".tasks WHERE id = ?";
@@ -780,8 +795,9 @@ public final class PostgresTaskStore implements TaskStore {
             args.add(query.agentId());
         }
         if (query.titleContains() != null) {
-            sql.append(" AND strpos(t.title_lower, ?) > 0");
-            args.add(query.titleContains().toLowerCase(Locale.ROOT));
+            // LIKE (not strpos) so the planner can use the pg_trgm index on title_lower when it exists
+            sql.append(" AND t.title_lower LIKE ?");
+            args.add(likeContains(query.titleContains().toLowerCase(Locale.ROOT)));
         }
         if (after != null) {
             sql.append(" AND (t.created_at, t.id) < (?, ?)");
@@ -852,15 +868,59 @@ public final class PostgresTaskStore implements TaskStore {
     /** {@inheritDoc} */
     @Override
     public Map<TaskStatus, Long> countByStatus() {
-        return call("count of tasks by status", true, c -> {
+        long[] rows = new long[1];
+        Map<TaskStatus, Long> result = call("count of tasks by status", true, c -> {
             try (PreparedStatement ps = c.prepareStatement(countByStatus); ResultSet rs = ps.executeQuery()) {
                 Map<TaskStatus, Long> counts = new EnumMap<>(TaskStatus.class);
                 while (rs.next()) {
-                    counts.put(TaskStatus.valueOf(rs.getString(1)), rs.getLong(2));
+                    long n = rs.getLong(2);
+                    if (n != 0) {
+                        counts.put(TaskStatus.valueOf(rs.getString(1)), n);
+                    }
+                    rows[0] += rs.getLong(3);
                 }
                 return counts;
             }
         });
+        if (rows[0] > FOLD_COUNTS_AFTER) {
+            foldCounts();
+        }
+        return result;
+    }
+
+    /**
+     * Folds the per-status count deltas the writes added into one row per status, so counting stays a read of
+     * a few rows. Concurrent folds and writes are safe: each delta row is deleted, and its value re-inserted,
+     * by exactly one transaction. A failure here loses nothing (the deltas stay) and is only logged.
+     */
+    private void foldCounts() {
+        try {
+            int folded = call("fold of the status counts", false, c -> {
+                try (PreparedStatement ps = c.prepareStatement(foldCounts)) {
+                    return ps.executeUpdate();
+                }
+            });
+            LOG.debug("PostgreSQL store {}: folded status count deltas into {} rows", schema, folded);
+        } catch (RuntimeException e) {
+            LOG.warn("PostgreSQL store {}: folding the status counts failed (they stay correct): {}", schema,
+                    e.getMessage());
+        }
+    }
+
+    /**
+     * Escapes {@code %}, {@code _} and the escape character itself, so {@code LIKE '%' || it || '%'} matches
+     * exactly the titles that contain {@code needle} (backslash is LIKE's default escape).
+     */
+    static String likeContains(String needle) {
+        StringBuilder b = new StringBuilder(needle.length() + 2).append('%');
+        for (int i = 0; i < needle.length(); i++) {
+            char ch = needle.charAt(i);
+            if (ch == '%' || ch == '_' || ch == '\\') {
+                b.append('\\');
+            }
+            b.append(ch);
+        }
+        return b.append('%').toString();
     }
 
     private List<TaskRecord> queryTasks(String what, String sql, List<Object> args) {
@@ -1099,12 +1159,26 @@ public final class PostgresTaskStore implements TaskStore {
                 return;
             }
             try (Statement s = c.createStatement()) {
-                s.execute("CREATE SCHEMA IF NOT EXISTS \"" + schema + "\"");
+                // only when missing: CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema
+                // exists, and a role that only owns its schema should be able to open the store
+                boolean exists;
+                try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_namespace WHERE nspname = ?")) {
+                    ps.setString(1, schema);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        exists = rs.next();
+                    }
+                }
+                if (!exists) {
+                    s.execute("CREATE SCHEMA IF NOT EXISTS \"" + schema + "\"");
+                }
                 s.execute("SET LOCAL search_path TO \"" + schema + "\"");
                 s.execute(Migrations.VERSION_TABLE_DDL);
                 for (int v = current + 1; v <= SCHEMA_VERSION; v++) {
                     for (String stmt : Migrations.statements(v)) {
                         s.execute(stmt);
+                    }
+                    if (v == 2) {
+                        titleTrigramIndex(s);
                     }
                     try (PreparedStatement ps = c.prepareStatement("INSERT INTO \"" + schema
                             + "\".schema_version (version, description, applied_at) VALUES (?, ?, ?)")) {
@@ -1116,6 +1190,52 @@ public final class PostgresTaskStore implements TaskStore {
                     LOG.info("PostgreSQL store {}: applied schema migration {} ({})", schema, v,
                             Migrations.description(v));
                 }
+            }
+        }
+
+        /**
+         * Indexes the lower-cased titles with pg_trgm, so a substring search reads the index instead of every
+         * task. Uses the extension where it is already installed (any schema), else creates it in
+         * {@code public}; if that is not possible (contrib not installed, or the role may not create it: it is a
+         * trusted extension from PostgreSQL 13), the store works without the index, the search scans, and a
+         * warning names the statement an administrator can run later.
+         */
+        private void titleTrigramIndex(Statement s) throws SQLException {
+            // two tries: a store migrating another schema may create the extension at the same moment, and then
+            // this one's CREATE EXTENSION fails with a unique violation once that one commits
+            for (int attempt = 1; ; attempt++) {
+                Savepoint sp = c.setSavepoint();
+                try {
+                    String ext = trigramSchema(s);
+                    if (ext == null) {
+                        s.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public");
+                        ext = trigramSchema(s);
+                    }
+                    s.execute("CREATE INDEX tasks_title_trgm_idx ON tasks USING gin (title_lower \"" + ext
+                            + "\".gin_trgm_ops)");
+                    c.releaseSavepoint(sp);
+                    return;
+                } catch (SQLException e) {
+                    c.rollback(sp);
+                    if (attempt == 1 && SqlStates.UNIQUE_VIOLATION.equals(SqlStates.state(e))) {
+                        continue;
+                    }
+                    warnNoTrigramIndex(e);
+                    return;
+                }
+            }
+        }
+
+        private void warnNoTrigramIndex(SQLException e) {
+            LOG.warn("PostgreSQL store {}: no trigram index on task titles, the title search scans all tasks "
+                    + "({}); to add it: CREATE EXTENSION pg_trgm; CREATE INDEX tasks_title_trgm_idx ON \"{}\"."
+                    + "tasks USING gin (title_lower gin_trgm_ops)", schema, e.getMessage(), schema);
+        }
+
+        private String trigramSchema(Statement s) throws SQLException {
+            try (ResultSet rs = s.executeQuery("SELECT n.nspname FROM pg_extension e JOIN pg_namespace n "
+                    + "ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'")) {
+                return rs.next() ? rs.getString(1) : null;
             }
         }
 

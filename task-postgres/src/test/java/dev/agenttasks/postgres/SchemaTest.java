@@ -80,9 +80,9 @@ class SchemaTest {
         try (PostgresTaskStore store = PostgresTaskStore.builder(pool).schema(schema).build()) {
             assertThat(store.task("t1")).isPresent();
         }
-        assertThat(tables(schema)).containsExactly("events", "messages", "schema_version", "tasks");
-        assertThat(strings("SELECT version || ':' || description FROM \"" + schema + "\".schema_version"))
-                .containsExactly(PostgresTaskStore.SCHEMA_VERSION + ":init");
+        assertThat(tables(schema)).containsExactly("events", "messages", "schema_version", "task_counts", "tasks");
+        assertThat(strings("SELECT version || ':' || description FROM \"" + schema + "\".schema_version"
+                + " ORDER BY version")).containsExactly("1:init", "2:status counts and title trigrams");
     }
 
     @Test
@@ -101,7 +101,7 @@ class SchemaTest {
                     assertThat(e).hasMessageContaining("newer");
                 });
         assertThat(strings("SELECT version FROM \"" + schema + "\".schema_version ORDER BY version"))
-                .containsExactly("1", "99");
+                .containsExactly("1", "2", "99");
         assertThat(strings("SELECT id FROM \"" + schema + "\".tasks")).containsExactly("t1");
     }
 
@@ -137,7 +137,8 @@ class SchemaTest {
         String schema = fresh();
         exec("CREATE SCHEMA \"" + schema + "\"", "CREATE TABLE \"" + schema + "\".app_users (id int)");
         PostgresTaskStore.builder(pool).schema(schema).build().close();
-        assertThat(tables(schema)).containsExactly("app_users", "events", "messages", "schema_version", "tasks");
+        assertThat(tables(schema)).containsExactly("app_users", "events", "messages", "schema_version", "task_counts",
+                "tasks");
     }
 
     @Test
@@ -176,7 +177,8 @@ class SchemaTest {
         } finally {
             pool4.shutdownNow();
         }
-        assertThat(strings("SELECT version FROM \"" + schema + "\".schema_version")).containsExactly("1");
+        assertThat(strings("SELECT version FROM \"" + schema + "\".schema_version ORDER BY version"))
+                .containsExactly("1", "2");
     }
 
     @Test

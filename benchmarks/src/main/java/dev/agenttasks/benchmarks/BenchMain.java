@@ -116,9 +116,6 @@ public final class BenchMain {
                         (System.nanoTime() - start) / 1e9));
                 reports.add(report);
             }
-            if (selected.contains("pgqueries")) {
-                new PgQueryBench(env).run();
-            }
         } finally {
             if (ownDir) {
                 new Env(quick, dir, null).deleteDir();
@@ -167,6 +164,9 @@ public final class BenchMain {
         }
         if (selected.contains("postgres")) {
             new PostgresBench(env).run();
+        }
+        if (selected.contains("pgqueries")) {
+            new PgQueryBench(env).run();
         }
     }
 

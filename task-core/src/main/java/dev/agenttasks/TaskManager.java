@@ -14,6 +14,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Flow;
+import java.util.concurrent.ScheduledExecutorService;
 
 /**
  * Runs agent work as persistent background tasks.
@@ -219,6 +220,7 @@ public interface TaskManager extends AutoCloseable {
         Clock clock = Clock.systemUTC();
         String hostId;
         Duration transientErrorBudget = DEFAULT_TRANSIENT_ERROR_BUDGET;
+        ScheduledExecutorService scheduler;
 
         Builder() {
         }
@@ -372,11 +374,31 @@ public interface TaskManager extends AutoCloseable {
         }
 
         /**
-         * @param clock source of timestamps
+         * @param clock source of timestamps; give the same clock that drives a {@link #scheduler} of
+         *              your own so that timestamps and timers agree
          * @return this
          */
         public Builder clock(Clock clock) {
             this.clock = Objects.requireNonNull(clock, "clock can not be null");
+            return this;
+        }
+
+        /**
+         * The scheduler that runs the manager's timers: turn timeouts ({@link #defaultTimeout},
+         * {@link TaskRequest#timeout()}), the end of a {@link #cancelGrace}, and the retries of a final
+         * status the store refused. The manager only calls
+         * {@link ScheduledExecutorService#schedule(Runnable, long, java.util.concurrent.TimeUnit)} on it
+         * (and cancels what it scheduled); timers must run promptly and briefly on it, never on a caller's
+         * thread inside {@code schedule}. The manager does not shut it down; a timer that fires after
+         * {@link TaskManager#close()} does nothing. A test passes a manual scheduler together with a
+         * settable {@link #clock} to drive time instead of waiting for it. By default the manager runs
+         * one daemon timer thread of its own.
+         *
+         * @param scheduler runs the timers
+         * @return this
+         */
+        public Builder scheduler(ScheduledExecutorService scheduler) {
+            this.scheduler = Objects.requireNonNull(scheduler, "scheduler can not be null");
             return this;
         }
 
@@ -419,7 +441,7 @@ public interface TaskManager extends AutoCloseable {
             return new Engine(new Engine.Config(store, runner, maxConcurrentTasks, defaultTimeout, cancelGrace,
                     shutdownTimeout, commitDelay, executor, liveTailSize, pageSize, maxBatchSize,
                     writeQueueCapacity, deliveryThreads, recoveryPolicy, List.copyOf(listeners), limits, clock,
-                    hostId, transientErrorBudget));
+                    hostId, transientErrorBudget, scheduler));
         }
 
         private static int positive(int n, String name) {

@@ -48,6 +48,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Flow;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -74,7 +75,7 @@ public final class Engine implements TaskManager {
                          ExecutorService executor, int liveTailSize, int pageSize, int maxBatchSize,
                          int writeQueueCapacity, int deliveryThreads, RecoveryPolicy recoveryPolicy,
                          List<TaskListener> listeners, TaskLimits limits, Clock clock, String hostId,
-                         Duration transientErrorBudget) {
+                         Duration transientErrorBudget, ScheduledExecutorService scheduler) {
     }
 
     final Config config;
@@ -87,7 +88,9 @@ public final class Engine implements TaskManager {
     final ExecutorService turnExecutor;
     final boolean ownsTurnExecutor;
     final ExecutorService deliveryExecutor;
-    final ScheduledThreadPoolExecutor timer;
+    /** Runs timeouts, cancel grace and final-status retries; the host's if it gave one. */
+    final ScheduledExecutorService timer;
+    final boolean ownsTimer;
     final Writer writer;
 
     final ConcurrentHashMap<String, TaskState> active = new ConcurrentHashMap<>();
@@ -129,8 +132,15 @@ public final class Engine implements TaskManager {
             this.ownsTurnExecutor = true;
         }
         this.deliveryExecutor = Executors.newFixedThreadPool(config.deliveryThreads(), EngineThreads.named("agent-tasks-delivery-"));
-        this.timer = new ScheduledThreadPoolExecutor(1, EngineThreads.named("agent-tasks-timer-"));
-        this.timer.setRemoveOnCancelPolicy(true);
+        if (config.scheduler() != null) {
+            this.timer = config.scheduler();
+            this.ownsTimer = false;
+        } else {
+            ScheduledThreadPoolExecutor t = new ScheduledThreadPoolExecutor(1, EngineThreads.named("agent-tasks-timer-"));
+            t.setRemoveOnCancelPolicy(true);
+            this.timer = t;
+            this.ownsTimer = true;
+        }
         this.writer = new Writer(this, store, config.writeQueueCapacity(), config.maxBatchSize(),
                 config.commitDelay().toNanos(), config.transientErrorBudget().toNanos());
         List<TaskState> recovered = new StartupRecovery(store, config.recoveryPolicy(), clock, hostId, tasks::load,
@@ -676,7 +686,9 @@ public final class Engine implements TaskManager {
         writer.stop(Math.max(1000, config.shutdownTimeout().toMillis()));
         ManagerClosedException closedEx = new ManagerClosedException();
         subscriptions.all().forEach(sub -> sub.fail(closedEx));
-        timer.shutdownNow();
+        if (ownsTimer) {
+            timer.shutdownNow();
+        }
         deliveryExecutor.shutdown();
         try {
             deliveryExecutor.awaitTermination(2, TimeUnit.SECONDS);

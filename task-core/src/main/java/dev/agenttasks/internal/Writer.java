@@ -2,6 +2,7 @@ package dev.agenttasks.internal;
 
 import dev.agenttasks.ManagerClosedException;
 import dev.agenttasks.TaskDeletedException;
+import dev.agenttasks.TaskException;
 import dev.agenttasks.TaskStoreException;
 import dev.agenttasks.spi.StoreOp;
 import dev.agenttasks.spi.TaskStore;
@@ -358,6 +359,39 @@ final class Writer implements Runnable {
         }
         for (TaskState s : touched) {
             engine.signal(s.id);
+        }
+    }
+
+    /**
+     * Waits for a unit of writes. The wait is bounded once the manager is closing: the writer fails
+     * what it did not take, and a store call still hanging past the shutdown bound ends the wait with
+     * {@link ManagerClosedException} (defect 5).
+     */
+    void await(CompletableFuture<Void> f) {
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    f.get(50, TimeUnit.MILLISECONDS);
+                    return;
+                } catch (java.util.concurrent.TimeoutException e) {
+                    if (engine.closed && System.nanoTime() - engine.closeDeadline > 0) {
+                        throw new ManagerClosedException();
+                    }
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                } catch (java.util.concurrent.ExecutionException e) {
+                    Throwable c = e.getCause();
+                    if (c instanceof TaskException) {
+                        throw (TaskException) c;
+                    }
+                    throw new TaskStoreException("store write failed", c);
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 }

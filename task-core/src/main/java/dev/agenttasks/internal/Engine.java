@@ -70,7 +70,8 @@ public final class Engine implements TaskManager {
                          ExecutorService executor, int liveTailSize, int pageSize, int maxBatchSize,
                          int writeQueueCapacity, int deliveryThreads, RecoveryPolicy recoveryPolicy,
                          List<TaskListener> listeners, TaskLimits limits, Clock clock, String hostId,
-                         Duration transientErrorBudget, ScheduledExecutorService scheduler) {
+                         Duration transientErrorBudget, ScheduledExecutorService scheduler,
+                         long liveTailBytes, long writeQueueBytes) {
     }
 
     final Config config;
@@ -139,7 +140,7 @@ public final class Engine implements TaskManager {
             this.timer = t;
             this.ownsTimer = true;
         }
-        this.writer = new Writer(this, store, config.writeQueueCapacity(), config.maxBatchSize(),
+        this.writer = new Writer(this, store, config.writeQueueCapacity(), config.writeQueueBytes(), config.maxBatchSize(),
                 config.commitDelay().toNanos(), config.transientErrorBudget().toNanos());
         List<TaskState> recovered = new StartupRecovery(store, config.recoveryPolicy(), clock, hostId, tasks::load,
                 this::notify).recover();
@@ -211,7 +212,7 @@ public final class Engine implements TaskManager {
         Task task = new Task(id, agentId, null, TaskStatus.PENDING, title, agent.model(), now, null, null, null,
                 workDir, metadata);
         TaskRecord record = new TaskRecord(task, options, timeout == null ? 0 : timeout.toMillis(), null, null, 0);
-        TaskState s = new TaskState(record, config.liveTailSize());
+        TaskState s = new TaskState(record, config.liveTailSize(), config.liveTailBytes());
         CompletableFuture<Void> done = new CompletableFuture<>();
         synchronized (s) {
             List<StoreOp> ops = new ArrayList<>(3);

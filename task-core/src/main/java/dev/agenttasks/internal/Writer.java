@@ -41,6 +41,8 @@ final class Writer implements Runnable {
         final Runnable afterCommit;
         /** True if the unit holds a permit of the writer's capacity (runner emits do). */
         boolean permit;
+        /** Byte permits of the writer's byte budget the unit holds, with {@code permit}. */
+        int permitBytes;
         /** True for the final status of a task the engine gave up on: retried until it is recorded. */
         boolean finalStatus;
         /** Failed attempts of a final status so far. */
@@ -66,6 +68,9 @@ final class Writer implements Runnable {
     private final LinkedBlockingQueue<Unit> queue = new LinkedBlockingQueue<>();
     /** Bounds what runners can queue: an emitter takes a permit before it locks its task. */
     private final Semaphore capacity;
+    /** Bounds the encoded size of what runners queue ({@link Events#size}); fair, so a large event is not starved. */
+    private final Semaphore byteCapacity;
+    private final int maxBytes;
     private final int maxBatch;
     private final long lingerNanos;
     private final long transientBudgetNanos;
@@ -75,11 +80,13 @@ final class Writer implements Runnable {
     private volatile boolean stopping;
     volatile long batches;
 
-    Writer(Engine engine, TaskStore store, int capacity, int maxBatch, long lingerNanos, long transientBudgetNanos) {
+    Writer(Engine engine, TaskStore store, int capacity, long bytes, int maxBatch, long lingerNanos, long transientBudgetNanos) {
         this.engine = engine;
         this.transientBudgetNanos = transientBudgetNanos;
         this.store = store;
         this.capacity = new Semaphore(capacity);
+        this.maxBytes = (int) Math.min(Integer.MAX_VALUE, bytes);
+        this.byteCapacity = new Semaphore(maxBytes, true);
         this.maxBatch = maxBatch;
         this.lingerNanos = lingerNanos;
         this.thread = new Thread(this, "agent-tasks-writer");
@@ -95,23 +102,39 @@ final class Writer implements Runnable {
     }
 
     /**
-     * Waits for room for one more unit (the store is behind). Call it before taking the task's lock,
-     * then submit a unit with {@code permit} set, or {@link #release()} if nothing is submitted.
+     * Waits for room for one more unit of about {@code size} bytes (the store is behind): both the unit
+     * count and the byte budget bound what is queued. Call it before taking the task's lock, then submit
+     * a unit with {@code permit} and {@code permitBytes} set to the result, or {@link #release(int)} it
+     * if nothing is submitted.
+     *
+     * @return the byte permits taken (the size, or the whole budget for an event larger than it)
      */
-    void acquire() {
-        if (capacity.tryAcquire()) {
-            return; // no wait, so an interrupt flag (a cancelled turn) does not matter here
+    int acquire(int size) {
+        int n = Math.min(size, maxBytes);
+        if (!capacity.tryAcquire()) {
+            try {
+                capacity.acquire();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new TaskStoreException("interrupted while waiting for the store writer");
+            }
+        }
+        if (byteCapacity.tryAcquire(n)) {
+            return n; // no wait, so an interrupt flag (a cancelled turn) does not matter here
         }
         try {
-            capacity.acquire();
+            byteCapacity.acquire(n);
         } catch (InterruptedException e) {
+            capacity.release();
             Thread.currentThread().interrupt();
             throw new TaskStoreException("interrupted while waiting for the store writer");
         }
+        return n;
     }
 
-    void release() {
+    void release(int bytes) {
         capacity.release();
+        byteCapacity.release(bytes);
     }
 
     /**
@@ -129,7 +152,7 @@ final class Writer implements Runnable {
         }
         if (unit.permit) {
             unit.permit = false;
-            release();
+            release(unit.permitBytes);
         }
         throw new ManagerClosedException();
     }
@@ -148,14 +171,17 @@ final class Writer implements Runnable {
 
     private void done(List<Unit> units) {
         int n = 0;
+        long bytes = 0;
         for (Unit u : units) {
             if (u.permit) {
                 u.permit = false;
                 n++;
+                bytes += u.permitBytes;
             }
         }
         if (n > 0) {
             capacity.release(n);
+            byteCapacity.release((int) bytes);
         }
     }
 

@@ -14,6 +14,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Flow;
+import java.util.concurrent.ScheduledExecutorService;
 
 /**
  * Runs agent work as persistent background tasks.
@@ -187,6 +188,11 @@ public interface TaskManager extends AutoCloseable {
          * waits or finishes).
          */
         public static final int DEFAULT_LIVE_TAIL_SIZE = 4096;
+        /**
+         * Default {@link #liveTailBytes(long)}: 8 MiB per task (4096 events of 2 KiB; a task emitting
+         * larger events keeps fewer of them in memory).
+         */
+        public static final long DEFAULT_LIVE_TAIL_BYTES = 8L << 20;
         /** Default {@link #pageSize(int)}: 1024 events. */
         public static final int DEFAULT_PAGE_SIZE = 1024;
         /** Default {@link #cancelGrace(Duration)}: 5 seconds. */
@@ -197,6 +203,8 @@ public interface TaskManager extends AutoCloseable {
         public static final int DEFAULT_MAX_BATCH_SIZE = 1024;
         /** Default {@link #writeQueueCapacity(int)}: 65536 pending writes. */
         public static final int DEFAULT_WRITE_QUEUE_CAPACITY = 65536;
+        /** Default {@link #writeQueueBytes(long)}: 64 MiB of emitted events waiting for the store. */
+        public static final long DEFAULT_WRITE_QUEUE_BYTES = 64L << 20;
         /** Default {@link #transientErrorBudget(Duration)}: 30 seconds. */
         public static final Duration DEFAULT_TRANSIENT_ERROR_BUDGET = Duration.ofSeconds(30);
 
@@ -212,6 +220,8 @@ public interface TaskManager extends AutoCloseable {
         int pageSize = DEFAULT_PAGE_SIZE;
         int maxBatchSize = DEFAULT_MAX_BATCH_SIZE;
         int writeQueueCapacity = DEFAULT_WRITE_QUEUE_CAPACITY;
+        long liveTailBytes = DEFAULT_LIVE_TAIL_BYTES;
+        long writeQueueBytes = DEFAULT_WRITE_QUEUE_BYTES;
         int deliveryThreads = Math.max(2, Runtime.getRuntime().availableProcessors());
         RecoveryPolicy recoveryPolicy = RecoveryPolicy.failInterrupted();
         final List<TaskListener> listeners = new ArrayList<>();
@@ -219,6 +229,7 @@ public interface TaskManager extends AutoCloseable {
         Clock clock = Clock.systemUTC();
         String hostId;
         Duration transientErrorBudget = DEFAULT_TRANSIENT_ERROR_BUDGET;
+        ScheduledExecutorService scheduler;
 
         Builder() {
         }
@@ -299,11 +310,27 @@ public interface TaskManager extends AutoCloseable {
         }
 
         /**
-         * @param n committed events each active task keeps in memory for live subscribers
+         * @param n committed events each active task keeps in memory for live subscribers (see also
+         *          {@link #liveTailBytes(long)})
          * @return this
          */
         public Builder liveTailSize(int n) {
             this.liveTailSize = positive(n, "liveTailSize");
+            return this;
+        }
+
+        /**
+         * The byte budget of each active task's live tail, next to its event count
+         * ({@link #liveTailSize(int)}): when the events held would exceed it, the oldest are dropped from
+         * memory (never from the store; a subscriber that needs them reads them from the store). An event
+         * counts the length of its type and of its data's compact JSON encoding plus 64 for its other
+         * fields. The newest event always stays, even when it alone is larger than the budget.
+         *
+         * @param bytes most bytes of events each active task keeps in memory for live subscribers
+         * @return this
+         */
+        public Builder liveTailBytes(long bytes) {
+            this.liveTailBytes = positive(bytes, "liveTailBytes");
             return this;
         }
 
@@ -327,11 +354,25 @@ public interface TaskManager extends AutoCloseable {
         }
 
         /**
-         * @param n writes queued before emitters wait for the store
+         * @param n writes queued before emitters wait for the store (see also {@link #writeQueueBytes(long)})
          * @return this
          */
         public Builder writeQueueCapacity(int n) {
             this.writeQueueCapacity = positive(n, "writeQueueCapacity");
+            return this;
+        }
+
+        /**
+         * The byte budget of the events runners have emitted that wait for the store, next to their
+         * count ({@link #writeQueueCapacity(int)}): a runner's {@code emit} waits while the queued
+         * events' size (counted as for {@link #liveTailBytes(long)}) would exceed it. An event larger
+         * than the whole budget waits until the queue is empty.
+         *
+         * @param bytes most bytes of emitted events queued for the store
+         * @return this
+         */
+        public Builder writeQueueBytes(long bytes) {
+            this.writeQueueBytes = positive(bytes, "writeQueueBytes");
             return this;
         }
 
@@ -372,11 +413,31 @@ public interface TaskManager extends AutoCloseable {
         }
 
         /**
-         * @param clock source of timestamps
+         * @param clock source of timestamps; give the same clock that drives a {@link #scheduler} of
+         *              your own so that timestamps and timers agree
          * @return this
          */
         public Builder clock(Clock clock) {
             this.clock = Objects.requireNonNull(clock, "clock can not be null");
+            return this;
+        }
+
+        /**
+         * The scheduler that runs the manager's timers: turn timeouts ({@link #defaultTimeout},
+         * {@link TaskRequest#timeout()}), the end of a {@link #cancelGrace}, and the retries of a final
+         * status the store refused. The manager only calls
+         * {@link ScheduledExecutorService#schedule(Runnable, long, java.util.concurrent.TimeUnit)} on it
+         * (and cancels what it scheduled); timers must run promptly and briefly on it, never on a caller's
+         * thread inside {@code schedule}. The manager does not shut it down; a timer that fires after
+         * {@link TaskManager#close()} does nothing. A test passes a manual scheduler together with a
+         * settable {@link #clock} to drive time instead of waiting for it. By default the manager runs
+         * one daemon timer thread of its own.
+         *
+         * @param scheduler runs the timers
+         * @return this
+         */
+        public Builder scheduler(ScheduledExecutorService scheduler) {
+            this.scheduler = Objects.requireNonNull(scheduler, "scheduler can not be null");
             return this;
         }
 
@@ -419,10 +480,17 @@ public interface TaskManager extends AutoCloseable {
             return new Engine(new Engine.Config(store, runner, maxConcurrentTasks, defaultTimeout, cancelGrace,
                     shutdownTimeout, commitDelay, executor, liveTailSize, pageSize, maxBatchSize,
                     writeQueueCapacity, deliveryThreads, recoveryPolicy, List.copyOf(listeners), limits, clock,
-                    hostId, transientErrorBudget));
+                    hostId, transientErrorBudget, scheduler, liveTailBytes, writeQueueBytes));
         }
 
         private static int positive(int n, String name) {
+            if (n < 1) {
+                throw new IllegalArgumentException(name + " must be positive: " + n);
+            }
+            return n;
+        }
+
+        private static long positive(long n, String name) {
             if (n < 1) {
                 throw new IllegalArgumentException(name + " must be positive: " + n);
             }

@@ -34,7 +34,7 @@ final class Commits {
         for (StoreOp op : u.ops) {
             if (op instanceof StoreOp.AppendEvent) {
                 TaskEvent e = ((StoreOp.AppendEvent) op).event();
-                s.tail.add(e);
+                s.tail.add(e, Events.size(e));
                 s.committedSeq = e.seq();
                 engine.eventsAppended.incrementAndGet();
                 int size = s.tail.size();

@@ -19,25 +19,20 @@ import dev.agenttasks.TaskPage;
 import dev.agenttasks.TaskQuery;
 import dev.agenttasks.TaskRequest;
 import dev.agenttasks.TaskStatus;
-import dev.agenttasks.TaskStoreException;
 import dev.agenttasks.UnknownAgentException;
 import dev.agenttasks.spi.AgentDescriptor;
 import dev.agenttasks.spi.AgentRunner;
 import dev.agenttasks.spi.PendingMessage;
 import dev.agenttasks.spi.StoreOp;
-import dev.agenttasks.spi.TaskCursor;
 import dev.agenttasks.spi.TaskRecord;
 import dev.agenttasks.spi.TaskStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.EnumMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -48,9 +43,9 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Flow;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -61,7 +56,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * (slots, queue, turns, timeouts, cancel grace), {@link TaskRecovery} (what a starting host takes
  * over), {@link TaskStates} (tasks in memory), {@link Writer} and {@link Commits} (group commit and what
  * its outcomes mean), {@link RunnerCallbacks} (what a turn calls), {@link SubscriptionRegistry} and
- * {@link EventSubscription} (delivery). Not part of the public API; build it with
+ * {@link EventSubscription} (delivery), {@link Admission} (input checks), {@link Queries} (reads) and
+ * {@link Shutdown} (the ordered close). Not part of the public API; build it with
  * {@link TaskManager#builder()}.
  */
 public final class Engine implements TaskManager {
@@ -74,20 +70,24 @@ public final class Engine implements TaskManager {
                          ExecutorService executor, int liveTailSize, int pageSize, int maxBatchSize,
                          int writeQueueCapacity, int deliveryThreads, RecoveryPolicy recoveryPolicy,
                          List<TaskListener> listeners, TaskLimits limits, Clock clock, String hostId,
-                         Duration transientErrorBudget) {
+                         Duration transientErrorBudget, ScheduledExecutorService scheduler,
+                         long liveTailBytes, long writeQueueBytes) {
     }
 
     final Config config;
     final TaskStore store;
     final AgentRunner runner;
     final TaskLimits limits;
+    final Admission admission;
     final Clock clock;
     final String hostId;
     final List<TaskListener> listeners;
     final ExecutorService turnExecutor;
     final boolean ownsTurnExecutor;
     final ExecutorService deliveryExecutor;
-    final ScheduledThreadPoolExecutor timer;
+    /** Runs timeouts, cancel grace and final-status retries; the host's if it gave one. */
+    final ScheduledExecutorService timer;
+    final boolean ownsTimer;
     final Writer writer;
 
     final ConcurrentHashMap<String, TaskState> active = new ConcurrentHashMap<>();
@@ -99,6 +99,7 @@ public final class Engine implements TaskManager {
     final TaskStates tasks = new TaskStates(this);
     final RunnerCallbacks callbacks = new RunnerCallbacks(this);
     final Commits commits = new Commits(this);
+    final Queries queries = new Queries(this);
 
     volatile boolean closed;
     /** After close: when waits for the writer give up (System.nanoTime). */
@@ -117,6 +118,7 @@ public final class Engine implements TaskManager {
         this.store = config.store();
         this.runner = config.runner();
         this.limits = config.limits();
+        this.admission = new Admission(limits);
         this.clock = config.clock();
         this.hostId = config.hostId() != null ? config.hostId() : "host-" + UUID.randomUUID();
         this.listeners = config.listeners();
@@ -129,9 +131,16 @@ public final class Engine implements TaskManager {
             this.ownsTurnExecutor = true;
         }
         this.deliveryExecutor = Executors.newFixedThreadPool(config.deliveryThreads(), EngineThreads.named("agent-tasks-delivery-"));
-        this.timer = new ScheduledThreadPoolExecutor(1, EngineThreads.named("agent-tasks-timer-"));
-        this.timer.setRemoveOnCancelPolicy(true);
-        this.writer = new Writer(this, store, config.writeQueueCapacity(), config.maxBatchSize(),
+        if (config.scheduler() != null) {
+            this.timer = config.scheduler();
+            this.ownsTimer = false;
+        } else {
+            ScheduledThreadPoolExecutor t = new ScheduledThreadPoolExecutor(1, EngineThreads.named("agent-tasks-timer-"));
+            t.setRemoveOnCancelPolicy(true);
+            this.timer = t;
+            this.ownsTimer = true;
+        }
+        this.writer = new Writer(this, store, config.writeQueueCapacity(), config.writeQueueBytes(), config.maxBatchSize(),
                 config.commitDelay().toNanos(), config.transientErrorBudget().toNanos());
         List<TaskState> recovered = new StartupRecovery(store, config.recoveryPolicy(), clock, hostId, tasks::load,
                 this::notify).recover();
@@ -168,76 +177,6 @@ public final class Engine implements TaskManager {
         return store.events(taskId, afterSeq, size);
     }
 
-    // ------------------------------------------------------------------ validation
-
-    String checkId(String id, String field) {
-        if (id == null || id.isBlank()) {
-            throw new InvalidRequestException(field, field + " must not be blank");
-        }
-        if (id.length() > limits.maxIdLength()) {
-            throw new InvalidRequestException(field, field + " is longer than " + limits.maxIdLength() + " characters");
-        }
-        Text.checkPlain(id, field);
-        return id;
-    }
-
-    TaskMessage checkMessage(TaskMessage m) {
-        if (m == null) {
-            throw new InvalidRequestException("message", "message must not be null");
-        }
-        if (m.text() != null && m.content() != null) {
-            throw new InvalidRequestException("message", "give either text or content, not both");
-        }
-        if (m.text() != null) {
-            if (Text.isInvisible(m.text())) {
-                throw new InvalidRequestException("message", "message must not be empty");
-            }
-            Text.checkMessage(m.text(), "message");
-            long size = (long) m.text().length() * 3;
-            if (size > limits.maxMessageBytes()) {
-                int bytes = m.text().getBytes(StandardCharsets.UTF_8).length;
-                if (bytes > limits.maxMessageBytes()) {
-                    throw new dev.agenttasks.PayloadTooLargeException("message", bytes, limits.maxMessageBytes());
-                }
-            }
-            return m;
-        }
-        if (m.content() == null || m.content().isEmpty()) {
-            throw new InvalidRequestException("content", "message must have text or at least one content block");
-        }
-        List<Map<String, Object>> blocks = Json.copyObjectList(m.content(), "content", limits.maxMessageBytes());
-        for (Map<String, Object> b : blocks) {
-            if (!(b.get("type") instanceof String) || ((String) b.get("type")).isBlank()) {
-                throw new InvalidRequestException("content", "every content block needs a string \"type\"");
-            }
-            if ("text".equals(b.get("type")) && b.get("text") instanceof String) {
-                Text.checkMessage((String) b.get("text"), "content");
-            }
-        }
-        return new TaskMessage(null, blocks);
-    }
-
-    Map<String, String> checkMetadata(Map<String, String> md) {
-        long size = 0;
-        LinkedHashMap<String, String> out = new LinkedHashMap<>();
-        for (Map.Entry<String, String> e : md.entrySet()) {
-            if (e.getKey() == null || e.getKey().isBlank()) {
-                throw new InvalidRequestException("metadata", "metadata keys must not be blank");
-            }
-            if (e.getValue() == null) {
-                throw new InvalidRequestException("metadata", "metadata value of " + e.getKey() + " must not be null");
-            }
-            Text.checkPlain(e.getKey(), "metadata");
-            Text.checkPlain(e.getValue(), "metadata");
-            size += e.getKey().getBytes(StandardCharsets.UTF_8).length + e.getValue().getBytes(StandardCharsets.UTF_8).length;
-            if (size > limits.maxMetadataBytes()) {
-                throw new dev.agenttasks.PayloadTooLargeException("metadata", size, limits.maxMetadataBytes());
-            }
-            out.put(e.getKey(), e.getValue());
-        }
-        return out;
-    }
-
     void checkOpen() {
         if (closed) {
             throw new ManagerClosedException();
@@ -248,35 +187,14 @@ public final class Engine implements TaskManager {
 
     @Override
     public Task create(TaskRequest request) {
-        if (request == null) {
-            throw new InvalidRequestException("request", "request must not be null");
-        }
-        String agentId = checkId(request.agentId(), "agent_id");
-        TaskMessage message = request.message() == null ? null : checkMessage(request.message());
-        Map<String, Object> options = Json.copyObject(request.options(), "options", limits.maxOptionsBytes());
-        Map<String, String> metadata = checkMetadata(request.metadata());
-        String workDir = request.workDir();
-        if (workDir != null && (workDir.isBlank() || workDir.length() > 4096 || workDir.indexOf('\0') >= 0)) {
-            throw new InvalidRequestException("work_dir", "work_dir must be a non-blank path of at most 4096 characters");
-        }
-        if (workDir != null) {
-            Text.checkPlain(workDir, "work_dir");
-        }
-        String title = request.title();
-        if (title != null) {
-            if (Text.isInvisible(title)) {
-                throw new InvalidRequestException("title", "title must not be blank or made only of invisible characters");
-            }
-            Text.checkPlain(title, "title");
-            int codePoints = title.codePointCount(0, title.length());
-            if (codePoints > limits.maxTitleLength()) {
-                throw new dev.agenttasks.PayloadTooLargeException("title", codePoints, limits.maxTitleLength());
-            }
-        }
-        Duration timeout = request.timeout();
-        if (timeout != null && (timeout.isNegative() || timeout.isZero())) {
-            throw new InvalidRequestException("timeout", "timeout must be positive");
-        }
+        Admission.Request r = admission.checkRequest(request);
+        String agentId = r.agentId();
+        TaskMessage message = r.message();
+        Map<String, Object> options = r.options();
+        Map<String, String> metadata = r.metadata();
+        String workDir = r.workDir();
+        String title = r.title();
+        Duration timeout = r.timeout();
         checkOpen();
         AgentDescriptor agent;
         try {
@@ -294,7 +212,7 @@ public final class Engine implements TaskManager {
         Task task = new Task(id, agentId, null, TaskStatus.PENDING, title, agent.model(), now, null, null, null,
                 workDir, metadata);
         TaskRecord record = new TaskRecord(task, options, timeout == null ? 0 : timeout.toMillis(), null, null, 0);
-        TaskState s = new TaskState(record, config.liveTailSize());
+        TaskState s = new TaskState(record, config.liveTailSize(), config.liveTailBytes());
         CompletableFuture<Void> done = new CompletableFuture<>();
         synchronized (s) {
             List<StoreOp> ops = new ArrayList<>(3);
@@ -308,47 +226,11 @@ public final class Engine implements TaskManager {
             active.put(id, s);
             writer.submit(new Writer.Unit(s, s.writeGeneration, ops, done, () -> notify(l -> l.taskCreated(task))));
         }
-        await(done);
+        writer.await(done);
         log.debug("task {} created for agent {}", id, agentId);
         turns.requestSlot(s);
         return task;
     }
-
-    /**
-     * Waits for a unit of writes. The wait is bounded once the manager is closing: the writer fails
-     * what it did not take, and a store call still hanging past the shutdown bound ends the wait with
-     * {@link ManagerClosedException} (defect 5).
-     */
-    void await(CompletableFuture<Void> f) {
-        boolean interrupted = false;
-        try {
-            while (true) {
-                try {
-                    f.get(50, TimeUnit.MILLISECONDS);
-                    return;
-                } catch (java.util.concurrent.TimeoutException e) {
-                    if (closed && System.nanoTime() - closeDeadline > 0) {
-                        throw new ManagerClosedException();
-                    }
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                } catch (java.util.concurrent.ExecutionException e) {
-                    Throwable c = e.getCause();
-                    if (c instanceof TaskException) {
-                        throw (TaskException) c;
-                    }
-                    throw new TaskStoreException("store write failed", c);
-                }
-            }
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
-        }
-    }
-
-
-    // ------------------------------------------------------------------ scheduling
 
     // ------------------------------------------------------------------ transitions and writes
 
@@ -388,13 +270,11 @@ public final class Engine implements TaskManager {
         return transitionLocked(s, to, error, key, value);
     }
 
-    // ------------------------------------------------------------------ runner callbacks
-
     // ------------------------------------------------------------------ cancel, timeout, delete
 
     @Override
     public boolean cancel(String taskId) {
-        checkId(taskId, "task_id");
+        admission.checkId(taskId, "task_id");
         checkOpen();
         TaskState s = tasks.liveState(taskId);
         if (s == null) {
@@ -425,14 +305,14 @@ public final class Engine implements TaskManager {
             turns.interrupt(turn);
             turns.scheduleSlotRelease(turn);
         }
-        await(done);
+        writer.await(done);
         log.info("task {} cancelled", taskId);
         return true;
     }
 
     @Override
     public boolean delete(String taskId) {
-        checkId(taskId, "task_id");
+        admission.checkId(taskId, "task_id");
         checkOpen();
         // open subscriptions end with TaskDeletedException, not with the CANCELLED event written below
         if (subscriptions.has(taskId) && store.task(taskId).isPresent()) {
@@ -469,8 +349,8 @@ public final class Engine implements TaskManager {
 
     @Override
     public SendResult sendMessage(String taskId, TaskMessage message) {
-        checkId(taskId, "task_id");
-        TaskMessage m = checkMessage(message);
+        admission.checkId(taskId, "task_id");
+        TaskMessage m = admission.checkMessage(message);
         checkOpen();
         TaskState s = tasks.liveState(taskId);
         if (s == null) {
@@ -506,7 +386,7 @@ public final class Engine implements TaskManager {
             result = status == TaskStatus.WAITING_FOR_INPUT ? SendResult.STARTED_TURN : SendResult.QUEUED;
         }
         try {
-            await(done);
+            writer.await(done);
         } catch (TaskException e) {
             synchronized (s) {
                 s.inbox.remove(pm);
@@ -521,61 +401,33 @@ public final class Engine implements TaskManager {
         return result;
     }
 
-    // ------------------------------------------------------------------ queries
+    // ------------------------------------------------------------------ queries (see Queries)
 
     @Override
     public Optional<Task> get(String taskId) {
-        if (taskId == null || taskId.isBlank()) {
-            throw new InvalidRequestException("task_id", "task_id must not be blank");
-        }
-        checkOpen();
-        TaskState s = active.get(taskId);
-        if (s != null && !s.deleted) {
-            return Optional.of(Snapshots.committed(s));
-        }
-        return store.task(taskId).map(TaskRecord::task);
+        return queries.get(taskId);
     }
 
     @Override
     public TaskPage list(TaskQuery query) {
-        if (query == null) {
-            throw new InvalidRequestException("query", "query must not be null");
-        }
-        TaskCursor after = query.cursor() == null ? null : Cursors.decode(query.cursor());
-        checkOpen();
-        List<TaskRecord> rows = store.list(query, after, query.limit() + 1);
-        boolean more = rows.size() > query.limit();
-        List<Task> tasks = new ArrayList<>(Math.min(rows.size(), query.limit()));
-        for (int i = 0; i < rows.size() && i < query.limit(); i++) {
-            tasks.add(rows.get(i).task());
-        }
-        String next = more ? Cursors.encode(tasks.get(tasks.size() - 1)) : null;
-        return new TaskPage(tasks, next);
+        return queries.list(query);
     }
 
     @Override
     public int runningCount() {
-        checkOpen();
-        Map<TaskStatus, Long> c = store.countByStatus();
-        return (int) (c.getOrDefault(TaskStatus.RUNNING, 0L) + c.getOrDefault(TaskStatus.WAITING_FOR_INPUT, 0L));
+        return queries.runningCount();
     }
 
     @Override
     public Map<TaskStatus, Long> countByStatus() {
-        checkOpen();
-        Map<TaskStatus, Long> out = new EnumMap<>(TaskStatus.class);
-        for (TaskStatus st : TaskStatus.values()) {
-            out.put(st, 0L);
-        }
-        out.putAll(store.countByStatus());
-        return java.util.Collections.unmodifiableMap(out);
+        return queries.countByStatus();
     }
 
     // ------------------------------------------------------------------ events
 
     @Override
     public Flow.Publisher<TaskEvent> events(String taskId, long afterSeq) {
-        checkId(taskId, "task_id");
+        admission.checkId(taskId, "task_id");
         if (afterSeq < 0) {
             throw new InvalidRequestException("after_seq", "after_seq must not be negative: " + afterSeq);
         }
@@ -647,50 +499,7 @@ public final class Engine implements TaskManager {
             }
             closed = true;
         }
-        long deadline = System.nanoTime() + config.shutdownTimeout().toNanos();
-        closeDeadline = deadline + TimeUnit.MILLISECONDS.toNanos(Math.max(1000, config.shutdownTimeout().toMillis()) + 1000);
-        turns.slots.close(); // queued tasks stay PENDING in the store: the next start queues them again
-        synchronized (turns.runningTurns) {
-            long left;
-            while (!turns.runningTurns.isEmpty() && (left = deadline - System.nanoTime()) > 0) {
-                try {
-                    TimeUnit.NANOSECONDS.timedWait(turns.runningTurns, left);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    break;
-                }
-            }
-        }
-        for (TurnRun run : new ArrayList<>(turns.runningTurns)) {
-            TaskState s = run.state;
-            synchronized (s) {
-                if (s.turn == run) {
-                    s.turn = null; // abandoned: it stays RUNNING in the store for the next start to recover
-                    run.cancelled = true;
-                    run.closed = true;
-                    log.warn("task {}: turn {} still running at shutdown; interrupted, left for recovery", s.id, run.number);
-                }
-            }
-            turns.interrupt(run);
-        }
-        writer.stop(Math.max(1000, config.shutdownTimeout().toMillis()));
-        ManagerClosedException closedEx = new ManagerClosedException();
-        subscriptions.all().forEach(sub -> sub.fail(closedEx));
-        timer.shutdownNow();
-        deliveryExecutor.shutdown();
-        try {
-            deliveryExecutor.awaitTermination(2, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        if (ownsTurnExecutor) {
-            turnExecutor.shutdownNow();
-        }
-        try {
-            store.close();
-        } catch (RuntimeException e) {
-            log.warn("closing the store failed", e);
-        }
+        new Shutdown(this).run();
         log.info("task manager closed");
     }
 }

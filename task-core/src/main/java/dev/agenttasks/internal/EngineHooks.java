@@ -38,4 +38,8 @@ interface EngineHooks {
     /** Caller thread: a flush marker is about to be queued. */
     default void beforeFlush() {
     }
+
+    /** Timer thread: a cancelled turn's grace ended while its thread still ran; its slot is about to be released. */
+    default void graceExpired(TaskState s) {
+    }
 }

@@ -53,8 +53,9 @@ final class RunnerCallbacks {
             dropped(run, type);
             return;
         }
+        int bytes;
         try {
-            engine.writer.acquire();
+            bytes = engine.writer.acquire(Events.size(type, copy));
         } catch (TaskStoreException e) {
             if (run.closed) { // cancelled while waiting for room: the event is dropped like any late one
                 dropped(run, type);
@@ -72,12 +73,13 @@ final class RunnerCallbacks {
                 TaskEvent e = new TaskEvent(s.id, s.nextSeq++, type, copy, engine.clock.instant());
                 Writer.Unit u = new Writer.Unit(s, s.writeGeneration, List.of(new StoreOp.AppendEvent(e)), null, null);
                 u.permit = true;
+                u.permitBytes = bytes;
                 engine.writer.submit(u);
                 submitted = true;
             }
         } finally {
             if (!submitted) {
-                engine.writer.release();
+                engine.writer.release(bytes);
             }
         }
     }

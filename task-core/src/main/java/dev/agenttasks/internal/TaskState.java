@@ -39,13 +39,13 @@ final class TaskState {
     volatile long committedSeq;
     final EventTail tail;
 
-    TaskState(TaskRecord record, int tailCapacity) {
+    TaskState(TaskRecord record, int tailCapacity, long tailBytes) {
         this.id = record.id();
         this.record = record;
         this.committedTask = record.task();
         this.committedSeq = record.lastSeq();
         this.nextSeq = record.lastSeq() + 1;
-        this.tail = new EventTail(tailCapacity);
+        this.tail = new EventTail(tailCapacity, tailBytes);
     }
 
     Task task() {

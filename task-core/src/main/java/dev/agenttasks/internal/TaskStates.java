@@ -25,7 +25,7 @@ final class TaskStates {
         synchronized (engine.loadLock) {
             TaskState s = engine.active.get(r.id());
             if (s == null) {
-                s = new TaskState(r, engine.config.liveTailSize());
+                s = new TaskState(r, engine.config.liveTailSize(), engine.config.liveTailBytes());
                 s.inbox.addAll(engine.store.pendingMessages(r.id()));
                 s.turns = lastTurn(r);
                 if (s.turns == 0 && r.task().status() == TaskStatus.PENDING) {

@@ -306,9 +306,10 @@ final class TurnScheduler {
         }
         try {
             engine.timer.schedule(() -> {
-                if (!run.slotReleased.get()) {
+                if (!run.slotReleased.get() && !run.hasReturned()) {
                     log.warn("task {}: turn {} ignored cancellation for {} ms; its slot is released anyway",
                             run.state.id, run.number, ms);
+                    engine.hooks.graceExpired(run.state);
                     releaseSlot(run);
                 }
             }, ms, TimeUnit.MILLISECONDS);

@@ -2,6 +2,7 @@ package dev.agenttasks.internal;
 
 import dev.agenttasks.ManagerClosedException;
 import dev.agenttasks.TaskDeletedException;
+import dev.agenttasks.TaskException;
 import dev.agenttasks.TaskStoreException;
 import dev.agenttasks.spi.StoreOp;
 import dev.agenttasks.spi.TaskStore;
@@ -40,6 +41,8 @@ final class Writer implements Runnable {
         final Runnable afterCommit;
         /** True if the unit holds a permit of the writer's capacity (runner emits do). */
         boolean permit;
+        /** Byte permits of the writer's byte budget the unit holds, with {@code permit}. */
+        int permitBytes;
         /** True for the final status of a task the engine gave up on: retried until it is recorded. */
         boolean finalStatus;
         /** Failed attempts of a final status so far. */
@@ -65,6 +68,9 @@ final class Writer implements Runnable {
     private final LinkedBlockingQueue<Unit> queue = new LinkedBlockingQueue<>();
     /** Bounds what runners can queue: an emitter takes a permit before it locks its task. */
     private final Semaphore capacity;
+    /** Bounds the encoded size of what runners queue ({@link Events#size}); fair, so a large event is not starved. */
+    private final Semaphore byteCapacity;
+    private final int maxBytes;
     private final int maxBatch;
     private final long lingerNanos;
     private final long transientBudgetNanos;
@@ -74,11 +80,13 @@ final class Writer implements Runnable {
     private volatile boolean stopping;
     volatile long batches;
 
-    Writer(Engine engine, TaskStore store, int capacity, int maxBatch, long lingerNanos, long transientBudgetNanos) {
+    Writer(Engine engine, TaskStore store, int capacity, long bytes, int maxBatch, long lingerNanos, long transientBudgetNanos) {
         this.engine = engine;
         this.transientBudgetNanos = transientBudgetNanos;
         this.store = store;
         this.capacity = new Semaphore(capacity);
+        this.maxBytes = (int) Math.min(Integer.MAX_VALUE, bytes);
+        this.byteCapacity = new Semaphore(maxBytes, true);
         this.maxBatch = maxBatch;
         this.lingerNanos = lingerNanos;
         this.thread = new Thread(this, "agent-tasks-writer");
@@ -94,23 +102,39 @@ final class Writer implements Runnable {
     }
 
     /**
-     * Waits for room for one more unit (the store is behind). Call it before taking the task's lock,
-     * then submit a unit with {@code permit} set, or {@link #release()} if nothing is submitted.
+     * Waits for room for one more unit of about {@code size} bytes (the store is behind): both the unit
+     * count and the byte budget bound what is queued. Call it before taking the task's lock, then submit
+     * a unit with {@code permit} and {@code permitBytes} set to the result, or {@link #release(int)} it
+     * if nothing is submitted.
+     *
+     * @return the byte permits taken (the size, or the whole budget for an event larger than it)
      */
-    void acquire() {
-        if (capacity.tryAcquire()) {
-            return; // no wait, so an interrupt flag (a cancelled turn) does not matter here
+    int acquire(int size) {
+        int n = Math.min(size, maxBytes);
+        if (!capacity.tryAcquire()) {
+            try {
+                capacity.acquire();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new TaskStoreException("interrupted while waiting for the store writer");
+            }
+        }
+        if (byteCapacity.tryAcquire(n)) {
+            return n; // no wait, so an interrupt flag (a cancelled turn) does not matter here
         }
         try {
-            capacity.acquire();
+            byteCapacity.acquire(n);
         } catch (InterruptedException e) {
+            capacity.release();
             Thread.currentThread().interrupt();
             throw new TaskStoreException("interrupted while waiting for the store writer");
         }
+        return n;
     }
 
-    void release() {
+    void release(int bytes) {
         capacity.release();
+        byteCapacity.release(bytes);
     }
 
     /**
@@ -128,7 +152,7 @@ final class Writer implements Runnable {
         }
         if (unit.permit) {
             unit.permit = false;
-            release();
+            release(unit.permitBytes);
         }
         throw new ManagerClosedException();
     }
@@ -147,14 +171,17 @@ final class Writer implements Runnable {
 
     private void done(List<Unit> units) {
         int n = 0;
+        long bytes = 0;
         for (Unit u : units) {
             if (u.permit) {
                 u.permit = false;
                 n++;
+                bytes += u.permitBytes;
             }
         }
         if (n > 0) {
             capacity.release(n);
+            byteCapacity.release((int) bytes);
         }
     }
 
@@ -358,6 +385,39 @@ final class Writer implements Runnable {
         }
         for (TaskState s : touched) {
             engine.signal(s.id);
+        }
+    }
+
+    /**
+     * Waits for a unit of writes. The wait is bounded once the manager is closing: the writer fails
+     * what it did not take, and a store call still hanging past the shutdown bound ends the wait with
+     * {@link ManagerClosedException} (defect 5).
+     */
+    void await(CompletableFuture<Void> f) {
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    f.get(50, TimeUnit.MILLISECONDS);
+                    return;
+                } catch (java.util.concurrent.TimeoutException e) {
+                    if (engine.closed && System.nanoTime() - engine.closeDeadline > 0) {
+                        throw new ManagerClosedException();
+                    }
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                } catch (java.util.concurrent.ExecutionException e) {
+                    Throwable c = e.getCause();
+                    if (c instanceof TaskException) {
+                        throw (TaskException) c;
+                    }
+                    throw new TaskStoreException("store write failed", c);
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 }

@@ -121,7 +121,7 @@ class SqliteEngineTest {
             RecordingSubscriber<TaskEvent> sub = RecordingSubscriber.unbounded();
             tasks.events(id).subscribe(sub);
             gate.awaitReached(WAIT);
-            sub.awaitItems(3, WAIT); // pending, running, n=1
+            sub.awaitItems(4, WAIT); // pending, user_message, running, n=1: n=1 is committed before the lock
 
             c = DriverManager.getConnection("jdbc:sqlite:" + db);
             try (Statement s = c.createStatement()) {
@@ -172,7 +172,7 @@ class SqliteEngineTest {
             RecordingSubscriber<TaskEvent> sub = RecordingSubscriber.unbounded();
             tasks.events(id).subscribe(sub);
             gate.awaitReached(WAIT);
-            sub.awaitItems(3, WAIT); // pending, running, n=1
+            sub.awaitItems(4, WAIT); // pending, user_message, running, n=1: n=1 is committed before the lock
 
             Connection c = DriverManager.getConnection("jdbc:sqlite:" + db);
             try (Statement s = c.createStatement()) {

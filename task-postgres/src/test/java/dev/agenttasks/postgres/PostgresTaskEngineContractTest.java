@@ -1,6 +1,5 @@
 package dev.agenttasks.postgres;
 
-import com.zaxxer.hikari.HikariDataSource;
 import dev.agenttasks.spi.TaskStore;
 import dev.agenttasks.testkit.TaskEngineContract;
 import dev.agenttasks.testkit.postgres.PostgresExtension;
@@ -14,39 +13,25 @@ class PostgresTaskEngineContractTest extends TaskEngineContract {
     @RegisterExtension
     static final PostgresExtension PG = new PostgresExtension();
 
-    private static HikariDataSource pool;
-    private String schema;
-
-    private static synchronized HikariDataSource pool() {
-        if (pool == null) {
-            pool = PgFixture.pool(PG.server(), 6);
-        }
-        return pool;
-    }
+    private static final SchemaPerTest STORES = new SchemaPerTest(PG, "engine");
 
     @Override
     protected TaskStore newStore() {
-        schema = PG.server().uniqueSchemaName("engine");
-        return PostgresTaskStore.builder(pool()).schema(schema).build();
+        return STORES.newStore();
     }
 
     @Override
     protected TaskStore reopenStore() {
-        return PostgresTaskStore.builder(pool()).schema(schema).build();
+        return STORES.reopenStore();
     }
 
     @AfterEach
     void dropSchema() {
-        if (schema != null) {
-            PG.server().dropSchema(schema);
-        }
+        STORES.dropSchema();
     }
 
     @AfterAll
     static void closePool() {
-        if (pool != null) {
-            pool.close();
-            pool = null;
-        }
+        STORES.close();
     }
 }

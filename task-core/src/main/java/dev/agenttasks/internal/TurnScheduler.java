@@ -165,9 +165,17 @@ final class TurnScheduler {
         TaskState s = run.state;
         long timeoutMs = s.record.timeoutMillis() > 0 ? s.record.timeoutMillis()
                 : engine.config.defaultTimeout() == null ? 0 : engine.config.defaultTimeout().toMillis();
+        if (timeoutMs > 0) { // armed before the turn can run, so a test or a host sees it as soon as the turn starts
+            run.timeout = engine.timer.schedule(() -> stopTurn(run, TaskStatus.FAILED,
+                    "timeout: turn " + run.number + " ran longer than " + Duration.ofMillis(timeoutMs)),
+                    timeoutMs, TimeUnit.MILLISECONDS);
+        }
         try {
             engine.turnExecutor.execute(() -> execute(run, turn));
         } catch (RejectedExecutionException e) {
+            if (run.timeout != null) {
+                run.timeout.cancel(false);
+            }
             log.error("task {}: executor rejected turn {}", s.id, run.number, e);
             synchronized (s) {
                 if (s.turn == run) {
@@ -177,12 +185,6 @@ final class TurnScheduler {
                 }
             }
             releaseSlot(run);
-            return;
-        }
-        if (timeoutMs > 0) {
-            run.timeout = engine.timer.schedule(() -> stopTurn(run, TaskStatus.FAILED,
-                    "timeout: turn " + run.number + " ran longer than " + Duration.ofMillis(timeoutMs)),
-                    timeoutMs, TimeUnit.MILLISECONDS);
         }
     }
 

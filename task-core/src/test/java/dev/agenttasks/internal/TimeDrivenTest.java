@@ -82,6 +82,7 @@ class TimeDrivenTest {
         Engine m = start(b -> b.defaultTimeout(Duration.ofMinutes(1)));
         Task t = m.create(TaskRequest.of("a", "slow"));
         slow.awaitEntered();
+        awaitStatus(m, t.id(), TaskStatus.RUNNING); // reads show committed state; the RUNNING commit may trail the turn's start
         assertThat(scheduler.pending()).as("the turn's timeout is scheduled").isEqualTo(1);
 
         scheduler.advance(Duration.ofSeconds(59));

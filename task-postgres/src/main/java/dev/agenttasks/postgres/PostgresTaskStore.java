@@ -1111,10 +1111,6 @@ public final class PostgresTaskStore implements TaskStore {
         }
     }
 
-    /**
-     * Marks the store closed; later calls throw {@link TaskStoreException}. A data source the host passed is not
-     * closed. Idempotent.
-     */
     // ------------------------------------------------------------------ several hosts (stubs)
 
     @Override
@@ -1152,6 +1148,10 @@ public final class PostgresTaskStore implements TaskStore {
         throw new UnsupportedOperationException("multi-host protocol not yet implemented by the PostgreSQL store");
     }
 
+    /**
+     * Marks the store closed; later calls throw {@link TaskStoreException}. A data source the host passed is not
+     * closed. Idempotent.
+     */
     @Override
     public void close() {
         if (closed) {

@@ -255,6 +255,7 @@ public final class PostgresTaskStore implements TaskStore {
     @Override
     public void write(List<StoreOp> ops) {
         Objects.requireNonNull(ops, "ops");
+        ops = withoutHostOps(ops);
         if (ops.isEmpty()) {
             return;
         }
@@ -1112,40 +1113,83 @@ public final class PostgresTaskStore implements TaskStore {
     }
 
     // ------------------------------------------------------------------ several hosts (stubs)
+    // A single-host stand-in until the PostgreSQL multi-host protocol lands (helper "hostspg" replaces
+    // this block): no heartbeats, every other owner counts as gone, claims and takeovers are plain
+    // (non-atomic) owner updates, fences are not checked, requests and idempotency keys are unsupported.
 
     @Override
     public void heartbeat(String hostId, Instant now) {
-        throw new UnsupportedOperationException("multi-host protocol not yet implemented by the PostgreSQL store");
+        Objects.requireNonNull(hostId, "hostId");
     }
 
     @Override
     public void removeHost(String hostId) {
-        throw new UnsupportedOperationException("multi-host protocol not yet implemented by the PostgreSQL store");
+        Objects.requireNonNull(hostId, "hostId");
     }
 
     @Override
     public List<TaskRecord> orphans(Instant heartbeatBefore, int limit) {
-        throw new UnsupportedOperationException("multi-host protocol not yet implemented by the PostgreSQL store");
+        List<TaskRecord> out = new ArrayList<>();
+        for (TaskRecord r : findByStatus(java.util.EnumSet.of(TaskStatus.PENDING, TaskStatus.RUNNING))) {
+            if (r.owner() != null && out.size() < limit) {
+                out.add(r);
+            }
+        }
+        return out;
     }
 
     @Override
     public List<TaskRecord> claim(String hostId, int max) {
-        throw new UnsupportedOperationException("multi-host protocol not yet implemented by the PostgreSQL store");
+        List<TaskRecord> out = new ArrayList<>();
+        for (TaskRecord r : findByStatus(java.util.EnumSet.of(TaskStatus.PENDING))) {
+            if (out.size() >= max) {
+                break;
+            }
+            if (r.owner() == null) {
+                TaskRecord claimed = r.withOwner(hostId, null);
+                write(List.of(new StoreOp.UpdateTask(claimed, TaskStatus.PENDING)));
+                out.add(claimed);
+            }
+        }
+        return out;
     }
 
     @Override
     public Optional<TaskRecord> takeOver(String taskId, String expectedOwner, long expectedEpoch, String newOwner) {
-        throw new UnsupportedOperationException("multi-host protocol not yet implemented by the PostgreSQL store");
+        Optional<TaskRecord> r = task(taskId);
+        if (r.isEmpty() || !Objects.equals(r.get().owner(), expectedOwner)) {
+            return Optional.empty();
+        }
+        TaskRecord taken = r.get().withOwner(newOwner, null);
+        write(List.of(new StoreOp.UpdateTask(taken, taken.task().status())));
+        return Optional.of(taken);
     }
 
     @Override
     public List<dev.agenttasks.spi.RemoteRequest> requests(String hostId, int limit) {
-        throw new UnsupportedOperationException("multi-host protocol not yet implemented by the PostgreSQL store");
+        return List.of();
     }
 
     @Override
     public Optional<dev.agenttasks.spi.IdempotencyKey> idempotencyKey(String key) {
-        throw new UnsupportedOperationException("multi-host protocol not yet implemented by the PostgreSQL store");
+        return Optional.empty();
+    }
+
+    /** The stand-in checks no fence; requests and keys need the multi-host schema. */
+    private static List<StoreOp> withoutHostOps(List<StoreOp> ops) {
+        List<StoreOp> out = null;
+        for (int i = 0; i < ops.size(); i++) {
+            StoreOp op = ops.get(i);
+            if (op instanceof StoreOp.AddRequest || op instanceof StoreOp.RemoveRequest || op instanceof StoreOp.PutKey) {
+                throw new UnsupportedOperationException("multi-host protocol not yet implemented by the PostgreSQL store");
+            }
+            if (op instanceof StoreOp.Fence && out == null) {
+                out = new ArrayList<>(ops.subList(0, i));
+            } else if (!(op instanceof StoreOp.Fence) && out != null) {
+                out.add(op);
+            }
+        }
+        return out == null ? ops : out;
     }
 
     /**

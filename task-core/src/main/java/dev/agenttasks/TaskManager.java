@@ -104,6 +104,45 @@ public interface TaskManager extends AutoCloseable {
      */
     SendResult sendMessage(String taskId, TaskMessage message);
 
+    /**
+     * Sends a follow-up message with a {@link MessageStrategy} for a task that is busy (a turn running,
+     * queued for a slot, or waiting for a retry); {@link #sendMessage(String, TaskMessage)} uses the
+     * manager's strategy ({@link Builder#messageStrategy}). A task waiting for input starts its next turn
+     * with the message whatever the strategy.
+     *
+     * <ul>
+     *   <li>{@link MessageStrategy#ENQUEUE}: as {@link #sendMessage(String, TaskMessage)}.</li>
+     *   <li>{@link MessageStrategy#REJECT}: a busy task refuses it with {@link TaskBusyException}; nothing
+     *       is stored.</li>
+     *   <li>{@link MessageStrategy#INTERRUPT}: a running turn is interrupted (its thread interrupted, its
+     *       later events dropped, a {@code turn_interrupted} event recorded; the task goes back to
+     *       {@code PENDING}, not {@code CANCELLED}), a pending retry is dropped, and the message runs as a
+     *       new turn ({@link SendResult#INTERRUPTED_TURN}).</li>
+     * </ul>
+     *
+     * <p>The default implementation supports {@code ENQUEUE} only and throws
+     * {@link UnsupportedOperationException} for the others; the manager built by {@link #builder()}
+     * supports all.
+     *
+     * @param taskId   the task
+     * @param message  the message
+     * @param strategy what to do if the task is busy
+     * @return what happened to it
+     * @throws TaskBusyException                  if the strategy is {@code REJECT} and the task is busy
+     * @throws NoSuchTaskException                if there is no such task
+     * @throws TaskNotAcceptingMessagesException if the task has finished
+     * @throws InvalidRequestException            if the message is empty or invalid, or the strategy null
+     */
+    default SendResult sendMessage(String taskId, TaskMessage message, MessageStrategy strategy) {
+        if (strategy == null) {
+            throw new InvalidRequestException("strategy", "strategy must not be null");
+        }
+        if (strategy != MessageStrategy.ENQUEUE) {
+            throw new UnsupportedOperationException("this TaskManager supports only MessageStrategy.ENQUEUE");
+        }
+        return sendMessage(taskId, message);
+    }
+
     /** @return the number of tasks {@code RUNNING} or {@code WAITING_FOR_INPUT} (the badge count) */
     int runningCount();
 
@@ -230,6 +269,8 @@ public interface TaskManager extends AutoCloseable {
         String hostId;
         Duration transientErrorBudget = DEFAULT_TRANSIENT_ERROR_BUDGET;
         ScheduledExecutorService scheduler;
+        RetryPolicy retryPolicy = RetryPolicy.defaults();
+        MessageStrategy messageStrategy = MessageStrategy.ENQUEUE;
 
         Builder() {
         }
@@ -456,6 +497,31 @@ public interface TaskManager extends AutoCloseable {
         }
 
         /**
+         * How turns that failed with a transient failure (see {@link dev.agenttasks.spi.TurnFailure}) are
+         * retried, unless the task's request sets its own ({@link TaskRequest#retryPolicy()}). Default:
+         * {@link RetryPolicy#defaults()} (1 s, ×2, cap 100 s, 5 attempts). Between attempts the task is
+         * {@code PENDING} and holds no slot; a {@code retry} event records the failed attempt and the time
+         * of the next one, which a restarted manager honours. The delays run on the {@link #scheduler}.
+         *
+         * @param policy the policy; {@link RetryPolicy#none()} turns retries off
+         * @return this
+         */
+        public Builder retryPolicy(RetryPolicy policy) {
+            this.retryPolicy = Objects.requireNonNull(policy, "retryPolicy can not be null");
+            return this;
+        }
+
+        /**
+         * @param strategy what {@link TaskManager#sendMessage(String, TaskMessage)} does with a message
+         *                 for a busy task; default {@link MessageStrategy#ENQUEUE}
+         * @return this
+         */
+        public Builder messageStrategy(MessageStrategy strategy) {
+            this.messageStrategy = Objects.requireNonNull(strategy, "messageStrategy can not be null");
+            return this;
+        }
+
+        /**
          * @param hostId name of this host, recorded as the owner of the tasks it runs
          * @return this
          */
@@ -480,7 +546,8 @@ public interface TaskManager extends AutoCloseable {
             return new Engine(new Engine.Config(store, runner, maxConcurrentTasks, defaultTimeout, cancelGrace,
                     shutdownTimeout, commitDelay, executor, liveTailSize, pageSize, maxBatchSize,
                     writeQueueCapacity, deliveryThreads, recoveryPolicy, List.copyOf(listeners), limits, clock,
-                    hostId, transientErrorBudget, scheduler, liveTailBytes, writeQueueBytes));
+                    hostId, transientErrorBudget, scheduler, liveTailBytes, writeQueueBytes, retryPolicy,
+                    messageStrategy));
         }
 
         private static int positive(int n, String name) {

@@ -19,6 +19,9 @@ import java.util.Objects;
  * @param title    an explicit title, or {@code null} to derive it from the message
  * @param timeout  the longest a single turn may run before the task fails, or {@code null} for the
  *                 manager's default
+ * @param retryPolicy how this task's turns are retried after a transient failure, or {@code null} for
+ *                 the manager's {@linkplain TaskManager.Builder#retryPolicy policy}; stored in the task's
+ *                 log (a {@code retry_policy} event), so it holds after a restart too
  */
 public record TaskRequest(
         String agentId,
@@ -27,7 +30,8 @@ public record TaskRequest(
         Map<String, String> metadata,
         String workDir,
         String title,
-        Duration timeout) {
+        Duration timeout,
+        RetryPolicy retryPolicy) {
 
     /**
      * Normalises null maps to empty ones; deeper validation happens in the manager.
@@ -39,10 +43,27 @@ public record TaskRequest(
      * @param workDir the work directory of the task, or {@code null}
      * @param title an explicit title, or {@code null} to derive it from the message
      * @param timeout the longest a single turn may run before the task fails, or {@code null} for the manager's default
+     * @param retryPolicy the task's retry policy, or {@code null} for the manager's
      */
     public TaskRequest {
         options = options == null ? Map.of() : options;
         metadata = metadata == null ? Map.of() : metadata;
+    }
+
+    /**
+     * A request with the manager's retry policy (the constructor before retry policies existed).
+     *
+     * @param agentId the agent to run
+     * @param message the first message, or {@code null}
+     * @param options JSON-compatible runner options, or {@code null}
+     * @param metadata the host's string metadata, or {@code null}
+     * @param workDir the work directory of the task, or {@code null}
+     * @param title an explicit title, or {@code null}
+     * @param timeout the longest a single turn may run, or {@code null}
+     */
+    public TaskRequest(String agentId, TaskMessage message, Map<String, Object> options, Map<String, String> metadata,
+                       String workDir, String title, Duration timeout) {
+        this(agentId, message, options, metadata, workDir, title, timeout, null);
     }
 
     /**
@@ -75,6 +96,7 @@ public record TaskRequest(
         private String workDir;
         private String title;
         private Duration timeout;
+        private RetryPolicy retryPolicy;
 
         private Builder(String agentId) {
             this.agentId = agentId;
@@ -154,10 +176,20 @@ public record TaskRequest(
             return this;
         }
 
+        /**
+         * @param policy how this task's turns are retried after a transient failure, instead of the
+         *               manager's policy; {@link RetryPolicy#none()} for no retries
+         * @return this
+         */
+        public Builder retryPolicy(RetryPolicy policy) {
+            this.retryPolicy = policy;
+            return this;
+        }
+
         /** @return the request (validated later, by the manager) */
         public TaskRequest build() {
             return new TaskRequest(agentId, message, new LinkedHashMap<>(options), new LinkedHashMap<>(metadata),
-                    workDir, title, timeout);
+                    workDir, title, timeout, retryPolicy);
         }
     }
 }

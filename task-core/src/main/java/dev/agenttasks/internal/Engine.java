@@ -3,8 +3,10 @@ package dev.agenttasks.internal;
 import dev.agenttasks.InvalidRequestException;
 import dev.agenttasks.ManagerClosedException;
 import dev.agenttasks.ManagerStats;
+import dev.agenttasks.MessageStrategy;
 import dev.agenttasks.NoSuchTaskException;
 import dev.agenttasks.RecoveryPolicy;
+import dev.agenttasks.RetryPolicy;
 import dev.agenttasks.SendResult;
 import dev.agenttasks.Task;
 import dev.agenttasks.TaskDeletedException;
@@ -14,7 +16,6 @@ import dev.agenttasks.TaskLimits;
 import dev.agenttasks.TaskListener;
 import dev.agenttasks.TaskManager;
 import dev.agenttasks.TaskMessage;
-import dev.agenttasks.TaskNotAcceptingMessagesException;
 import dev.agenttasks.TaskPage;
 import dev.agenttasks.TaskQuery;
 import dev.agenttasks.TaskRequest;
@@ -22,7 +23,6 @@ import dev.agenttasks.TaskStatus;
 import dev.agenttasks.UnknownAgentException;
 import dev.agenttasks.spi.AgentDescriptor;
 import dev.agenttasks.spi.AgentRunner;
-import dev.agenttasks.spi.PendingMessage;
 import dev.agenttasks.spi.StoreOp;
 import dev.agenttasks.spi.TaskRecord;
 import dev.agenttasks.spi.TaskStore;
@@ -71,7 +71,8 @@ public final class Engine implements TaskManager {
                          int writeQueueCapacity, int deliveryThreads, RecoveryPolicy recoveryPolicy,
                          List<TaskListener> listeners, TaskLimits limits, Clock clock, String hostId,
                          Duration transientErrorBudget, ScheduledExecutorService scheduler,
-                         long liveTailBytes, long writeQueueBytes) {
+                         long liveTailBytes, long writeQueueBytes, RetryPolicy retryPolicy,
+                         MessageStrategy messageStrategy) {
     }
 
     final Config config;
@@ -100,6 +101,8 @@ public final class Engine implements TaskManager {
     final RunnerCallbacks callbacks = new RunnerCallbacks(this);
     final Commits commits = new Commits(this);
     final Queries queries = new Queries(this);
+    final Retries retries = new Retries(this);
+    final MessageStrategies strategies = new MessageStrategies(this);
 
     volatile boolean closed;
     /** After close: when waits for the writer give up (System.nanoTime). */
@@ -146,6 +149,9 @@ public final class Engine implements TaskManager {
                 this::notify).recover();
         writer.start();
         for (TaskState s : recovered) {
+            if (retries.restore(s)) {
+                continue; // waits for its retry's stored time
+            }
             synchronized (s) {
                 s.queued = true;
             }
@@ -221,6 +227,11 @@ public final class Engine implements TaskManager {
                 ops.add(new StoreOp.AppendEvent(new TaskEvent(id, s.nextSeq++, USER_MESSAGE,
                         turns.userMessageData(1, message), now)));
             }
+            List<StoreOp> policy = Retries.policyOps(id, s.nextSeq, request.retryPolicy(), now);
+            s.nextSeq += policy.size();
+            ops.addAll(policy);
+            s.retryPolicy = request.retryPolicy();
+            s.retryPolicyKnown = true;
             s.firstMessage = message;
             s.queued = true;
             active.put(id, s);
@@ -267,6 +278,7 @@ public final class Engine implements TaskManager {
     CompletableFuture<Void> finishLocked(TaskState s, TaskStatus to, String key, Object value) {
         String error = to == TaskStatus.FAILED ? String.valueOf(value) : null;
         s.inbox.clear();
+        retries.clearLocked(s);
         return transitionLocked(s, to, error, key, value);
     }
 
@@ -349,56 +361,12 @@ public final class Engine implements TaskManager {
 
     @Override
     public SendResult sendMessage(String taskId, TaskMessage message) {
-        admission.checkId(taskId, "task_id");
-        TaskMessage m = admission.checkMessage(message);
-        checkOpen();
-        TaskState s = tasks.liveState(taskId);
-        if (s == null) {
-            Optional<TaskRecord> r = store.task(taskId);
-            if (r.isEmpty()) {
-                throw new NoSuchTaskException(taskId);
-            }
-            throw new TaskNotAcceptingMessagesException(taskId, r.get().task().status());
-        }
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        boolean needSlot;
-        SendResult result;
-        PendingMessage pm;
-        synchronized (s) {
-            TaskStatus status = s.task().status();
-            if (s.deleted) {
-                throw new NoSuchTaskException(taskId);
-            }
-            if (status.isTerminal() || s.dead) {
-                throw new TaskNotAcceptingMessagesException(taskId, status);
-            }
-            pm = new PendingMessage(taskId, Ids.message(), m, clock.instant());
-            needSlot = status == TaskStatus.WAITING_FOR_INPUT && s.turn == null && !s.queued;
-            if (needSlot) {
-                // the message and PENDING in one unit: a stored, unconsumed message always leads to a turn,
-                // after a restart too, and the status says the task waits for a slot (defect 6)
-                s.queued = true;
-                done = transitionLocked(s, List.of(new StoreOp.AddMessage(pm)), TaskStatus.PENDING, null, null, null);
-            } else {
-                submitLocked(s, List.of(new StoreOp.AddMessage(pm)), done, null);
-            }
-            s.inbox.add(pm);
-            result = status == TaskStatus.WAITING_FOR_INPUT ? SendResult.STARTED_TURN : SendResult.QUEUED;
-        }
-        try {
-            writer.await(done);
-        } catch (TaskException e) {
-            synchronized (s) {
-                s.inbox.remove(pm);
-                s.queued = false;
-            }
-            throw e;
-        }
-        if (needSlot) {
-            turns.requestSlot(s);
-        }
-        log.debug("task {}: message {} {}", taskId, pm.messageId(), result);
-        return result;
+        return sendMessage(taskId, message, config.messageStrategy());
+    }
+
+    @Override
+    public SendResult sendMessage(String taskId, TaskMessage message, MessageStrategy strategy) {
+        return strategies.send(taskId, message, strategy);
     }
 
     // ------------------------------------------------------------------ queries (see Queries)

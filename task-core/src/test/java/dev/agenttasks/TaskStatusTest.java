@@ -30,7 +30,7 @@ class TaskStatusTest {
                 }
             }
         }
-        assertThat(legal).isEqualTo(3 + 4 + 4);
+        assertThat(legal).isEqualTo(3 + 5 + 4);
         assertThat(WAITING_FOR_INPUT.canMoveTo(PENDING)).as("a message while no slot is free").isTrue();
         assertThat(PENDING.canMoveTo(WAITING_FOR_INPUT)).isFalse();
         assertThat(PENDING.canMoveTo(COMPLETED)).isFalse();

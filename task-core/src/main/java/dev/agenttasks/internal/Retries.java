@@ -132,7 +132,7 @@ final class Retries {
     boolean retryLocked(TurnRun run, RetryPolicy policy, String error) {
         TaskState s = run.state;
         if (policy == null || engine.closed || run.attempt >= policy.maxAttempts()
-                || !s.task().status().canMoveTo(TaskStatus.PENDING)) {
+                || s.task().status() != TaskStatus.RUNNING) {
             return false;
         }
         Duration delay = policy.delayAfter(run.attempt);

@@ -93,13 +93,17 @@ public interface TaskManager extends AutoCloseable {
      * Sends a follow-up message. A task waiting for input is stored {@code PENDING} together with the
      * message and starts its next turn with it (with the saved session id) as soon as a slot is free,
      * also after a restart; a pending or running task stores it and runs it as the next turn when the
-     * current one ends. The message is durably stored before this returns.
+     * current one ends. The message is durably stored before this returns. This is
+     * {@link #sendMessage(String, TaskMessage, MessageStrategy)} with the manager's
+     * {@linkplain Builder#messageStrategy strategy} (default {@link MessageStrategy#ENQUEUE}, as described
+     * here).
      *
      * @param taskId  the task
      * @param message the message
      * @return what happened to it
      * @throws NoSuchTaskException                 if there is no such task
-     * @throws TaskNotAcceptingMessagesException if the task has finished
+     * @throws TaskNotAcceptingMessagesException if the task has finished ({@link TaskBusyException} if
+     *                                           it is busy and the manager's strategy is {@code REJECT})
      * @throws InvalidRequestException             if the message is empty or invalid
      */
     SendResult sendMessage(String taskId, TaskMessage message);

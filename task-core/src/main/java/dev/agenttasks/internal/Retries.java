@@ -131,7 +131,7 @@ final class Retries {
      */
     boolean retryLocked(TurnRun run, RetryPolicy policy, String error) {
         TaskState s = run.state;
-        if (policy == null || engine.closed || run.attempt >= policy.maxAttempts()
+        if (policy == null || run.attempt >= policy.maxAttempts()
                 || s.task().status() != TaskStatus.RUNNING) {
             return false;
         }

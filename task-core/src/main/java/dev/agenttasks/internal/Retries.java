@@ -1,6 +1,7 @@
 package dev.agenttasks.internal;
 
 import dev.agenttasks.RetryPolicy;
+import dev.agenttasks.Task;
 import dev.agenttasks.TaskEvent;
 import dev.agenttasks.TaskMessage;
 import dev.agenttasks.TaskStatus;
@@ -17,6 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -154,12 +156,16 @@ final class Retries {
         }
         TaskEvent e = new TaskEvent(s.id, s.nextSeq++, RETRY, Collections.unmodifiableMap(data), now);
         s.retry = p;
-        engine.transitionLocked(s, List.of(new StoreOp.AppendEvent(e)), TaskStatus.PENDING, null, null, null)
-                .whenComplete((v, ex) -> {
-                    if (ex == null) {
-                        schedule(s, p);
-                    }
-                });
+        int failed = run.attempt;
+        CompletableFuture<Void> done = engine.transitionLocked(s, List.of(new StoreOp.AppendEvent(e)),
+                TaskStatus.PENDING, null, null, null);
+        Task task = s.task();
+        done.whenComplete((v, ex) -> {
+            if (ex == null) {
+                engine.notify(l -> l.turnRetrying(task, p.turn(), failed, at, error));
+                schedule(s, p);
+            }
+        });
         log.info("task {}: turn {} attempt {} of {} failed ({}); next attempt at {}", s.id, run.number, run.attempt,
                 policy.maxAttempts(), error, at);
         return true;

@@ -92,8 +92,14 @@ class RetryTest {
     @Test
     void transientFailuresAreRetriedWithExponentialBackoffThenTheTaskCompletes() {
         failTimes(2);
+        List<String> retried = new CopyOnWriteArrayList<>();
         Engine m = start(store, b -> b.retryPolicy(RetryPolicy.builder().initialInterval(Duration.ofSeconds(1))
-                .multiplier(2).maxAttempts(5).build()));
+                .multiplier(2).maxAttempts(5).build()).listener(new dev.agenttasks.TaskListener() {
+                    @Override
+                    public void turnRetrying(Task task, int turn, int failedAttempt, Instant next, String error) {
+                        retried.add(task.status() + " " + turn + "/" + failedAttempt + " " + next);
+                    }
+                }));
         Task t = m.create(TaskRequest.of("a", "hello"));
         awaitRetryScheduled(m, t.id(), 1);
         TaskEvent first = ofType(t.id(), Retries.RETRY).get(0);
@@ -121,6 +127,7 @@ class RetryTest {
         assertThat(statuses(t.id())).containsExactly("pending", "running", "pending", "running", "pending", "running",
                 "completed");
         assertThat(ofType(t.id(), Engine.USER_MESSAGE)).as("the message is recorded once").hasSize(1);
+        assertThat(retried).containsExactly("PENDING 1/1 " + START.plusSeconds(1), "PENDING 1/2 " + START.plusSeconds(3));
     }
 
     @Test

@@ -28,6 +28,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.UnaryOperator;
@@ -389,6 +392,44 @@ class LangChain4jAgentRunnerTest {
                 .satisfies(m -> assertThat(m).containsEntry("text", "Hi there"));
         assertThat(server.requests()).hasSize(2);
         assertThat(server.messages(1)).as("the retry sends the same conversation").isEqualTo(server.messages(0));
+    }
+
+    @Test
+    void aRetryWaitingAtARestartRunsUnderTheNextManager() {
+        server.enqueue(status(429, "{\"error\":{\"message\":\"Rate limit reached\"}}"), text("Back", " again"));
+        // the first host's timer thread is stuck: its retry can not run before the restart
+        ScheduledExecutorService stalled = Executors.newSingleThreadScheduledExecutor();
+        CountDownLatch unstick = new CountDownLatch(1);
+        stalled.execute(() -> {
+            try {
+                unstick.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        Task task;
+        try {
+            open(b -> b.scheduler(stalled));
+            String id = manager.create(TaskRequest.builder(AGENT.id()).text("Hello")
+                    .retryPolicy(RetryPolicy.builder().initialInterval(Duration.ofMillis(100)).maxAttempts(2).build())
+                    .build()).id();
+            await().atMost(20, TimeUnit.SECONDS).until(() -> !data(events(id), "retry").isEmpty());
+            assertThat(server.requests()).hasSize(1);
+
+            restart(); // the SQLite file holds the retry event with its time and the task's own policy
+
+            task = awaitTurnEnd(id, 1);
+        } finally {
+            unstick.countDown();
+            stalled.shutdownNow();
+        }
+        String id = task.id();
+        assertThat(task.status()).as(task.error()).isEqualTo(TaskStatus.COMPLETED);
+        assertThat(data(events(id), "retry_policy")).singleElement()
+                .satisfies(p -> assertThat(p).containsEntry("max_attempts", 2L).containsEntry("initial_interval_ms", 100L));
+        assertThat(data(events(id), AgentEvents.ASSISTANT_MESSAGE)).singleElement()
+                .satisfies(m -> assertThat(m).containsEntry("text", "Back again"));
+        assertThat(server.messages(1)).isEqualTo(server.messages(0));
     }
 
     @Test

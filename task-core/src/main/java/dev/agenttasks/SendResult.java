@@ -8,5 +8,10 @@ public enum SendResult {
      * The task is running (or pending); the message is stored and becomes the next turn when the
      * current one ends.
      */
-    QUEUED
+    QUEUED,
+    /**
+     * Sent with {@link MessageStrategy#INTERRUPT}: the running turn (or the pending retry of a failed
+     * one) was interrupted; the message is stored and becomes a new turn.
+     */
+    INTERRUPTED_TURN
 }

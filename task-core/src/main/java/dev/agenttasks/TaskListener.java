@@ -25,6 +25,19 @@ public interface TaskListener {
     default void statusChanged(Task task, TaskStatus from) {
     }
 
+    /**
+     * A turn failed transiently and will run again (see {@link RetryPolicy}); called once its
+     * {@code retry} event is committed.
+     *
+     * @param task          the task, now {@code PENDING}
+     * @param turn          the turn that failed
+     * @param failedAttempt the attempt that failed, from 1
+     * @param nextAttemptAt when the next attempt starts (or later, if no slot is free then)
+     * @param error         the failure's message
+     */
+    default void turnRetrying(Task task, int turn, int failedAttempt, java.time.Instant nextAttemptAt, String error) {
+    }
+
     /** @param task the task that just reached a terminal status */
     default void taskFinished(Task task) {
     }

@@ -93,32 +93,54 @@ public interface TaskManager extends AutoCloseable {
      * Sends a follow-up message. A task waiting for input is stored {@code PENDING} together with the
      * message and starts its next turn with it (with the saved session id) as soon as a slot is free,
      * also after a restart; a pending or running task stores it and runs it as the next turn when the
-     * current one ends. The message is durably stored before this returns.
+     * current one ends. The message is durably stored before this returns. This is
+     * {@link #sendMessage(String, TaskMessage, SendOptions)} with the manager's
+     * {@linkplain Builder#messageStrategy strategy} (default {@link MessageStrategy#ENQUEUE}, as described
+     * here).
      *
      * @param taskId  the task
      * @param message the message
      * @return what happened to it
      * @throws NoSuchTaskException                 if there is no such task
-     * @throws TaskNotAcceptingMessagesException if the task has finished
+     * @throws TaskNotAcceptingMessagesException if the task has finished ({@link TaskBusyException} if
+     *                                           it is busy and the manager's strategy is {@code REJECT})
      * @throws InvalidRequestException             if the message is empty or invalid
      */
     SendResult sendMessage(String taskId, TaskMessage message);
 
     /**
-     * Sends a follow-up message at most once per idempotency key: a retry with a key already used for
-     * the same task and the same message returns the first call's result without storing the message
-     * again (on any host sharing the store). Keys are scoped to the task and deleted with it.
+     * Sends a follow-up message with options: a {@link MessageStrategy} for a task that is busy (a
+     * turn running, queued for a slot, or waiting for a retry), and an idempotency key that makes a
+     * retried call store and run the message at most once (on any host sharing the store).
+     * {@link #sendMessage(String, TaskMessage)} is this with {@link SendOptions#DEFAULTS}. A task waiting
+     * for input starts its next turn with the message whatever the strategy.
      *
-     * @param taskId         the task
-     * @param message        the message
-     * @param idempotencyKey the key, or {@code null} for none (then as {@link #sendMessage(String, TaskMessage)})
-     * @return what happened to it (for a retry: what happened to the first)
-     * @throws NoSuchTaskException                 if there is no such task
+     * <ul>
+     *   <li>{@link MessageStrategy#ENQUEUE}: as {@link #sendMessage(String, TaskMessage)}.</li>
+     *   <li>{@link MessageStrategy#REJECT}: a busy task refuses it with {@link TaskBusyException}; nothing
+     *       is stored.</li>
+     *   <li>{@link MessageStrategy#INTERRUPT}: a running turn is interrupted (its thread interrupted, its
+     *       later events dropped, a {@code turn_interrupted} event recorded; the task goes back to
+     *       {@code PENDING}, not {@code CANCELLED}), a pending retry is dropped, and the message runs as a
+     *       new turn ({@link SendResult#INTERRUPTED_TURN}). For a task another host runs, {@code INTERRUPT}
+     *       is handled like {@code ENQUEUE} (the owner runs the message next).</li>
+     * </ul>
+     *
+     * <p>With a key, a retry with the same key and the same message returns the first call's result
+     * without storing the message again; keys are scoped to the task and deleted with it.
+     *
+     * @param taskId  the task
+     * @param message the message
+     * @param options the strategy (or {@code null} for the manager's) and the key (or {@code null})
+     * @return what happened to it (for a keyed retry: what happened to the first call)
+     * @throws TaskBusyException                  if the strategy is {@code REJECT} and the task is busy
+     * @throws NoSuchTaskException                if there is no such task
      * @throws TaskNotAcceptingMessagesException if the task has finished (and the key was not used before)
-     * @throws InvalidRequestException             if the message or the key is empty or invalid
-     * @throws IdempotencyKeyMismatchException     if the key was used for a different message to the task
+     * @throws InvalidRequestException            if the message or the key is empty or invalid, or the
+     *                                            options are null
+     * @throws IdempotencyKeyMismatchException    if the key was used for a different message to the task
      */
-    SendResult sendMessage(String taskId, TaskMessage message, String idempotencyKey);
+    SendResult sendMessage(String taskId, TaskMessage message, SendOptions options);
 
     /** @return the number of tasks {@code RUNNING} or {@code WAITING_FOR_INPUT} (the badge count) */
     int runningCount();
@@ -258,6 +280,8 @@ public interface TaskManager extends AutoCloseable {
         Duration eventPollInterval = DEFAULT_EVENT_POLL_INTERVAL;
         Duration transientErrorBudget = DEFAULT_TRANSIENT_ERROR_BUDGET;
         ScheduledExecutorService scheduler;
+        RetryPolicy retryPolicy = RetryPolicy.defaults();
+        MessageStrategy messageStrategy = MessageStrategy.ENQUEUE;
 
         Builder() {
         }
@@ -484,6 +508,31 @@ public interface TaskManager extends AutoCloseable {
         }
 
         /**
+         * How turns that failed with a transient failure (see {@link dev.agenttasks.spi.TurnFailure}) are
+         * retried, unless the task's request sets its own ({@link TaskRequest#retryPolicy()}). Default:
+         * {@link RetryPolicy#defaults()} (1 s, ×2, cap 100 s, 5 attempts). Between attempts the task is
+         * {@code PENDING} and holds no slot; a {@code retry} event records the failed attempt and the time
+         * of the next one, which a restarted manager honours. The delays run on the {@link #scheduler}.
+         *
+         * @param policy the policy; {@link RetryPolicy#none()} turns retries off
+         * @return this
+         */
+        public Builder retryPolicy(RetryPolicy policy) {
+            this.retryPolicy = Objects.requireNonNull(policy, "retryPolicy can not be null");
+            return this;
+        }
+
+        /**
+         * @param strategy what {@link TaskManager#sendMessage(String, TaskMessage)} does with a message
+         *                 for a busy task; default {@link MessageStrategy#ENQUEUE}
+         * @return this
+         */
+        public Builder messageStrategy(MessageStrategy strategy) {
+            this.messageStrategy = Objects.requireNonNull(strategy, "messageStrategy can not be null");
+            return this;
+        }
+
+        /**
          * The name of this host among the managers sharing the store, recorded as the owner of the tasks
          * it claims. Default: a random id per manager. A stable id (for example the machine's name)
          * lets a restarted host recover the tasks it left at once, instead of after
@@ -578,7 +627,8 @@ public interface TaskManager extends AutoCloseable {
                     shutdownTimeout, commitDelay, executor, liveTailSize, pageSize, maxBatchSize,
                     writeQueueCapacity, deliveryThreads, recoveryPolicy, List.copyOf(listeners), limits, clock,
                     hostId, transientErrorBudget, scheduler, liveTailBytes, writeQueueBytes,
-                    new Engine.Hosting(heartbeatInterval, hostDeadAfter, pollInterval, eventPollInterval)));
+                    new Engine.Hosting(heartbeatInterval, hostDeadAfter, pollInterval, eventPollInterval),
+                    retryPolicy, messageStrategy));
         }
 
         private static int positive(int n, String name) {

@@ -13,7 +13,18 @@ public class TaskNotAcceptingMessagesException extends TaskException {
      * @param status its status
      */
     public TaskNotAcceptingMessagesException(String taskId, TaskStatus status) {
-        super("task " + taskId + " does not accept messages in status " + status.wireName());
+        this(taskId, status, "task " + taskId + " does not accept messages in status " + status.wireName());
+    }
+
+    /**
+     * For subclasses with a message of their own.
+     *
+     * @param taskId  the task
+     * @param status  its status
+     * @param message the exception message
+     */
+    protected TaskNotAcceptingMessagesException(String taskId, TaskStatus status, String message) {
+        super(message);
         this.taskId = taskId;
         this.status = status;
     }

@@ -23,6 +23,9 @@ import java.util.Objects;
  *                 already used for the same request returns the task the first create made (on any
  *                 host sharing the store); with a different request it fails with
  *                 {@link IdempotencyKeyMismatchException}. At most 255 characters, not blank.
+ * @param retryPolicy how this task's turns are retried after a transient failure, or {@code null} for
+ *                 the manager's {@linkplain TaskManager.Builder#retryPolicy policy}; stored in the task's
+ *                 log (a {@code retry_policy} event), so it holds after a restart too
  */
 public record TaskRequest(
         String agentId,
@@ -32,7 +35,8 @@ public record TaskRequest(
         String workDir,
         String title,
         Duration timeout,
-        String idempotencyKey) {
+        String idempotencyKey,
+        RetryPolicy retryPolicy) {
 
     /**
      * Normalises null maps to empty ones; deeper validation happens in the manager.
@@ -45,6 +49,7 @@ public record TaskRequest(
      * @param title an explicit title, or {@code null} to derive it from the message
      * @param timeout the longest a single turn may run before the task fails, or {@code null} for the manager's default
      * @param idempotencyKey a key that makes a retried create safe, or {@code null}
+     * @param retryPolicy the task's retry policy, or {@code null} for the manager's
      */
     public TaskRequest {
         options = options == null ? Map.of() : options;
@@ -52,19 +57,20 @@ public record TaskRequest(
     }
 
     /**
-     * A request without an idempotency key (the form before keys existed).
+     * A request without an idempotency key and with the manager's retry policy (the form before
+     * keys and retry policies existed).
      *
      * @param agentId the agent to run
      * @param message the first message, or {@code null}
-     * @param options JSON-compatible runner options
-     * @param metadata the host's string metadata
+     * @param options JSON-compatible runner options, or {@code null}
+     * @param metadata the host's string metadata, or {@code null}
      * @param workDir the work directory of the task, or {@code null}
      * @param title an explicit title, or {@code null}
      * @param timeout the longest a single turn may run, or {@code null} for the manager's default
      */
     public TaskRequest(String agentId, TaskMessage message, Map<String, Object> options, Map<String, String> metadata,
                        String workDir, String title, Duration timeout) {
-        this(agentId, message, options, metadata, workDir, title, timeout, null);
+        this(agentId, message, options, metadata, workDir, title, timeout, null, null);
     }
 
     /**
@@ -98,6 +104,7 @@ public record TaskRequest(
         private String title;
         private Duration timeout;
         private String idempotencyKey;
+        private RetryPolicy retryPolicy;
 
         private Builder(String agentId) {
             this.agentId = agentId;
@@ -186,10 +193,20 @@ public record TaskRequest(
             return this;
         }
 
+        /**
+         * @param policy how this task's turns are retried after a transient failure, instead of the
+         *               manager's policy; {@link RetryPolicy#none()} for no retries
+         * @return this
+         */
+        public Builder retryPolicy(RetryPolicy policy) {
+            this.retryPolicy = policy;
+            return this;
+        }
+
         /** @return the request (validated later, by the manager) */
         public TaskRequest build() {
             return new TaskRequest(agentId, message, new LinkedHashMap<>(options), new LinkedHashMap<>(metadata),
-                    workDir, title, timeout, idempotencyKey);
+                    workDir, title, timeout, idempotencyKey, retryPolicy);
         }
     }
 }

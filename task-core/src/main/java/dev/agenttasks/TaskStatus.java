@@ -6,20 +6,25 @@ import java.util.Locale;
  * The lifecycle states of a task.
  *
  * <pre>
- * PENDING ──► RUNNING ──► COMPLETED
+ * PENDING ◄─► RUNNING ──► COMPLETED
  *    │          │  ▲  └──► FAILED
  *    │          ▼  │  └──► CANCELLED
  *    │   WAITING_FOR_INPUT ──► CANCELLED / FAILED
  *    └──► CANCELLED / FAILED
  * </pre>
  *
+ * <p>{@code RUNNING → PENDING} happens when a turn failed transiently and waits for its retry (see
+ * {@link RetryPolicy}), or when a message sent with {@link MessageStrategy#INTERRUPT} stopped the turn:
+ * the task holds no slot until its next turn starts.
+ *
  * <p>Only the transitions allowed by {@link #canMoveTo(TaskStatus)} ever happen; terminal states
  * ({@link #isTerminal()}) have no way out.
  */
 public enum TaskStatus {
     /**
-     * Queued for a turn: created and not started yet, or given a message while waiting for input and
-     * now waiting for a free slot (for example, the concurrency limit is reached).
+     * Queued for a turn: created and not started yet, given a message while waiting for input and now
+     * waiting for a free slot (for example, the concurrency limit is reached), waiting for the retry of a
+     * turn that failed transiently (the time is in its {@code retry} event), or interrupted by a message.
      */
     PENDING,
     /** A turn of the agent is running. */
@@ -49,7 +54,8 @@ public enum TaskStatus {
             case PENDING:
                 return next == RUNNING || next == CANCELLED || next == FAILED;
             case RUNNING:
-                return next == WAITING_FOR_INPUT || next == COMPLETED || next == FAILED || next == CANCELLED;
+                return next == WAITING_FOR_INPUT || next == PENDING || next == COMPLETED || next == FAILED
+                        || next == CANCELLED;
             case WAITING_FOR_INPUT:
                 return next == PENDING || next == RUNNING || next == CANCELLED || next == FAILED;
             default:

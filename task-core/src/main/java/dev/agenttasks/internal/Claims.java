@@ -86,6 +86,9 @@ final class Claims {
                 List<TaskState> start = new ArrayList<>(got.size());
                 for (TaskRecord r : got) {
                     TaskState s = engine.ownership.adopt(r);
+                    if (engine.retries.restore(s)) {
+                        continue; // a retry another host scheduled: it runs at its stored time, here
+                    }
                     synchronized (s) {
                         if (s.turn != null || s.queued) {
                             continue;

@@ -3,8 +3,11 @@ package dev.agenttasks.internal;
 import dev.agenttasks.InvalidRequestException;
 import dev.agenttasks.ManagerClosedException;
 import dev.agenttasks.ManagerStats;
+import dev.agenttasks.MessageStrategy;
 import dev.agenttasks.NoSuchTaskException;
 import dev.agenttasks.RecoveryPolicy;
+import dev.agenttasks.RetryPolicy;
+import dev.agenttasks.SendOptions;
 import dev.agenttasks.SendResult;
 import dev.agenttasks.Task;
 import dev.agenttasks.TaskDeletedException;
@@ -71,7 +74,8 @@ public final class Engine implements TaskManager {
                          int writeQueueCapacity, int deliveryThreads, RecoveryPolicy recoveryPolicy,
                          List<TaskListener> listeners, TaskLimits limits, Clock clock, String hostId,
                          Duration transientErrorBudget, ScheduledExecutorService scheduler,
-                         long liveTailBytes, long writeQueueBytes, Hosting hosting) {
+                         long liveTailBytes, long writeQueueBytes, Hosting hosting, RetryPolicy retryPolicy,
+                         MessageStrategy messageStrategy) {
     }
 
     /** Settings of the multi-host protocol (see docs/multi-host.md). */
@@ -112,6 +116,8 @@ public final class Engine implements TaskManager {
     final Messages messages = new Messages(this);
     final Claims claims;
     final Hosts hosts;
+    final Retries retries = new Retries(this);
+    final MessageStrategies strategies = new MessageStrategies(this);
 
     volatile boolean closed;
     /** After close: when waits for the writer give up (System.nanoTime). */
@@ -161,6 +167,9 @@ public final class Engine implements TaskManager {
                 ownership::adopt, this::notify).recover();
         writer.start();
         for (TaskState s : recovered) {
+            if (retries.restore(s)) {
+                continue; // waits for its retry's stored time
+            }
             synchronized (s) {
                 s.queued = true;
             }
@@ -251,6 +260,11 @@ public final class Engine implements TaskManager {
             if (key != null) {
                 ops.add(new StoreOp.PutKey(new IdempotencyKey(Idempotency.createKey(key), id, fingerprint, null, now)));
             }
+            List<StoreOp> policy = Retries.policyOps(id, s.nextSeq, request.retryPolicy(), now);
+            s.nextSeq += policy.size();
+            ops.addAll(policy);
+            s.retryPolicy = request.retryPolicy();
+            s.retryPolicyKnown = true;
             s.firstMessage = message;
             s.queued = claimed;
             active.put(id, s);
@@ -305,6 +319,7 @@ public final class Engine implements TaskManager {
     CompletableFuture<Void> finishLocked(TaskState s, TaskStatus to, String key, Object value) {
         String error = to == TaskStatus.FAILED ? String.valueOf(value) : null;
         s.inbox.clear();
+        retries.clearLocked(s);
         return transitionLocked(s, to, error, key, value);
     }
 
@@ -392,13 +407,13 @@ public final class Engine implements TaskManager {
     // ------------------------------------------------------------------ messages
 
     @Override
-    public SendResult sendMessage(String taskId, TaskMessage message, String idempotencyKey) {
-        return messages.send(taskId, message, idempotencyKey);
+    public SendResult sendMessage(String taskId, TaskMessage message) {
+        return messages.send(taskId, message, SendOptions.DEFAULTS);
     }
 
     @Override
-    public SendResult sendMessage(String taskId, TaskMessage message) {
-        return messages.send(taskId, message, null);
+    public SendResult sendMessage(String taskId, TaskMessage message, SendOptions options) {
+        return messages.send(taskId, message, options);
     }
 
     // ------------------------------------------------------------------ queries (see Queries)

@@ -1,7 +1,11 @@
 package dev.agenttasks.internal;
 
+import dev.agenttasks.InvalidRequestException;
+import dev.agenttasks.MessageStrategy;
 import dev.agenttasks.NoSuchTaskException;
+import dev.agenttasks.SendOptions;
 import dev.agenttasks.SendResult;
+import dev.agenttasks.TaskBusyException;
 import dev.agenttasks.TaskException;
 import dev.agenttasks.TaskMessage;
 import dev.agenttasks.TaskNotAcceptingMessagesException;
@@ -30,10 +34,14 @@ final class Messages {
         this.engine = engine;
     }
 
-    SendResult send(String taskId, TaskMessage message, String idempotencyKey) {
+    SendResult send(String taskId, TaskMessage message, SendOptions options) {
         engine.admission.checkId(taskId, "task_id");
         TaskMessage m = engine.admission.checkMessage(message);
-        String key = Idempotency.checkKey(idempotencyKey);
+        if (options == null) {
+            throw new InvalidRequestException("options", "options must not be null");
+        }
+        MessageStrategy strategy = options.strategy() == null ? engine.config.messageStrategy() : options.strategy();
+        String key = Idempotency.checkKey(options.idempotencyKey());
         engine.checkOpen();
         String fingerprint = key == null ? null : Idempotency.fingerprint(m);
         String storedKey = key == null ? null : Idempotency.messageKey(taskId, key);
@@ -49,6 +57,10 @@ final class Messages {
         }
         if (target instanceof TaskRecord) { // finished, or another host holds it
             TaskRecord r = (TaskRecord) target;
+            TaskStatus st = r.task().status();
+            if (strategy == MessageStrategy.REJECT && !st.isTerminal() && st != TaskStatus.WAITING_FOR_INPUT) {
+                throw new TaskBusyException(taskId, st);
+            }
             List<StoreOp> keyOps = key == null ? List.of() : List.of(new StoreOp.PutKey(
                     new IdempotencyKey(storedKey, taskId, fingerprint, SendResult.QUEUED.name(), engine.clock.instant())));
             try {
@@ -62,6 +74,7 @@ final class Messages {
         boolean needSlot;
         SendResult result;
         PendingMessage pm;
+        MessageStrategies.Interrupt cut;
         synchronized (s) {
             TaskStatus status = s.task().status();
             if (s.deleted) {
@@ -71,15 +84,21 @@ final class Messages {
                 throw new TaskNotAcceptingMessagesException(taskId, status);
             }
             pm = new PendingMessage(taskId, Ids.message(), m, engine.clock.instant());
-            result = status == TaskStatus.WAITING_FOR_INPUT ? SendResult.STARTED_TURN : SendResult.QUEUED;
+            // REJECT throws here, before anything is written; INTERRUPT queues the message's unit itself
+            cut = engine.strategies.applyLocked(s, strategy, pm,
+                    key == null ? List.of() : List.of(keyOp(storedKey, taskId, fingerprint, SendResult.INTERRUPTED_TURN, pm)));
+            result = cut != null ? SendResult.INTERRUPTED_TURN
+                    : status == TaskStatus.WAITING_FOR_INPUT ? SendResult.STARTED_TURN : SendResult.QUEUED;
             List<StoreOp> ops = new ArrayList<>(2);
             ops.add(new StoreOp.AddMessage(pm));
             if (key != null) {
-                ops.add(new StoreOp.PutKey(new IdempotencyKey(storedKey, taskId, fingerprint, result.name(), pm.createdAt())));
+                ops.add(keyOp(storedKey, taskId, fingerprint, result, pm));
             }
-            needSlot = (status == TaskStatus.WAITING_FOR_INPUT || status == TaskStatus.PENDING) && s.turn == null
-                    && !s.queued;
-            if (needSlot && status == TaskStatus.WAITING_FOR_INPUT) {
+            needSlot = cut != null || (status == TaskStatus.WAITING_FOR_INPUT || status == TaskStatus.PENDING)
+                    && s.turn == null && !s.queued && s.retry == null;
+            if (cut != null) {
+                done = cut.done();
+            } else if (needSlot && status == TaskStatus.WAITING_FOR_INPUT) {
                 // the message and PENDING in one unit: a stored, unconsumed message always leads to a turn,
                 // after a restart too, and the status says the task waits for a slot (defect 6)
                 s.queued = true;
@@ -89,6 +108,9 @@ final class Messages {
                 engine.submitLocked(s, ops, done, null);
             }
             s.inbox.add(pm);
+        }
+        if (cut != null) {
+            engine.strategies.stop(cut);
         }
         try {
             engine.writer.await(done);
@@ -107,6 +129,11 @@ final class Messages {
         }
         Engine.log.debug("task {}: message {} {}", taskId, pm.messageId(), result);
         return result;
+    }
+
+    private static StoreOp keyOp(String storedKey, String taskId, String fingerprint, SendResult result,
+                                 PendingMessage pm) {
+        return new StoreOp.PutKey(new IdempotencyKey(storedKey, taskId, fingerprint, result.name(), pm.createdAt()));
     }
 
     private SendResult retried(String storedKey, String key, String fingerprint, DuplicateKeyException e) {

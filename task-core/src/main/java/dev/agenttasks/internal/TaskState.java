@@ -35,6 +35,11 @@ final class TaskState {
     /** True once the task could not even record its failure; it is given up. */
     boolean dead;
     boolean deleted;
+    /** The retry this task waits for (status PENDING, no slot), or null; see {@link Retries}. */
+    Retries.Pending retry;
+    /** The task's own retry policy from its request, or null for the manager's; valid once {@code retryPolicyKnown}. */
+    dev.agenttasks.RetryPolicy retryPolicy;
+    boolean retryPolicyKnown;
 
     /**
      * The claim the store holds for the task as far as this host knows: the owner and epoch its next

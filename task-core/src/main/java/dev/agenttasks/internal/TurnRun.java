@@ -25,6 +25,10 @@ final class TurnRun implements TurnContext {
     dev.agenttasks.TaskMessage message;
     /** True if this turn resumes one a previous host was running. */
     boolean resumed;
+    /** Which attempt of the turn this is, from 1 (above 1: a retry, see {@link Retries}). */
+    int attempt = 1;
+    /** The seq of this turn's {@code user_message} event, or 0 (turn 1's, or none). */
+    long messageSeq;
 
     TurnRun(Engine engine, TaskState state, int number) {
         this.engine = engine;

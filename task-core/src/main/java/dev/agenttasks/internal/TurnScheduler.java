@@ -100,12 +100,16 @@ final class TurnScheduler {
 
     /** Moves the task to RUNNING for a new turn, consuming the next message. Caller holds the task lock. */
     TurnRun beginTurnLocked(TaskState s) {
-        boolean resumed = s.resumeNext;
+        Retries.Pending retry = s.retry; // a retry runs the failed turn again, before any queued message
+        s.retry = null;
+        boolean resumed = retry != null ? retry.resumed() : s.resumeNext;
         s.resumeNext = false;
         boolean neverStarted = s.turns == 0 && s.task().startedAt() == null;
         PendingMessage pm = null;
         TaskMessage message = null;
-        if (resumed) {
+        if (retry != null) {
+            message = retry.message();
+        } else if (resumed) {
             // a resumed turn continues the interrupted one; queued messages run as the turns after it
         } else if (neverStarted && s.firstMessage != null) {
             message = s.firstMessage; // recorded in the log at creation
@@ -119,9 +123,13 @@ final class TurnScheduler {
             }
             message = pm == null ? null : pm.message();
         }
-        int number = ++s.turns;
+        int number = retry != null ? retry.turn() : ++s.turns;
         TurnRun run = new TurnRun(engine, s, number);
         run.message = message;
+        if (retry != null) {
+            run.attempt = retry.attempt();
+            run.messageSeq = retry.messageSeq();
+        }
         s.firstMessage = null;
         run.resumed = resumed;
         s.turn = run;
@@ -135,6 +143,7 @@ final class TurnScheduler {
         if (pm != null) {
             ops.add(new StoreOp.RemoveMessage(s.id, pm.messageId()));
             if (pm.message() != null) {
+                run.messageSeq = s.nextSeq;
                 ops.add(new StoreOp.AppendEvent(new TaskEvent(s.id, s.nextSeq++, Engine.USER_MESSAGE,
                         userMessageData(number, pm.message()), now)));
             }
@@ -215,6 +224,7 @@ final class TurnScheduler {
             run.exit();
         }
         TurnRun nextRun = null;
+        dev.agenttasks.RetryPolicy retryPolicy = failure == null ? null : engine.retries.policyFor(s, failure);
         synchronized (s) {
             if (s.turn != run) {
                 log.debug("task {}: turn {} ended after it was cancelled or abandoned", s.id, run.number);
@@ -224,7 +234,9 @@ final class TurnScheduler {
                 if (failure != null) {
                     String msg = describe(failure);
                     log.info("task {}: turn {} failed: {}", s.id, run.number, msg);
-                    engine.finishLocked(s, TaskStatus.FAILED, "error", msg);
+                    if (!engine.retries.retryLocked(run, retryPolicy, msg)) {
+                        engine.finishLocked(s, TaskStatus.FAILED, "error", msg);
+                    }
                 } else if (result.kind() == TurnResult.Kind.AWAITING_INPUT) {
                     Map<String, Object> question = safeData(s, result.data(), "question");
                     engine.hosts.pullMessages(s); // messages other hosts stored while the turn ran

@@ -10,7 +10,7 @@ import java.util.Objects;
  *
  * <p>The engine namespaces the keys it writes ({@code create:<key>} for
  * {@link dev.agenttasks.TaskRequest#idempotencyKey()}, {@code message:<task id>:<key>} for
- * {@link dev.agenttasks.TaskManager#sendMessage(String, dev.agenttasks.TaskMessage, String)}); a store
+ * {@link dev.agenttasks.TaskManager#sendMessage(String, dev.agenttasks.TaskMessage, dev.agenttasks.SendOptions)}); a store
  * treats the key as an opaque string of at most 600 characters.
  *
  * @param key         the key, unique in the store

@@ -1,7 +1,5 @@
 package dev.agenttasks.langchain4j;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.agenttasks.TaskEvent;
 import dev.agenttasks.spi.AgentDescriptor;
 import dev.agenttasks.spi.AgentRunner;
@@ -13,7 +11,6 @@ import dev.langchain4j.agent.tool.ToolExecutionRequest;
 import dev.langchain4j.agent.tool.ToolSpecification;
 import dev.langchain4j.agent.tool.ToolSpecifications;
 import dev.langchain4j.data.message.AiMessage;
-import dev.langchain4j.data.message.UserMessage;
 import dev.langchain4j.model.chat.StreamingChatModel;
 import dev.langchain4j.model.chat.request.ChatRequest;
 import dev.langchain4j.model.chat.request.json.JsonArraySchema;
@@ -22,8 +19,6 @@ import dev.langchain4j.model.chat.request.json.JsonStringSchema;
 import dev.langchain4j.model.chat.response.ChatResponse;
 import dev.langchain4j.service.tool.DefaultToolExecutor;
 import dev.langchain4j.service.tool.ToolExecutor;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.lang.reflect.Method;
 import java.util.ArrayList;
@@ -31,7 +26,6 @@ import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -82,9 +76,13 @@ import java.util.concurrent.TimeoutException;
  * (at once if a chunk has arrived, otherwise when the first one does — LangChain4j offers no way to
  * abort a request before that) and stops.
  *
- * <p><b>Errors.</b> A failed model call throws {@link ModelCallException}, whose message becomes the
- * task's error (HTTP status and the provider's message) and whose {@link ModelCallException#isTransient()}
- * marks rate limits, 5xx answers, timeouts and connection failures as worth a retry.
+ * <p><b>Errors and retries.</b> A failed model call throws {@link ModelCallException}, whose message
+ * becomes the task's error (HTTP status and the provider's message). It is a
+ * {@link dev.agenttasks.spi.TurnFailure}: rate limits (429), 5xx answers, timeouts and connection
+ * failures are transient, so the manager retries the turn under its {@link dev.agenttasks.RetryPolicy}
+ * (a {@code retry} event per failed attempt). A retried turn rebuilds the conversation from the log like
+ * any turn: tool calls already answered are not run again, and tokens streamed by the failed attempt
+ * ({@code text_delta}) are not part of the conversation.
  *
  * <p>Instances are immutable and thread-safe; one runner serves any number of tasks at once.
  */
@@ -97,19 +95,14 @@ public final class LangChain4jAgentRunner implements AgentRunner {
     /** The longest tool result (in characters) passed to the model unless the builder sets another. */
     public static final int DEFAULT_MAX_TOOL_RESULT_CHARS = 32_000;
 
-    private static final Logger log = LoggerFactory.getLogger(LangChain4jAgentRunner.class);
-    private static final ObjectMapper MAPPER = new ObjectMapper();
-    private static final Set<String> APPROVE = Set.of("approve", "approved", "yes", "y", "ok", "allow");
     private static final int PAGE = 1000;
     private static final long POLL_MILLIS = 100;
 
     private final AgentDescriptor descriptor;
     private final StreamingChatModel model;
     private final String systemPrompt;
-    private final Map<String, ToolExecutor> executors;
     private final List<ToolSpecification> specifications;
-    private final Set<String> needApproval;
-    private final boolean askUser;
+    private final ToolCalls tools;
     private final int maxModelCalls;
     private final int maxToolResultChars;
 
@@ -117,14 +110,12 @@ public final class LangChain4jAgentRunner implements AgentRunner {
         this.descriptor = b.descriptor;
         this.model = b.model;
         this.systemPrompt = b.systemPrompt;
-        this.executors = Map.copyOf(b.executors);
         List<ToolSpecification> specs = new ArrayList<>(b.specifications.values());
         if (b.askUser) {
             specs.add(askUserSpecification());
         }
         this.specifications = List.copyOf(specs);
-        this.needApproval = Set.copyOf(b.needApproval);
-        this.askUser = b.askUser;
+        this.tools = new ToolCalls(b.executors, b.needApproval, b.askUser);
         this.maxModelCalls = b.maxModelCalls;
         this.maxToolResultChars = b.maxToolResultChars;
     }
@@ -150,10 +141,10 @@ public final class LangChain4jAgentRunner implements AgentRunner {
     @Override
     public TurnResult runTurn(Turn turn, TurnContext context) throws Exception {
         Conversation conversation = rebuild(context);
-        Recorder recorder = new Recorder(context, conversation);
+        ToolCalls.Recorder recorder = new ToolCalls.Recorder(context, conversation, maxToolResultChars);
         int calls = 0;
         while (true) {
-            TurnResult pause = resolveOpenCalls(turn, recorder, conversation);
+            TurnResult pause = tools.resolve(turn, recorder, conversation);
             if (pause != null) {
                 return pause;
             }
@@ -190,146 +181,6 @@ public final class LangChain4jAgentRunner implements AgentRunner {
         }
     }
 
-    /** Works through the open tool calls in order; returns a pause if one must wait for the user. */
-    private TurnResult resolveOpenCalls(Turn turn, Recorder rec, Conversation conv) throws Exception {
-        for (Conversation.OpenCall call : conv.openCalls()) {
-            checkCancelled(rec.context);
-            ToolExecutionRequest r = call.request;
-            String name = r.name();
-            if (askUser && ASK_USER.equals(name)) {
-                Map<String, Object> question = askUserQuestion(r);
-                if (question == null) {
-                    announce(rec, call, false);
-                    rec.result(r, "error: ask_user needs a \"question\" string argument", AgentEvents.OUTCOME_ERROR);
-                    continue;
-                }
-                announce(rec, call, false);
-                UserMessage answer = conv.nextAnswer();
-                if (answer == null) {
-                    return TurnResult.awaitingInput(question);
-                }
-                rec.result(r, Conversation.text(answer), AgentEvents.OUTCOME_ANSWERED);
-            } else if (needApproval.contains(name)) {
-                if (call.state == Conversation.CallState.APPROVED) {
-                    rec.result(r, interrupted(), AgentEvents.OUTCOME_INTERRUPTED);
-                    continue;
-                }
-                if (call.state == Conversation.CallState.DENIED) {
-                    rec.result(r, "denied by the user", AgentEvents.OUTCOME_DENIED);
-                    continue;
-                }
-                announce(rec, call, true);
-                UserMessage answer = conv.nextAnswer();
-                if (answer == null) {
-                    return TurnResult.awaitingInput(approvalQuestion(r));
-                }
-                String reply = Conversation.text(answer).strip();
-                boolean approved = APPROVE.contains(normalise(reply));
-                Map<String, Object> decision = new LinkedHashMap<>();
-                decision.put("id", r.id());
-                decision.put("name", name);
-                decision.put("approved", approved);
-                decision.put("reply", reply);
-                rec.record(AgentEvents.TOOL_APPROVAL, decision);
-                if (approved) {
-                    execute(turn, rec, r);
-                } else {
-                    String reason = normalise(reply).equals("deny") || normalise(reply).equals("no")
-                            || reply.isEmpty() ? "" : ": " + reply;
-                    rec.result(r, "denied by the user" + reason, AgentEvents.OUTCOME_DENIED);
-                }
-            } else if (call.state == Conversation.CallState.NEW) {
-                announce(rec, call, false);
-                execute(turn, rec, r);
-            } else {
-                rec.result(r, interrupted(), AgentEvents.OUTCOME_INTERRUPTED);
-            }
-        }
-        return null;
-    }
-
-    private static String interrupted() {
-        return "error: the host stopped while this tool was running; it was not run again";
-    }
-
-    private static String normalise(String reply) {
-        String s = reply.strip().toLowerCase(Locale.ROOT);
-        while (!s.isEmpty() && ".!".indexOf(s.charAt(s.length() - 1)) >= 0) {
-            s = s.substring(0, s.length() - 1);
-        }
-        return s;
-    }
-
-    private static void announce(Recorder rec, Conversation.OpenCall call, boolean approval) {
-        if (call.state != Conversation.CallState.NEW) {
-            return;
-        }
-        ToolExecutionRequest r = call.request;
-        Map<String, Object> data = new LinkedHashMap<>();
-        data.put("id", r.id());
-        data.put("name", r.name());
-        data.put("arguments", r.arguments());
-        if (approval) {
-            data.put("approval", "required");
-        }
-        rec.record(AgentEvents.TOOL_CALL, data);
-    }
-
-    private void execute(Turn turn, Recorder rec, ToolExecutionRequest r) throws Exception {
-        ToolExecutor executor = executors.get(r.name());
-        if (executor == null) {
-            rec.result(r, "error: there is no tool named " + r.name(), AgentEvents.OUTCOME_ERROR);
-            return;
-        }
-        String result;
-        String outcome = AgentEvents.OUTCOME_OK;
-        try {
-            result = executor.execute(r, turn.taskId());
-        } catch (RuntimeException e) {
-            checkCancelled(rec.context);
-            log.info("task {}: tool {} failed: {}", turn.taskId(), r.name(), e.toString());
-            Throwable cause = e.getCause() != null && e.getMessage() == null ? e.getCause() : e;
-            result = "error: " + (cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage());
-            outcome = AgentEvents.OUTCOME_ERROR;
-        }
-        checkCancelled(rec.context);
-        rec.result(r, result == null ? "" : result, outcome);
-    }
-
-    private Map<String, Object> askUserQuestion(ToolExecutionRequest r) {
-        JsonNode args;
-        try {
-            args = MAPPER.readTree(r.arguments() == null || r.arguments().isBlank() ? "{}" : r.arguments());
-        } catch (Exception e) {
-            return null;
-        }
-        JsonNode q = args == null ? null : args.get("question");
-        if (q == null || !q.isTextual() || q.asText().isBlank()) {
-            return null;
-        }
-        Map<String, Object> question = new LinkedHashMap<>();
-        question.put("type", "ask_user");
-        question.put("question", q.asText());
-        JsonNode options = args.get("options");
-        if (options != null && options.isArray() && !options.isEmpty()) {
-            List<Object> opts = new ArrayList<>();
-            options.forEach(o -> opts.add(o.asText()));
-            question.put("options", opts);
-        }
-        question.put("tool_call_id", r.id());
-        return question;
-    }
-
-    private static Map<String, Object> approvalQuestion(ToolExecutionRequest r) {
-        Map<String, Object> q = new LinkedHashMap<>();
-        q.put("type", "approval");
-        q.put("question", "Allow the call " + r.name() + "(" + r.arguments() + ")? Reply approve or deny.");
-        q.put("tool", r.name());
-        q.put("arguments", r.arguments());
-        q.put("tool_call_id", r.id());
-        q.put("options", List.of("approve", "deny"));
-        return q;
-    }
 
     /** One streaming model call; returns the complete response or throws. */
     private AiMessage call(TurnContext context, Conversation conversation) throws Exception {
@@ -374,7 +225,7 @@ public final class LangChain4jAgentRunner implements AgentRunner {
         return ai;
     }
 
-    private static void checkCancelled(TurnContext context) {
+    static void checkCancelled(TurnContext context) {
         if (context.isCancelled()) {
             throw new CancellationException("turn cancelled");
         }
@@ -406,33 +257,6 @@ public final class LangChain4jAgentRunner implements AgentRunner {
                         .required("question")
                         .build())
                 .build();
-    }
-
-    /** Emits an event and applies it to the conversation, so live memory equals rebuilt memory. */
-    private final class Recorder {
-        final TurnContext context;
-        final Conversation conversation;
-
-        Recorder(TurnContext context, Conversation conversation) {
-            this.context = context;
-            this.conversation = conversation;
-        }
-
-        void record(String type, Map<String, Object> data) {
-            context.emit(type, data);
-            conversation.apply(type, data);
-        }
-
-        void result(ToolExecutionRequest r, String result, String outcome) {
-            String text = result.length() > maxToolResultChars
-                    ? result.substring(0, maxToolResultChars) + "… [truncated]" : result;
-            Map<String, Object> data = new LinkedHashMap<>();
-            data.put("id", r.id());
-            data.put("name", r.name());
-            data.put("result", text);
-            data.put("outcome", outcome);
-            record(AgentEvents.TOOL_RESULT, data);
-        }
     }
 
     /** Builds a {@link LangChain4jAgentRunner}; {@link #model} is required. */

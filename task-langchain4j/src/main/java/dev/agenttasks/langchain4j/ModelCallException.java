@@ -1,17 +1,21 @@
 package dev.agenttasks.langchain4j;
 
+import dev.agenttasks.spi.TurnFailure;
+
 /**
  * A call to the chat model failed: the HTTP request was refused or broke off, the provider answered
  * with an error status, or the stream could not be read. The runner throws it from
  * {@link dev.agenttasks.spi.AgentRunner#runTurn}, so the task fails with {@link #getMessage()} as its
  * error, for example {@code model call failed: HTTP 500 (server error): upstream overloaded}.
  *
- * <p>{@link #isTransient()} tells a retry policy whether running the turn again may succeed: it is
- * true for rate limits (HTTP 429), server errors (HTTP 5xx), timeouts and connection failures, and
- * false for everything else (bad request, authentication, unknown model, a malformed stream). The
- * original exception is the {@linkplain #getCause() cause}.
+ * <p>{@link #isTransient()} tells the manager's {@link dev.agenttasks.RetryPolicy} whether running the
+ * turn again may succeed (it is a {@link TurnFailure}): it is true for rate limits (HTTP 429), server
+ * errors (HTTP 5xx), timeouts and connection failures, and false for everything else (bad request,
+ * authentication, unknown model, a malformed stream). A transient failure is retried with backoff, each
+ * attempt recorded as a {@code retry} event; once the attempts run out the task fails with this
+ * message. The original exception is the {@linkplain #getCause() cause}.
  */
-public class ModelCallException extends Exception {
+public class ModelCallException extends Exception implements TurnFailure {
 
     private static final long serialVersionUID = 1L;
 
@@ -51,6 +55,7 @@ public class ModelCallException extends Exception {
      * @return true if the failure may go away by itself (rate limit, 5xx, timeout, connection failure),
      *         so running the turn again is worth it
      */
+    @Override
     public boolean isTransient() {
         return transientFailure;
     }

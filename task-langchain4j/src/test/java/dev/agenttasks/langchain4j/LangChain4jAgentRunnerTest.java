@@ -1,6 +1,7 @@
 package dev.agenttasks.langchain4j;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.agenttasks.RetryPolicy;
 import dev.agenttasks.Task;
 import dev.agenttasks.TaskEvent;
 import dev.agenttasks.TaskManager;
@@ -27,6 +28,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.UnaryOperator;
@@ -344,16 +348,88 @@ class LangChain4jAgentRunnerTest {
         assertThat(task.error()).contains("timeout");
     }
 
+    /** Short real delays: these tests wait for the outcome, never for a delay (core's RetryTest drives time). */
+    private static RetryPolicy quickRetries(int attempts) {
+        return RetryPolicy.builder().initialInterval(Duration.ofMillis(10)).maxAttempts(attempts).build();
+    }
+
     @Test
-    void aServerErrorFailsTheTaskWithStatusAndProviderMessage() {
-        server.enqueue(status(500, "{\"error\":{\"message\":\"upstream overloaded\",\"type\":\"server_error\"}}"));
-        open();
+    void aServerErrorUntilTheAttemptsRunOutFailsTheTaskWithStatusAndProviderMessage() {
+        String overloaded = "{\"error\":{\"message\":\"upstream overloaded\",\"type\":\"server_error\"}}";
+        server.enqueue(status(500, overloaded), status(500, overloaded), status(500, overloaded));
+        open(b -> b.retryPolicy(quickRetries(3)));
         String id = create("Hello");
 
         Task task = awaitTurnEnd(id, 1);
 
         assertThat(task.status()).isEqualTo(TaskStatus.FAILED);
         assertThat(task.error()).isEqualTo("model call failed: HTTP 500 (server error): upstream overloaded");
+        assertThat(server.requests()).as("three attempts").hasSize(3);
+        List<Map<String, Object>> retries = data(events(id), "retry");
+        assertThat(retries).extracting(r -> r.get("attempt")).containsExactly(1L, 2L);
+        assertThat(retries).allSatisfy(r -> assertThat(r).containsEntry("max_attempts", 3L)
+                .containsEntry("error", "model call failed: HTTP 500 (server error): upstream overloaded"));
+    }
+
+    @Test
+    void aRateLimitIsRetriedAndTheTurnThenCompletes() {
+        server.enqueue(status(429, "{\"error\":{\"message\":\"Rate limit reached\",\"type\":\"rate_limit_error\"}}"),
+                text("Hi", " there"));
+        open(b -> b.retryPolicy(quickRetries(5)));
+        String id = create("Hello");
+
+        Task task = awaitTurnEnd(id, 1);
+
+        assertThat(task.status()).as(task.error()).isEqualTo(TaskStatus.COMPLETED);
+        List<TaskEvent> log = events(id);
+        assertThat(data(log, "retry")).singleElement().satisfies(r -> assertThat(r)
+                .containsEntry("turn", 1L).containsEntry("attempt", 1L).containsEntry("delay_ms", 10L)
+                .containsKey("next_attempt_at")
+                .hasEntrySatisfying("error", e -> assertThat((String) e).contains("HTTP 429").contains("Rate limit reached")));
+        assertThat(log.stream().filter(TaskEvent::isStatus).map(e -> e.data().get("status")))
+                .containsExactly("pending", "running", "pending", "running", "completed");
+        assertThat(data(log, AgentEvents.ASSISTANT_MESSAGE)).singleElement()
+                .satisfies(m -> assertThat(m).containsEntry("text", "Hi there"));
+        assertThat(server.requests()).hasSize(2);
+        assertThat(server.messages(1)).as("the retry sends the same conversation").isEqualTo(server.messages(0));
+    }
+
+    @Test
+    void aRetryWaitingAtARestartRunsUnderTheNextManager() {
+        server.enqueue(status(429, "{\"error\":{\"message\":\"Rate limit reached\"}}"), text("Back", " again"));
+        // the first host's timer thread is stuck: its retry can not run before the restart
+        ScheduledExecutorService stalled = Executors.newSingleThreadScheduledExecutor();
+        CountDownLatch unstick = new CountDownLatch(1);
+        stalled.execute(() -> {
+            try {
+                unstick.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        Task task;
+        try {
+            open(b -> b.scheduler(stalled));
+            String id = manager.create(TaskRequest.builder(AGENT.id()).text("Hello")
+                    .retryPolicy(RetryPolicy.builder().initialInterval(Duration.ofMillis(100)).maxAttempts(2).build())
+                    .build()).id();
+            await().atMost(20, TimeUnit.SECONDS).until(() -> !data(events(id), "retry").isEmpty());
+            assertThat(server.requests()).hasSize(1);
+
+            restart(); // the SQLite file holds the retry event with its time and the task's own policy
+
+            task = awaitTurnEnd(id, 1);
+        } finally {
+            unstick.countDown();
+            stalled.shutdownNow();
+        }
+        String id = task.id();
+        assertThat(task.status()).as(task.error()).isEqualTo(TaskStatus.COMPLETED);
+        assertThat(data(events(id), "retry_policy")).singleElement()
+                .satisfies(p -> assertThat(p).containsEntry("max_attempts", 2L).containsEntry("initial_interval_ms", 100L));
+        assertThat(data(events(id), AgentEvents.ASSISTANT_MESSAGE)).singleElement()
+                .satisfies(m -> assertThat(m).containsEntry("text", "Back again"));
+        assertThat(server.messages(1)).isEqualTo(server.messages(0));
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.agenttasks.testkit;
 
+import dev.agenttasks.SendOptions;
 import dev.agenttasks.IdempotencyKeyMismatchException;
 import dev.agenttasks.RecoveryPolicy;
 import dev.agenttasks.SendResult;
@@ -357,11 +358,11 @@ public abstract class MultiHostContract {
         }
         String id = a.create(TaskRequest.of(AGENT, "ask")).id();
         awaitStatus(a, id, TaskStatus.WAITING_FOR_INPUT);
-        assertThat(a.sendMessage(id, TaskMessage.text("yes"), "m-1")).isEqualTo(SendResult.STARTED_TURN);
-        assertThat(b.sendMessage(id, TaskMessage.text("yes"), "m-1")).isEqualTo(SendResult.STARTED_TURN);
+        assertThat(a.sendMessage(id, TaskMessage.text("yes"), SendOptions.idempotencyKey("m-1"))).isEqualTo(SendResult.STARTED_TURN);
+        assertThat(b.sendMessage(id, TaskMessage.text("yes"), SendOptions.idempotencyKey("m-1"))).isEqualTo(SendResult.STARTED_TURN);
         await().atMost(WAIT).until(() -> runner(0).turns(id).size() + runner(1).turns(id).size() == 2
                 && a.get(id).orElseThrow().status() == TaskStatus.WAITING_FOR_INPUT);
-        assertThatThrownBy(() -> b.sendMessage(id, TaskMessage.text("no"), "m-1"))
+        assertThatThrownBy(() -> b.sendMessage(id, TaskMessage.text("no"), SendOptions.idempotencyKey("m-1")))
                 .isInstanceOf(IdempotencyKeyMismatchException.class);
         Optional<Task> t = b.get(id);
         assertThat(t.orElseThrow().status()).isEqualTo(TaskStatus.WAITING_FOR_INPUT);

@@ -51,6 +51,14 @@ final class Messages {
                 return SendResult.valueOf(prior.get().outcome());
             }
         }
+        if (strategy == MessageStrategy.REJECT && engine.ownership.local(taskId) == null) {
+            // refuse before resolving: resolving takes over a queued task, which a refusal would strand
+            engine.store.task(taskId).map(r -> r.task().status()).ifPresent(st -> {
+                if (!st.isTerminal() && st != TaskStatus.WAITING_FOR_INPUT) {
+                    throw new TaskBusyException(taskId, st);
+                }
+            });
+        }
         Object target = engine.ownership.resolve(taskId);
         if (target == null) {
             throw new NoSuchTaskException(taskId);
@@ -75,6 +83,20 @@ final class Messages {
         SendResult result;
         PendingMessage pm;
         MessageStrategies.Interrupt cut;
+        if (strategy == MessageStrategy.REJECT) {
+            boolean requeue = false;
+            synchronized (s) {
+                if (!s.deleted && !s.dead && s.task().status() == TaskStatus.PENDING && s.turn == null && !s.queued
+                        && s.retry == null) {
+                    s.queued = true; // a queued task taken over for this call: refused, but it must still run
+                    requeue = true;
+                }
+            }
+            if (requeue) {
+                engine.turns.requestSlot(s);
+                throw new TaskBusyException(taskId, TaskStatus.PENDING);
+            }
+        }
         synchronized (s) {
             TaskStatus status = s.task().status();
             if (s.deleted) {

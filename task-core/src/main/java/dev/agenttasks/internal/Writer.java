@@ -16,9 +16,12 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -78,6 +81,8 @@ final class Writer implements Runnable {
     private final Object gate = new Object();
     final Thread thread;
     private volatile boolean stopping;
+    /** The backoff the writer waits for after a transient failure, or null; {@link #stop} ends it early. */
+    private volatile CountDownLatch retryDue;
     volatile long batches;
 
     Writer(Engine engine, TaskStore store, int capacity, long bytes, int maxBatch, long lingerNanos, long transientBudgetNanos) {
@@ -190,6 +195,10 @@ final class Writer implements Runnable {
         synchronized (gate) {
             stopping = true;
         }
+        CountDownLatch due = retryDue;
+        if (due != null) {
+            due.countDown(); // a backoff waiting for a timer ends now; the retry goes on in real time
+        }
         try {
             thread.join(Math.max(1, timeoutMillis));
         } catch (InterruptedException e) {
@@ -210,10 +219,13 @@ final class Writer implements Runnable {
 
     /**
      * Writes ops in one transaction, repeating it with backoff while the store reports a transient
-     * failure and the budget lasts.
+     * failure and the budget lasts. The budget runs on the engine's clock and each backoff is a timer on
+     * its scheduler: the writer thread waits for that timer (or for {@link #stop}), it never sleeps, so a
+     * test drives the retries with a manual scheduler instead of waiting for them.
      */
     private void write(List<StoreOp> ops) {
-        long deadline = System.nanoTime() + transientBudgetNanos;
+        long deadline = engine.clock.millis() + TimeUnit.NANOSECONDS.toMillis(transientBudgetNanos);
+        long started = System.nanoTime(); // closing, the budget also ends in real time (a test's clock may stand still)
         long backoffMillis = 5;
         int attempt = 0;
         while (true) {
@@ -225,22 +237,51 @@ final class Writer implements Runnable {
                 return;
             } catch (TransientStoreException e) {
                 attempt++;
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
+                long left = deadline - engine.clock.millis();
+                if (left <= 0 || stopping && System.nanoTime() - started > transientBudgetNanos) {
                     log.warn("store write still failing after {} attempts; the transient-error budget is spent", attempt);
                     throw e;
                 }
                 if (attempt == 1) {
                     log.warn("transient store failure, retrying the batch: {}", e.toString());
                 }
-                try {
-                    TimeUnit.MILLISECONDS.sleep(Math.min(backoffMillis, TimeUnit.NANOSECONDS.toMillis(left) + 1));
-                } catch (InterruptedException ie) {
-                    Thread.currentThread().interrupt();
+                if (!awaitRetry(Math.min(backoffMillis, left))) {
                     throw e;
                 }
                 backoffMillis = Math.min(backoffMillis * 2, 1000);
             }
+        }
+    }
+
+    /**
+     * Waits until a timer on the engine's scheduler says the backoff is over. Once the writer is stopping
+     * (the scheduler may no longer run timers), the backoff also ends after its length in real time.
+     *
+     * @return false if no retry should be made (interrupted, or the scheduler refused the timer)
+     */
+    private boolean awaitRetry(long delayMillis) {
+        CountDownLatch due = new CountDownLatch(1);
+        ScheduledFuture<?> timer;
+        try {
+            timer = engine.timer.schedule(due::countDown, delayMillis, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            return false;
+        }
+        retryDue = due;
+        try {
+            if (!stopping) {
+                due.await(); // the timer, or stop(), counts it down
+            }
+            if (stopping && !timer.isDone()) {
+                new CountDownLatch(1).await(delayMillis, TimeUnit.MILLISECONDS);
+            }
+            return true;
+        } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
+            return false;
+        } finally {
+            retryDue = null;
+            timer.cancel(false);
         }
     }
 

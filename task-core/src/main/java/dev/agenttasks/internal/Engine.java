@@ -84,7 +84,8 @@ public final class Engine implements TaskManager {
     final List<TaskListener> listeners;
     final ExecutorService turnExecutor;
     final boolean ownsTurnExecutor;
-    final ExecutorService deliveryExecutor;
+    /** Runs subscriptions' signals; not final only so that an interleaving test can run them on threads it tracks. */
+    ExecutorService deliveryExecutor;
     /** Runs timeouts, cancel grace and final-status retries; the host's if it gave one. */
     final ScheduledExecutorService timer;
     final boolean ownsTimer;
@@ -106,6 +107,8 @@ public final class Engine implements TaskManager {
     volatile long closeDeadline;
     /** Race-window hooks for tests; {@link EngineHooks#NONE} in production. */
     volatile EngineHooks hooks = EngineHooks.NONE;
+    /** Task and message ids; {@link Ids#TIME_ORDERED} in production, a deterministic source in interleaving tests. */
+    volatile Ids.Source ids = Ids.TIME_ORDERED;
     final AtomicLong eventsAppended = new AtomicLong();
     final AtomicLong eventsDelivered = new AtomicLong();
     final AtomicLong eventsDropped = new AtomicLong();
@@ -208,7 +211,7 @@ public final class Engine implements TaskManager {
             title = Titles.derive(message, agent.name());
         }
         Instant now = clock.instant();
-        String id = Ids.task();
+        String id = ids.task();
         Task task = new Task(id, agentId, null, TaskStatus.PENDING, title, agent.model(), now, null, null, null,
                 workDir, metadata);
         TaskRecord record = new TaskRecord(task, options, timeout == null ? 0 : timeout.toMillis(), null, null, 0);
@@ -372,7 +375,7 @@ public final class Engine implements TaskManager {
             if (status.isTerminal() || s.dead) {
                 throw new TaskNotAcceptingMessagesException(taskId, status);
             }
-            pm = new PendingMessage(taskId, Ids.message(), m, clock.instant());
+            pm = new PendingMessage(taskId, ids.message(), m, clock.instant());
             needSlot = status == TaskStatus.WAITING_FOR_INPUT && s.turn == null && !s.queued;
             if (needSlot) {
                 // the message and PENDING in one unit: a stored, unconsumed message always leads to a turn,

@@ -66,6 +66,9 @@ final class Writer implements Runnable {
         }
     }
 
+    /** Wakes the writer so it sees {@link #stop}; never committed. */
+    private static final Unit WAKE = new Unit(null, 0, List.of(), null, null);
+
     private final Engine engine;
     private final TaskStore store;
     private final LinkedBlockingQueue<Unit> queue = new LinkedBlockingQueue<>();
@@ -83,6 +86,8 @@ final class Writer implements Runnable {
     private volatile boolean stopping;
     /** The backoff the writer waits for after a transient failure, or null; {@link #stop} ends it early. */
     private volatile CountDownLatch retryDue;
+    /** The batch being committed, or null; {@link #stop} fails it if the writer hangs past the timeout. */
+    private volatile List<Unit> inFlight;
     volatile long batches;
 
     Writer(Engine engine, TaskStore store, int capacity, long bytes, int maxBatch, long lingerNanos, long transientBudgetNanos) {
@@ -194,6 +199,7 @@ final class Writer implements Runnable {
     void stop(long timeoutMillis) {
         synchronized (gate) {
             stopping = true;
+            queue.add(WAKE);
         }
         CountDownLatch due = retryDue;
         if (due != null) {
@@ -206,6 +212,11 @@ final class Writer implements Runnable {
         }
         if (thread.isAlive()) {
             log.warn("store writer did not finish within {} ms; {} units left", timeoutMillis, queue.size());
+            List<Unit> hung = inFlight;
+            if (hung != null) { // a store call still hanging: its callers get ManagerClosedException, not a wait without end
+                ManagerClosedException closed = new ManagerClosedException();
+                hung.forEach(u -> u.fail(closed));
+            }
         }
         // whatever the writer did not take fails now, so no caller waits for it forever
         List<Unit> left = new ArrayList<>();
@@ -289,20 +300,16 @@ final class Writer implements Runnable {
     public void run() {
         List<Unit> batch = new ArrayList<>();
         while (true) {
+            if (stopping && queue.isEmpty()) {
+                return; // nothing is queued after stopping is set (see submit)
+            }
             Unit first;
             try {
-                first = queue.poll(20, TimeUnit.MILLISECONDS);
+                first = queue.take(); // stop() queues WAKE: no polling while idle
             } catch (InterruptedException e) {
-                if (stopping) {
-                    first = queue.poll();
-                } else {
-                    continue;
-                }
+                continue;
             }
-            if (first == null) {
-                if (stopping && queue.isEmpty()) {
-                    return;
-                }
+            if (first == WAKE) {
                 continue;
             }
             batch.add(first);
@@ -323,8 +330,10 @@ final class Writer implements Runnable {
                     if (u == null) {
                         break;
                     }
-                    batch.add(u);
-                    ops += u.ops.size();
+                    if (u != WAKE) {
+                        batch.add(u);
+                        ops += u.ops.size();
+                    }
                 }
             }
             while (ops < maxBatch) {
@@ -332,9 +341,12 @@ final class Writer implements Runnable {
                 if (u == null) {
                     break;
                 }
-                batch.add(u);
-                ops += u.ops.size();
+                if (u != WAKE) {
+                    batch.add(u);
+                    ops += u.ops.size();
+                }
             }
+            inFlight = List.copyOf(batch);
             try {
                 commit(batch);
             } catch (RuntimeException | Error e) {
@@ -343,6 +355,7 @@ final class Writer implements Runnable {
                     u.fail(e);
                 }
             }
+            inFlight = null;
             done(batch);
             batch.clear();
         }
@@ -430,16 +443,21 @@ final class Writer implements Runnable {
     }
 
     /**
-     * Waits for a unit of writes. The wait is bounded once the manager is closing: the writer fails
-     * what it did not take, and a store call still hanging past the shutdown bound ends the wait with
-     * {@link ManagerClosedException} (defect 5).
+     * Waits for a unit of writes. The wait is bounded once the manager is closing: {@link #stop} fails
+     * what the writer did not take and, past its timeout, what a hanging store call holds; and a wait
+     * that starts while closing ends with {@link ManagerClosedException} past the shutdown bound (defect 5).
+     * Until then it waits without a timeout, so nothing polls (and an interleaving test sees a plain wait).
      */
     void await(CompletableFuture<Void> f) {
         boolean interrupted = false;
         try {
             while (true) {
                 try {
-                    f.get(50, TimeUnit.MILLISECONDS);
+                    if (engine.closed) {
+                        f.get(50, TimeUnit.MILLISECONDS);
+                    } else {
+                        f.get();
+                    }
                     return;
                 } catch (java.util.concurrent.TimeoutException e) {
                     if (engine.closed && System.nanoTime() - engine.closeDeadline > 0) {

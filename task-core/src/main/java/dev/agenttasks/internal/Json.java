@@ -242,7 +242,11 @@ public final class Json {
             b.add(5);
             return v;
         }
-        if (v instanceof Integer || v instanceof Long || v instanceof Short || v instanceof Byte) {
+        if (v instanceof Long) {
+            b.add(20);
+            return v; // immutable: no new box
+        }
+        if (v instanceof Integer || v instanceof Short || v instanceof Byte) {
             b.add(20);
             return ((Number) v).longValue();
         }
@@ -257,7 +261,7 @@ public final class Json {
                 throw new InvalidRequestException(b.field, b.field + " has a number JSON cannot hold: " + d);
             }
             b.add(24);
-            return d;
+            return v instanceof Double ? v : (Object) d;
         }
         if (v instanceof BigDecimal) {
             double d = ((BigDecimal) v).doubleValue();

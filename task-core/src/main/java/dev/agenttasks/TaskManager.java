@@ -476,8 +476,9 @@ public interface TaskManager extends AutoCloseable {
 
         /**
          * The scheduler that runs the manager's timers: turn timeouts ({@link #defaultTimeout},
-         * {@link TaskRequest#timeout()}), the end of a {@link #cancelGrace}, and the retries of a final
-         * status the store refused. The manager only calls
+         * {@link TaskRequest#timeout()}), the end of a {@link #cancelGrace}, the retries of a final
+         * status the store refused, and the backoff between retries of a batch that failed with a
+         * transient error ({@link #transientErrorBudget}, counted on the {@link #clock}). The manager only calls
          * {@link ScheduledExecutorService#schedule(Runnable, long, java.util.concurrent.TimeUnit)} on it
          * (and cancels what it scheduled); timers must run promptly and briefly on it, never on a caller's
          * thread inside {@code schedule}. The manager does not shut it down; a timer that fires after
@@ -497,7 +498,8 @@ public interface TaskManager extends AutoCloseable {
          * How long the writer keeps retrying a batch of writes that the store failed with a
          * {@link dev.agenttasks.spi.TransientStoreException} (a lock held by another connection, a
          * dropped connection) before it treats the failure as permanent and fails the tasks of the
-         * batch. Retries back off from 5 ms to 1 s; all writes wait meanwhile.
+         * batch. Retries back off from 5 ms to 1 s, timed by the {@link #scheduler} and the {@link #clock};
+         * all writes wait meanwhile.
          *
          * @param budget total retry time per batch; zero fails at the first transient error
          * @return this

@@ -93,7 +93,8 @@ public final class Engine implements TaskManager {
     final List<TaskListener> listeners;
     final ExecutorService turnExecutor;
     final boolean ownsTurnExecutor;
-    final ExecutorService deliveryExecutor;
+    /** Runs subscriptions' signals; not final only so that an interleaving test can run them on threads it tracks. */
+    ExecutorService deliveryExecutor;
     /** Runs timeouts, cancel grace and final-status retries; the host's if it gave one. */
     final ScheduledExecutorService timer;
     final boolean ownsTimer;
@@ -124,6 +125,8 @@ public final class Engine implements TaskManager {
     volatile long closeDeadline;
     /** Race-window hooks for tests; {@link EngineHooks#NONE} in production. */
     volatile EngineHooks hooks = EngineHooks.NONE;
+    /** Task and message ids; {@link Ids#TIME_ORDERED} in production, a deterministic source in interleaving tests. */
+    volatile Ids.Source ids = Ids.TIME_ORDERED;
     final AtomicLong eventsAppended = new AtomicLong();
     final AtomicLong eventsDelivered = new AtomicLong();
     final AtomicLong eventsDropped = new AtomicLong();
@@ -243,7 +246,7 @@ public final class Engine implements TaskManager {
         // a free slot: inserted claimed, it starts here; else queued unowned for any host (Claims)
         boolean claimed = turns.slots.running() + turns.slots.queued() < config.maxConcurrentTasks();
         Instant now = clock.instant();
-        String id = Ids.task();
+        String id = ids.task();
         Task task = new Task(id, agentId, null, TaskStatus.PENDING, title, agent.model(), now, null, null, null,
                 workDir, metadata);
         TaskRecord record = new TaskRecord(task, options, timeout == null ? 0 : timeout.toMillis(),

@@ -17,6 +17,45 @@ public final class Ids {
     private Ids() {
     }
 
+    /**
+     * Where an engine gets its task and message ids. The engine uses {@link #TIME_ORDERED}; a test that replays
+     * interleavings (Lincheck) needs the same ids in every run and sets a {@link #counting()} source.
+     */
+    interface Source {
+        String task();
+
+        String message();
+    }
+
+    /** Time-ordered random ids: {@link #task()} and {@link #message()}. */
+    static final Source TIME_ORDERED = new Source() {
+        @Override
+        public String task() {
+            return Ids.task();
+        }
+
+        @Override
+        public String message() {
+            return Ids.message();
+        }
+    };
+
+    /** @return ids {@code task_1}, {@code task_2}, … and {@code msg_1}, … (tests only: not unique across runs) */
+    static Source counting() {
+        java.util.concurrent.atomic.AtomicLong n = new java.util.concurrent.atomic.AtomicLong();
+        return new Source() {
+            @Override
+            public String task() {
+                return "task_" + n.incrementAndGet();
+            }
+
+            @Override
+            public String message() {
+                return "msg_" + n.incrementAndGet();
+            }
+        };
+    }
+
     /** @return a new task id */
     public static String task() {
         return "task_" + next();

@@ -77,10 +77,17 @@ public final class Json {
             copy = copyMap(in, b, 0);
         }
         // the measured size is the UTF-8 length, at least the char count: the builder never grows
-        StringBuilder sb = new StringBuilder((int) Math.min(Integer.MAX_VALUE - 8, b.size + 16));
+        StringBuilder sb = b.size <= REUSED_BUILDER_CHARS ? BUILDER.get()
+                : new StringBuilder((int) Math.min(Integer.MAX_VALUE - 8, b.size + 16));
+        sb.setLength(0);
         write(sb, copy);
         return new EncodedMap(copy, sb.toString());
     }
+
+    /** Events up to this size are encoded in a builder kept per thread: the text is copied out once. */
+    private static final int REUSED_BUILDER_CHARS = 8192;
+    /** Grows to the largest such event the thread encoded (at most about twice the bound above). */
+    private static final ThreadLocal<StringBuilder> BUILDER = ThreadLocal.withInitial(() -> new StringBuilder(256));
 
     /**
      * Appends the compact JSON text of a value made by this class.
@@ -117,8 +124,12 @@ public final class Json {
                 write(sb, o);
             }
             sb.append(']');
+        } else if (v instanceof Long) {
+            sb.append(((Long) v).longValue()); // the digits go straight into the builder, no String
+        } else if (v instanceof Double) {
+            sb.append(((Double) v).doubleValue()); // the same text as Double.toString
         } else {
-            sb.append(v); // Long, BigInteger, finite Double, Boolean: their toString is valid JSON
+            sb.append(v); // BigInteger, Boolean, other numbers: their toString is valid JSON
         }
     }
 
@@ -242,7 +253,11 @@ public final class Json {
             b.add(5);
             return v;
         }
-        if (v instanceof Integer || v instanceof Long || v instanceof Short || v instanceof Byte) {
+        if (v instanceof Long) {
+            b.add(20);
+            return v; // immutable: no new box
+        }
+        if (v instanceof Integer || v instanceof Short || v instanceof Byte) {
             b.add(20);
             return ((Number) v).longValue();
         }
@@ -257,7 +272,7 @@ public final class Json {
                 throw new InvalidRequestException(b.field, b.field + " has a number JSON cannot hold: " + d);
             }
             b.add(24);
-            return d;
+            return v instanceof Double ? v : (Object) d;
         }
         if (v instanceof BigDecimal) {
             double d = ((BigDecimal) v).doubleValue();

@@ -105,7 +105,7 @@ final class Messages {
             if (status.isTerminal() || s.dead) {
                 throw new TaskNotAcceptingMessagesException(taskId, status);
             }
-            pm = new PendingMessage(taskId, Ids.message(), m, engine.clock.instant());
+            pm = new PendingMessage(taskId, engine.ids.message(), m, engine.clock.instant());
             // REJECT throws here, before anything is written; INTERRUPT queues the message's unit itself
             cut = engine.strategies.applyLocked(s, strategy, pm,
                     key == null ? List.of() : List.of(keyOp(storedKey, taskId, fingerprint, SendResult.INTERRUPTED_TURN, pm)));

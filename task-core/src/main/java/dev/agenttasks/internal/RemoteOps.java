@@ -40,7 +40,7 @@ final class RemoteOps {
     }
 
     private RemoteRequest request(String taskId, RemoteRequest.Kind kind) {
-        return new RemoteRequest(Ids.message(), taskId, kind, engine.clock.instant());
+        return new RemoteRequest(engine.ids.message(), taskId, kind, engine.clock.instant());
     }
 
     /** Cancels a task another host owns. @return true if it ended cancelled, or the request stands */
@@ -67,7 +67,7 @@ final class RemoteOps {
         if (r.task().status().isTerminal()) {
             throw new TaskNotAcceptingMessagesException(r.id(), r.task().status());
         }
-        PendingMessage pm = new PendingMessage(r.id(), Ids.message(), m, engine.clock.instant());
+        PendingMessage pm = new PendingMessage(r.id(), engine.ids.message(), m, engine.clock.instant());
         List<StoreOp> ops = new ArrayList<>(3 + keyOps.size());
         ops.add(new StoreOp.AddMessage(pm));
         ops.add(new StoreOp.AddRequest(request(r.id(), RemoteRequest.Kind.MESSAGE)));

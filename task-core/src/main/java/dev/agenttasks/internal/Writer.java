@@ -16,9 +16,12 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -63,6 +66,9 @@ final class Writer implements Runnable {
         }
     }
 
+    /** Wakes the writer so it sees {@link #stop}; never committed. */
+    private static final Unit WAKE = new Unit(null, 0, List.of(), null, null);
+
     private final Engine engine;
     private final TaskStore store;
     private final LinkedBlockingQueue<Unit> queue = new LinkedBlockingQueue<>();
@@ -78,6 +84,10 @@ final class Writer implements Runnable {
     private final Object gate = new Object();
     final Thread thread;
     private volatile boolean stopping;
+    /** The backoff the writer waits for after a transient failure, or null; {@link #stop} ends it early. */
+    private volatile CountDownLatch retryDue;
+    /** The batch being committed, or null; {@link #stop} fails it if the writer hangs past the timeout. */
+    private volatile List<Unit> inFlight;
     volatile long batches;
 
     Writer(Engine engine, TaskStore store, int capacity, long bytes, int maxBatch, long lingerNanos, long transientBudgetNanos) {
@@ -189,6 +199,11 @@ final class Writer implements Runnable {
     void stop(long timeoutMillis) {
         synchronized (gate) {
             stopping = true;
+            queue.add(WAKE);
+        }
+        CountDownLatch due = retryDue;
+        if (due != null) {
+            due.countDown(); // a backoff waiting for a timer ends now; the retry goes on in real time
         }
         try {
             thread.join(Math.max(1, timeoutMillis));
@@ -197,6 +212,11 @@ final class Writer implements Runnable {
         }
         if (thread.isAlive()) {
             log.warn("store writer did not finish within {} ms; {} units left", timeoutMillis, queue.size());
+            List<Unit> hung = inFlight;
+            if (hung != null) { // a store call still hanging: its callers get ManagerClosedException, not a wait without end
+                ManagerClosedException closed = new ManagerClosedException();
+                hung.forEach(u -> u.fail(closed));
+            }
         }
         // whatever the writer did not take fails now, so no caller waits for it forever
         List<Unit> left = new ArrayList<>();
@@ -210,10 +230,13 @@ final class Writer implements Runnable {
 
     /**
      * Writes ops in one transaction, repeating it with backoff while the store reports a transient
-     * failure and the budget lasts.
+     * failure and the budget lasts. The budget runs on the engine's clock and each backoff is a timer on
+     * its scheduler: the writer thread waits for that timer (or for {@link #stop}), it never sleeps, so a
+     * test drives the retries with a manual scheduler instead of waiting for them.
      */
     private void write(List<StoreOp> ops) {
-        long deadline = System.nanoTime() + transientBudgetNanos;
+        long deadline = engine.clock.millis() + TimeUnit.NANOSECONDS.toMillis(transientBudgetNanos);
+        long started = System.nanoTime(); // closing, the budget also ends in real time (a test's clock may stand still)
         long backoffMillis = 5;
         int attempt = 0;
         while (true) {
@@ -225,18 +248,15 @@ final class Writer implements Runnable {
                 return;
             } catch (TransientStoreException e) {
                 attempt++;
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
+                long left = deadline - engine.clock.millis();
+                if (left <= 0 || stopping && System.nanoTime() - started > transientBudgetNanos) {
                     log.warn("store write still failing after {} attempts; the transient-error budget is spent", attempt);
                     throw e;
                 }
                 if (attempt == 1) {
                     log.warn("transient store failure, retrying the batch: {}", e.toString());
                 }
-                try {
-                    TimeUnit.MILLISECONDS.sleep(Math.min(backoffMillis, TimeUnit.NANOSECONDS.toMillis(left) + 1));
-                } catch (InterruptedException ie) {
-                    Thread.currentThread().interrupt();
+                if (!awaitRetry(Math.min(backoffMillis, left))) {
                     throw e;
                 }
                 backoffMillis = Math.min(backoffMillis * 2, 1000);
@@ -244,24 +264,52 @@ final class Writer implements Runnable {
         }
     }
 
+    /**
+     * Waits until a timer on the engine's scheduler says the backoff is over. Once the writer is stopping
+     * (the scheduler may no longer run timers), the backoff also ends after its length in real time.
+     *
+     * @return false if no retry should be made (interrupted, or the scheduler refused the timer)
+     */
+    private boolean awaitRetry(long delayMillis) {
+        CountDownLatch due = new CountDownLatch(1);
+        ScheduledFuture<?> timer;
+        try {
+            timer = engine.timer.schedule(due::countDown, delayMillis, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            return false;
+        }
+        retryDue = due;
+        try {
+            if (!stopping) {
+                due.await(); // the timer, or stop(), counts it down
+            }
+            if (stopping && !timer.isDone()) {
+                new CountDownLatch(1).await(delayMillis, TimeUnit.MILLISECONDS);
+            }
+            return true;
+        } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
+            return false;
+        } finally {
+            retryDue = null;
+            timer.cancel(false);
+        }
+    }
+
     @Override
     public void run() {
         List<Unit> batch = new ArrayList<>();
         while (true) {
+            if (stopping && queue.isEmpty()) {
+                return; // nothing is queued after stopping is set (see submit)
+            }
             Unit first;
             try {
-                first = queue.poll(20, TimeUnit.MILLISECONDS);
+                first = queue.take(); // stop() queues WAKE: no polling while idle
             } catch (InterruptedException e) {
-                if (stopping) {
-                    first = queue.poll();
-                } else {
-                    continue;
-                }
+                continue;
             }
-            if (first == null) {
-                if (stopping && queue.isEmpty()) {
-                    return;
-                }
+            if (first == WAKE) {
                 continue;
             }
             batch.add(first);
@@ -282,8 +330,10 @@ final class Writer implements Runnable {
                     if (u == null) {
                         break;
                     }
-                    batch.add(u);
-                    ops += u.ops.size();
+                    if (u != WAKE) {
+                        batch.add(u);
+                        ops += u.ops.size();
+                    }
                 }
             }
             while (ops < maxBatch) {
@@ -291,9 +341,12 @@ final class Writer implements Runnable {
                 if (u == null) {
                     break;
                 }
-                batch.add(u);
-                ops += u.ops.size();
+                if (u != WAKE) {
+                    batch.add(u);
+                    ops += u.ops.size();
+                }
             }
+            inFlight = List.copyOf(batch);
             try {
                 commit(batch);
             } catch (RuntimeException | Error e) {
@@ -302,6 +355,7 @@ final class Writer implements Runnable {
                     u.fail(e);
                 }
             }
+            inFlight = null;
             done(batch);
             batch.clear();
         }
@@ -395,16 +449,21 @@ final class Writer implements Runnable {
     }
 
     /**
-     * Waits for a unit of writes. The wait is bounded once the manager is closing: the writer fails
-     * what it did not take, and a store call still hanging past the shutdown bound ends the wait with
-     * {@link ManagerClosedException} (defect 5).
+     * Waits for a unit of writes. The wait is bounded once the manager is closing: {@link #stop} fails
+     * what the writer did not take and, past its timeout, what a hanging store call holds; and a wait
+     * that starts while closing ends with {@link ManagerClosedException} past the shutdown bound (defect 5).
+     * Until then it waits without a timeout, so nothing polls (and an interleaving test sees a plain wait).
      */
     void await(CompletableFuture<Void> f) {
         boolean interrupted = false;
         try {
             while (true) {
                 try {
-                    f.get(50, TimeUnit.MILLISECONDS);
+                    if (engine.closed) {
+                        f.get(50, TimeUnit.MILLISECONDS);
+                    } else {
+                        f.get();
+                    }
                     return;
                 } catch (java.util.concurrent.TimeoutException e) {
                     if (engine.closed && System.nanoTime() - engine.closeDeadline > 0) {

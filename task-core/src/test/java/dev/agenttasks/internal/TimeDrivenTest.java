@@ -30,6 +30,7 @@ class TimeDrivenTest {
     private final SettableClock clock = new SettableClock(START);
     private final ManualScheduler scheduler = new ManualScheduler(clock);
     private final Harness.Runner runner = new Harness.Runner();
+    private final Harness.Store store = new Harness.Store();
     private final List<Harness.Gate> gates = new ArrayList<>();
     private final AtomicInteger graceExpired = new AtomicInteger();
     private Engine engine;
@@ -45,7 +46,7 @@ class TimeDrivenTest {
     private int hostTimers;
 
     private Engine start(java.util.function.Function<dev.agenttasks.TaskManager.Builder, dev.agenttasks.TaskManager.Builder> s) {
-        engine = Harness.engine(new Harness.Store(), runner, b -> s.apply(b.clock(clock).scheduler(scheduler)));
+        engine = Harness.engine(store, runner, b -> s.apply(b.clock(clock).scheduler(scheduler)));
         hostTimers = scheduler.pending(); // the host's heartbeat and polls: always one pending each
         engine.hooks = new EngineHooks() {
             @Override
@@ -187,5 +188,59 @@ class TimeDrivenTest {
         await(() -> m.stats().runningTurns() == 0);
         assertThat(nextTurns).hasValue(1);
         assertThat(m.get(a.id()).orElseThrow().status()).isEqualTo(TaskStatus.CANCELLED);
+    }
+
+    /** Fails every write of a batch holding an event of type "x" while {@code failing} says so; counts those writes. */
+    private AtomicInteger failWritesOfX(java.util.function.BooleanSupplier failing) {
+        AtomicInteger attempts = new AtomicInteger();
+        store.writeFault = ops -> {
+            boolean x = ops.stream().anyMatch(o -> o instanceof dev.agenttasks.spi.StoreOp.AppendEvent
+                    && ((dev.agenttasks.spi.StoreOp.AppendEvent) o).event().type().equals("x"));
+            if (!x) {
+                return null;
+            }
+            attempts.incrementAndGet();
+            return failing.getAsBoolean() ? new dev.agenttasks.spi.TransientStoreException("database is locked", null) : null;
+        };
+        runner.script = (t, c) -> {
+            c.emit("x", java.util.Map.of("i", 1L));
+            return TurnResult.completed();
+        };
+        return attempts;
+    }
+
+    @Test
+    void transientStoreFailureIsRetriedOnTheSchedulerNotBySleeping() {
+        AtomicInteger failuresLeft = new AtomicInteger(3);
+        AtomicInteger attempts = failWritesOfX(() -> failuresLeft.getAndDecrement() > 0);
+        Engine m = start(b -> b.transientErrorBudget(Duration.ofSeconds(30)));
+        Task t = m.create(TaskRequest.of("a", "go"));
+        for (long backoff : new long[] {5, 10, 20}) { // the writer waits for a timer of the backoff, not for real time
+            await(() -> scheduler.pending() - hostTimers == 1);
+            assertThat(m.get(t.id()).orElseThrow().status().isTerminal()).isFalse();
+            scheduler.advance(Duration.ofMillis(backoff));
+        }
+        awaitStatus(m, t.id(), TaskStatus.COMPLETED);
+        assertThat(attempts).hasValue(4);
+        assertThat(clock.instant()).isEqualTo(START.plusMillis(35));
+        assertThat(store.data.events(t.id(), 0, 100)).extracting(e -> e.type()).contains("x");
+    }
+
+    @Test
+    void transientErrorBudgetIsSpentOnTheClock() {
+        AtomicInteger attempts = failWritesOfX(() -> true);
+        Engine m = start(b -> b.transientErrorBudget(Duration.ofSeconds(1)));
+        Task t = m.create(TaskRequest.of("a", "go"));
+        // backoff 5 ms doubling; the last wait is what is left of the 1 s budget: 5+10+...+320 = 635, then 365
+        for (long backoff : new long[] {5, 10, 20, 40, 80, 160, 320, 365}) {
+            await(() -> scheduler.pending() - hostTimers == 1);
+            assertThat(m.get(t.id()).orElseThrow().status().isTerminal()).isFalse();
+            scheduler.advance(Duration.ofMillis(backoff));
+        }
+        Task failed = awaitStatus(m, t.id(), TaskStatus.FAILED);
+        assertThat(failed.error()).contains("database is locked");
+        assertThat(attempts).as("first try and 8 retries within the budget").hasValue(9);
+        assertThat(clock.instant()).isEqualTo(START.plusSeconds(1));
+        assertThat(scheduler.pending() - hostTimers).isZero();
     }
 }

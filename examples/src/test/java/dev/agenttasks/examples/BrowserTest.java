@@ -287,8 +287,12 @@ class BrowserTest {
         // re-run the failed task: a new task with the same request
         clickInRow(failed, ".rerun-btn");
         wait.until(d -> rowIds().size() == 16);
-        String rerun = driver.findElement(By.id("task-view")).getAttribute("data-task-id");
-        assertThat(rerun).isNotEqualTo(failed);
+        // the page opens the new task: wait for the view to show a task that is neither the failed one nor an old one
+        String rerun = wait.until(d -> {
+            String shown = d.findElement(By.id("task-view")).getAttribute("data-task-id");
+            return shown != null && !shown.equals(failed) && !shown.equals(lowest) && !ids.contains(shown)
+                    && rowIds().contains(shown) ? shown : null;
+        });
         assertThat(host.manager.get(rerun).orElseThrow().metadata()).containsEntry("rerun_of", failed);
         driver.findElement(By.id("view-close")).click();
 

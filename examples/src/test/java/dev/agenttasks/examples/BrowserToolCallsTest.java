@@ -161,6 +161,7 @@ class BrowserToolCallsTest {
                 "--user-data-dir=" + profile.toAbsolutePath(), "--window-size=1400,1000", "--lang=en-US");
         driver = new ChromeDriver(service, options);
         wait = new WebDriverWait(driver, Duration.ofSeconds(60));
+        wait.ignoring(StaleElementReferenceException.class); // the tool cards are redrawn as events arrive
     }
 
     @AfterEach

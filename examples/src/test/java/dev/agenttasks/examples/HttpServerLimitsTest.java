@@ -123,6 +123,13 @@ class HttpServerLimitsTest {
         }
     }
 
+    /** Runs each sender on a thread of its own: the common pool may have a single worker (JDK 25 on 2 CPUs). */
+    private static final java.util.concurrent.Executor OWN_THREAD = r -> {
+        Thread t = new Thread(r, "test-sender");
+        t.setDaemon(true);
+        t.start();
+    };
+
     /** Sends a request while reading the reply, so a server that answers before reading everything is heard. */
     static Reply exchange(int port, String request) throws Exception {
         try (Socket s = new Socket("127.0.0.1", port)) {
@@ -135,7 +142,7 @@ class HttpServerLimitsTest {
                 } catch (IOException ignored) {
                     // the server may close once it has answered; the reply is what the test checks
                 }
-            });
+            }, OWN_THREAD);
             Reply r = Reply.read(s.getInputStream());
             sending.exceptionally(t -> null);
             return r;

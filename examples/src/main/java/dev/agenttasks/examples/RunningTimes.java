@@ -3,6 +3,8 @@ package dev.agenttasks.examples;
 import dev.agenttasks.Task;
 import dev.agenttasks.TaskEvent;
 import dev.agenttasks.TaskStatus;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
 import java.time.Instant;
@@ -22,7 +24,8 @@ import java.util.Map;
  * history does not fit is answered "not known yet" ({@code null}) and continues on the next request.
  * At most {@code maxEntries} tasks are kept (least recently asked first out).
  *
- * <p>A task left running by a host that died counts as running until its recovery recorded the end.
+ * <p>A task left running by a host that died counts as running until its recovery recorded the end. A
+ * failed read answers {@code null} (the list does not fail for it) and is tried again on the next request.
  */
 final class RunningTimes {
 
@@ -37,6 +40,8 @@ final class RunningTimes {
          */
         List<TaskEvent> events(String taskId, long afterSeq, int limit);
     }
+
+    private static final Logger log = LoggerFactory.getLogger(RunningTimes.class);
 
     /** Events read per store call. */
     static final int PAGE = 1000;
@@ -101,7 +106,13 @@ final class RunningTimes {
             entry = entries.computeIfAbsent(task.id(), id -> new Entry());
         }
         synchronized (entry) {
-            if (!entry.finished && !catchUp(task.id(), entry, budget)) {
+            try {
+                if (!entry.finished && !catchUp(task.id(), entry, budget)) {
+                    return null;
+                }
+            } catch (RuntimeException e) {
+                // a failed read leaves the entry where the last page ended; the list must not fail for it
+                log.debug("Task {}: running time not read: {}", task.id(), e.toString());
                 return null;
             }
             long ms = entry.runMillis;

@@ -157,6 +157,23 @@ class RunningTimesTest {
     }
 
     @Test
+    void aFailedReadIsNotKnownAndIsTriedAgainLater() {
+        Log log = new Log();
+        log.status("a", TaskStatus.RUNNING, 0);
+        log.status("a", TaskStatus.COMPLETED, 700);
+        boolean[] failing = {true};
+        RunningTimes times = new RunningTimes((id, after, limit) -> {
+            if (failing[0]) {
+                throw new IllegalStateException("store down");
+            }
+            return log.events(id, after, limit);
+        }, at(1_000), 1_000, 100);
+        assertThat(times.runningMillis(task("a", TaskStatus.COMPLETED, true), times.budget())).isNull();
+        failing[0] = false;
+        assertThat(times.runningMillis(task("a", TaskStatus.COMPLETED, true), times.budget())).isEqualTo(700L);
+    }
+
+    @Test
     void withoutAStoreNothingIsKnown() {
         RunningTimes times = new RunningTimes(null);
         assertThat(times.runningMillis(task("a", TaskStatus.COMPLETED, true), times.budget())).isNull();

@@ -239,7 +239,9 @@ public final class TasksHttpServer implements AutoCloseable {
             return; // the response has started; nothing more can be said
         }
         try {
-            if (status == 413 || status >= 500) {
+            // an error answered before the body was read (a 401 on a POST, say) leaves the body on the
+            // connection: close it, so the client does not send its next request on a connection Jetty ends
+            if (status == 413 || status >= 500 || ex.hasUnreadBody()) {
                 ex.setHeader("Connection", "close");
             }
             HttpIo.sendError(ex, status, field, message);

@@ -74,6 +74,8 @@ class BrowserTest {
                 "--user-data-dir=" + profile.toAbsolutePath(), "--window-size=1400,1000", "--lang=en-US");
         driver = new ChromeDriver(service, options);
         wait = new WebDriverWait(driver, Duration.ofSeconds(60));
+        // the list is redrawn by every refresh (each 5 s and on status changes): a row found may be gone a moment later
+        wait.ignoring(StaleElementReferenceException.class);
     }
 
     @AfterEach
@@ -130,7 +132,7 @@ class BrowserTest {
         driver.findElement(By.id("message-input")).sendKeys("Write a long report");
         driver.findElement(By.id("create-btn")).click();
         wait.until(d -> d.findElements(By.cssSelector("#tasks-body tr[data-task-id]")).size() == 2);
-        String longId = driver.findElements(By.cssSelector("#tasks-body tr[data-task-id]")).get(0).getAttribute("data-task-id");
+        String longId = rowIds().get(0);
         assertThat(longId).isNotEqualTo(askedId);
         wait.until(d -> "running".equals(rowStatus(longId)));
         wait.until(ExpectedConditions.textToBe(By.id("running-badge"), "1"));
@@ -259,19 +261,17 @@ class BrowserTest {
         // failure reason in the list, exact time on hover
         assertThat(text(By.cssSelector("#tasks-body tr[data-task-id='" + failed + "'] .fail-reason")))
                 .contains("failed on purpose");
-        assertThat(driver.findElement(By.cssSelector("#tasks-body tr[data-task-id='" + failed + "'] td.c-started"))
-                .getAttribute("title")).matches(".*\\(\\d{4}-\\d\\d-\\d\\dT.*Z\\)");
+        assertThat(rowAttribute(failed, "td.c-started", "title")).matches(".*\\(\\d{4}-\\d\\d-\\d\\dT.*Z\\)");
         // the duration column shows the host's running time (not time spent waiting)
-        String durationMs = driver.findElement(By.cssSelector("#tasks-body tr[data-task-id='" + ids.get(0) + "'] td.c-duration"))
-                .getAttribute("data-running-ms");
+        String durationMs = rowAttribute(ids.get(0), "td.c-duration", "data-running-ms");
         assertThat(durationMs).as("running_ms of a completed task").matches("\\d+");
         assertThat(host.manager.get(ids.get(0)).orElseThrow().completedAt()).isNotNull();
         screenshot("tasks-page-desktop-1280.png");
 
         // "View" on a row below the fold opens the panel in view
         String lowest = rowIds().get(rowIds().size() - 1);
-        WebElement lowRow = driver.findElement(By.cssSelector("#tasks-body tr[data-task-id='" + lowest + "']"));
-        ((JavascriptExecutor) driver).executeScript("arguments[0].scrollIntoView({block: 'end'});", lowRow);
+        wait.until(d -> ((JavascriptExecutor) d).executeScript("arguments[0].scrollIntoView({block: 'end'}); return true;",
+                d.findElement(By.cssSelector("#tasks-body tr[data-task-id='" + lowest + "']"))));
         clickInRow(lowest, ".view-btn");
         wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("task-view")));
         wait.until(d -> inViewport(d.findElement(By.id("view-title"))));
@@ -408,6 +408,12 @@ class BrowserTest {
     private List<String> rowIds() {
         return retry(d -> d.findElements(By.cssSelector("#tasks-body tr[data-task-id]")).stream()
                 .map(e -> e.getAttribute("data-task-id")).collect(java.util.stream.Collectors.toList()));
+    }
+
+    /** An attribute of an element in a task's row, read again if the list was redrawn meanwhile. */
+    private String rowAttribute(String id, String element, String attribute) {
+        return wait.until(d -> d.findElement(By.cssSelector("#tasks-body tr[data-task-id='" + id + "'] " + element))
+                .getAttribute(attribute));
     }
 
     private void clickInRow(String id, String button) {

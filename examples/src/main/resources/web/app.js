@@ -16,6 +16,8 @@
   const EVENTS_SHOWN = 200;          // event list rows shown at first, and added by "show earlier"
   const EVENTS_KEPT = 20000;         // event summaries kept in memory for "show earlier"
   const OUTPUT_KEPT = 200000;        // characters of output kept on screen
+  const TOOLS_KEPT = 100;            // tool calls shown (the latest)
+  const TOOL_TEXT = 2000;            // characters of a tool's arguments or result shown
   const $ = (id) => document.getElementById(id);
 
   let lang = pickLanguage();
@@ -53,7 +55,7 @@
     $('lang-switch').textContent = lang === 'zh' ? 'English' : '中文';
     renderTasks();
     renderBulk();
-    if (view) { renderViewStatus(); renderEventCount(); }
+    if (view) { renderViewStatus(); renderEventCount(); renderTools(view); }
   }
 
   /** A server error in the page's language: known statuses are translated, the server's text kept in English. */
@@ -221,12 +223,16 @@
     return (h ? h + ':' + String(m).padStart(2, '0') : String(m)) + ':' + String(s).padStart(2, '0');
   }
 
-  /** Running time: from the status events when the page has seen them, else start to end (or now). */
+  /**
+   * Running time, not counting waits for the user: the host's running_ms (computed from the status events),
+   * else what the page computed for an opened task, else "~" start to end while the host is still computing it.
+   */
   function taskDuration(task) {
-    if (runningMs[task.id] !== undefined) return formatDuration(runningMs[task.id]);
-    if (!task.started_at) return '-';
+    if (typeof task.running_ms === 'number') return { text: formatDuration(task.running_ms), exact: true };
+    if (runningMs[task.id] !== undefined) return { text: formatDuration(runningMs[task.id]), exact: true };
+    if (!task.started_at) return { text: '-', exact: true };
     const end = task.completed_at ? new Date(task.completed_at) : new Date();
-    return formatDuration(end.getTime() - new Date(task.started_at).getTime());
+    return { text: '~' + formatDuration(end.getTime() - new Date(task.started_at).getTime()), exact: false };
   }
 
   function statusBadge(status) {
@@ -301,8 +307,10 @@
       cell(tr, task.model || '-', 'muted small c-model');
       const started = cell(tr, relativeTime(task.started_at || task.created_at), 'muted small c-started');
       started.title = exactTime(task.started_at || task.created_at);
-      const dur = cell(tr, taskDuration(task), 'mono small c-duration');
-      dur.title = t('tasks.durationHint');
+      const duration = taskDuration(task);
+      const dur = cell(tr, duration.text, 'mono small c-duration');
+      dur.title = t(duration.exact ? 'tasks.durationHint' : 'tasks.durationEstimated');
+      if (typeof task.running_ms === 'number') dur.dataset.runningMs = String(task.running_ms);
       const actions = document.createElement('div');
       actions.className = 'actions';
       actions.appendChild(button(t('tasks.actions.viewChat'), 'link-btn view-btn', () => openTask(task.id)));
@@ -461,11 +469,13 @@
     view = {
       id: id, es: null, lastSeq: 0, status: null, task: null, terminal: false, question: null,
       queue: [], frame: 0, outText: outText, outLength: 0, items: [], dropped: 0, shown: EVENTS_SHOWN,
-      count: 0, runMs: 0, runningSince: null
+      count: 0, runMs: 0, runningSince: null, tools: new Map()
     };
     $('task-view').hidden = false;
     $('task-view').dataset.taskId = id;
     $('task-events').textContent = '';
+    $('task-tools').textContent = '';
+    $('tools-box').hidden = true;
     $('output-note').hidden = true;
     $('events-earlier').hidden = true;
     $('answer-box').hidden = true;
@@ -544,6 +554,7 @@
     const batch = v.queue.length > EVENTS_PER_FRAME ? v.queue.splice(0, EVENTS_PER_FRAME) : v.queue.splice(0);
     let text = '';
     let statusChanged = false;
+    let toolsChanged = false;
     let fresh = 0;
     for (const raw of batch) {
       const ev = JSON.parse(raw);
@@ -565,8 +576,25 @@
         case 'ask_user_question':
           v.question = data;
           break;
+        case 'tool_call':
+          text += lineBreak(v, text) + '[tool] ' + data.name + ' ' + clip(argText(data.arguments), 200) + '\n';
+          toolUpdate(v, data, { name: data.name, args: argText(data.arguments),
+            state: data.approval === 'required' ? 'approval' : 'running' });
+          toolsChanged = true;
+          break;
+        case 'tool_approval':
+          toolUpdate(v, data, { state: data.approved ? 'approved' : 'denied', reply: data.reply });
+          toolsChanged = true;
+          break;
+        case 'tool_result':
+          text += lineBreak(v, text) + '[' + (data.outcome || 'ok') + '] ' + data.name + ' → '
+            + clip(String(data.result === undefined ? '' : data.result), 200) + '\n';
+          toolUpdate(v, data, { state: data.outcome || 'ok', result: String(data.result === undefined ? '' : data.result) });
+          toolsChanged = true;
+          break;
         case 'status':
           trackRunning(v, data.status, ev.timestamp);
+          if (data.question) v.question = data.question;
           v.status = data.status;
           statusChanged = true;
           if (TERMINAL.includes(data.status)) {
@@ -588,6 +616,7 @@
     }
     if (text) appendOutput(v, text);
     if (fresh) renderEvents(v);
+    if (toolsChanged) renderTools(v);
     if (statusChanged) {
       renderViewStatus();
       refreshSoon();
@@ -608,8 +637,78 @@
 
   function summary(ev) {
     const d = ev.data || {};
-    const s = ev.type === 'text_delta' ? JSON.stringify(d.text) : JSON.stringify(d);
-    return s && s.length > 200 ? s.slice(0, 200) + '…' : s;
+    let s;
+    switch (ev.type) {
+      case 'text_delta': s = JSON.stringify(d.text); break;
+      case 'tool_call': s = d.name + ' ' + argText(d.arguments) + (d.approval === 'required' ? ' (approval)' : ''); break;
+      case 'tool_approval': s = d.name + ': ' + (d.approved ? 'approved' : 'denied') + (d.reply ? ' (' + d.reply + ')' : ''); break;
+      case 'tool_result': s = d.name + ' → ' + (d.outcome || 'ok') + ': ' + d.result; break;
+      default: s = JSON.stringify(d);
+    }
+    return clip(s, 200);
+  }
+
+  function clip(s, n) {
+    return s && s.length > n ? s.slice(0, n) + '…' : s;
+  }
+
+  /** A tool's arguments: the model's JSON text, shown compact; anything else as JSON. */
+  function argText(args) {
+    if (typeof args !== 'string') return JSON.stringify(args === undefined ? {} : args);
+    try { return JSON.stringify(JSON.parse(args)); } catch (e) { return args; }
+  }
+
+  function lineBreak(v, text) {
+    const before = text || (v.outLength > 0 ? v.outText.data.slice(-1) : '');
+    return before && !before.endsWith('\n') ? '\n' : '';
+  }
+
+  /** Records a tool call's change under its id; only the latest TOOLS_KEPT calls are kept. */
+  function toolUpdate(v, data, change) {
+    const id = String(data.id || data.name);
+    const tool = v.tools.get(id) || { id: id, name: data.name, args: '', state: 'running', result: null, reply: null };
+    Object.assign(tool, change);
+    v.tools.delete(id); // re-inserted last: the map keeps the order of the latest change
+    v.tools.set(id, tool);
+    while (v.tools.size > TOOLS_KEPT) v.tools.delete(v.tools.keys().next().value);
+  }
+
+  function renderTools(v) {
+    const list = $('task-tools');
+    const frag = document.createDocumentFragment();
+    const ordered = Array.from(v.tools.values());
+    ordered.forEach((tool) => {
+      const li = document.createElement('li');
+      li.dataset.toolId = tool.id;
+      li.dataset.tool = tool.name;
+      li.dataset.state = tool.state;
+      const head = document.createElement('div');
+      head.className = 'tool-head';
+      const name = document.createElement('span');
+      name.className = 'tool-name';
+      name.textContent = tool.name;
+      const state = document.createElement('span');
+      state.className = 'tool-state';
+      state.textContent = has('tool.state.' + tool.state) ? t('tool.state.' + tool.state) : tool.state;
+      head.append(name, state);
+      const args = document.createElement('pre');
+      args.className = 'tool-args';
+      args.textContent = clip(tool.args, TOOL_TEXT);
+      li.append(head, args);
+      if (tool.result !== null) {
+        const result = document.createElement('pre');
+        result.className = 'tool-result';
+        result.title = t('tool.result');
+        result.textContent = clip(tool.result, TOOL_TEXT);
+        li.appendChild(result);
+      }
+      frag.appendChild(li);
+    });
+    const stick = list.scrollTop + list.clientHeight >= list.scrollHeight - 30;
+    list.textContent = '';
+    list.appendChild(frag);
+    $('tools-box').hidden = ordered.length === 0;
+    if (stick) list.scrollTop = list.scrollHeight;
   }
 
   function appendOutput(v, text) {
@@ -692,8 +791,15 @@
     $('view-cancel').hidden = !ACTIVE.includes(v.status);
     $('view-rerun').hidden = !RERUNNABLE.includes(v.status);
     $('view-delete').hidden = !v.task;
-    if (waiting) {
-      const q = v.question || {};
+    const q = v.question || {};
+    const approval = waiting && q.type === 'approval';
+    $('approval-box').hidden = !approval;
+    $('question-box').hidden = approval;
+    $('answer-input').placeholder = t(approval ? 'view.denyHint' : 'view.answerPlaceholder');
+    if (approval) {
+      $('approval-tool').textContent = q.tool || '';
+      $('approval-args').textContent = clip(argText(q.arguments), TOOL_TEXT);
+    } else if (waiting) {
       $('question-text').textContent = typeof q === 'string' ? q : (q.question || JSON.stringify(q));
       const box = $('question-options');
       box.textContent = '';
@@ -716,7 +822,8 @@
   async function sendAnswer(given) {
     const text = (typeof given === 'string' ? given : $('answer-input').value).trim();
     if (!text || !view) return;
-    $('answer-send').disabled = true;
+    const buttons = [$('answer-send'), $('approve-btn'), $('deny-btn')];
+    buttons.forEach((b) => { b.disabled = true; });
     try {
       await api('POST', '/api/tasks/' + encodeURIComponent(view.id) + '/message', { message: text });
       $('answer-input').value = '';
@@ -724,7 +831,7 @@
     } catch (e) {
       $('view-error').textContent = t('error.request', { msg: errorText(e) });
     } finally {
-      $('answer-send').disabled = false;
+      buttons.forEach((b) => { b.disabled = false; });
     }
   }
 
@@ -784,6 +891,9 @@
     $('view-delete').addEventListener('click', () => { if (view && view.task) confirmDelete(view.task); });
     $('events-earlier').addEventListener('click', showEarlier);
     $('answer-send').addEventListener('click', () => sendAnswer());
+    // the LangChain4j runner reads "approve" as approval and anything else as a denial (with it as the reason)
+    $('approve-btn').addEventListener('click', () => sendAnswer('approve'));
+    $('deny-btn').addEventListener('click', () => sendAnswer('deny'));
     $('answer-input').addEventListener('keydown', (e) => { if (e.key === 'Enter') sendAnswer(); });
     applyI18n();
     loadAgents().then(() => {

@@ -80,6 +80,15 @@ final class EventThroughputBench {
         }
     }
 
+    /** Raw batched inserts of the same rows into the schema version 1 layout (see {@link RawSqlite#insertEventsV1Layout}). */
+    double rawV1Round(int events) throws Exception {
+        try {
+            return RawSqlite.insertEventsV1Layout(env.newDb("raw-events-v1"), events, 1000);
+        } finally {
+            env.deleteDbFiles();
+        }
+    }
+
     void run() throws Exception {
         int events = env.size(200_000, 20_000);
         int rounds = env.size(5, 2);
@@ -87,8 +96,10 @@ final class EventThroughputBench {
                 Agents.PAYLOAD_BYTES, rounds);
         rawRound(events);
         engineRound(events, 1);
+        rawV1Round(events);
         Samples engine = new Samples();
         Samples raw = new Samples();
+        Samples rawV1 = new Samples();
         Samples batch = new Samples();
         Samples engineCpu = new Samples();
         Samples rawCpu = new Samples();
@@ -100,8 +111,11 @@ final class EventThroughputBench {
             engine.add(er.eventsPerSecond());
             engineCpu.add(er.processCpuPerEvent());
             batch.add(events / (double) Math.max(1, er.batches()));
-            Env.log("  round %d: raw %,.0f rows/s, engine %,.0f events/s (%d store transactions, %.0f events each)",
-                    r + 1, rr, er.eventsPerSecond(), er.batches(), events / (double) Math.max(1, er.batches()));
+            double r1 = rawV1Round(events);
+            rawV1.add(r1);
+            Env.log("  round %d: raw %,.0f rows/s, engine %,.0f events/s (%d store transactions, %.0f events each), "
+                            + "raw on the v1 layout %,.0f rows/s", r + 1, rr, er.eventsPerSecond(), er.batches(),
+                    events / (double) Math.max(1, er.batches()), r1);
             Env.log("    engine: %s; %,d events read back from the store in %d pages; %.2f µs wall in TaskStore.write per event",
                     CpuMeter.format(er.cpu(), events, "event"), er.eventsRead(), er.pageReads(), er.writeWallPerEvent());
             Env.log("    engine: %s; %d ms in GC; process CPU %.2f µs per event", er.alloc(), er.gcMillis(),
@@ -120,6 +134,13 @@ final class EventThroughputBench {
         env.report.row("Event throughput (1 task, 1 subscriber, SQLite)", Report.fmt(engine.median(), "events/s"),
                 "raw sqlite-jdbc batched inserts, 1,000 rows/tx: " + Report.fmt(raw.median(), "rows/s"),
                 Report.ratio(ratio), ">= 0.9", ratio >= 0.9);
+        double v1Ratio = engine.median() / rawV1.median();
+        env.report.row("Event throughput vs raw inserts on the schema v1 layout (the ratio's baseline before the "
+                        + "storage change)", Report.fmt(engine.median(), "events/s"),
+                "raw sqlite-jdbc batched inserts, 1,000 rows/tx, v1 table (`WITHOUT ROWID`, text key, 4 KB pages): "
+                        + Report.fmt(rawV1.median(), "rows/s"), Report.ratio(v1Ratio), null, null);
+        env.report.note(String.format(java.util.Locale.ROOT, "Event throughput, raw inserts on the v1 layout: rounds %s "
+                + "rows/s; raw v2 / raw v1 per round %s", rawV1.rounds("%,.0f"), ratios(raw, rawV1)));
         double cpuRatio = engineCpu.median() / rawCpu.median();
         env.report.row("Event throughput: process CPU per event (all threads)", Report.fmt(engineCpu.median(), "µs"),
                 "raw inserts: " + Report.fmt(rawCpu.median(), "µs") + " per row",
@@ -132,6 +153,14 @@ final class EventThroughputBench {
         if (env.diag) {
             diagnose(events);
         }
+    }
+
+    private static String ratios(Samples a, Samples b) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < Math.min(a.size(), b.size()); i++) {
+            sb.append(i == 0 ? "" : " / ").append(String.format(java.util.Locale.ROOT, "%.2f", a.get(i) / b.get(i)));
+        }
+        return sb.toString();
     }
 
     /**

@@ -111,6 +111,53 @@ final class RawSqlite {
     }
 
     /**
+     * As {@link #insertEvents(Path, int, int)}, but into a file with the version 1 schema (task-sqlite's
+     * {@code V1__init.sql}: events in a {@code WITHOUT ROWID} table keyed by task id text and seq, 4 KB
+     * pages), the layout the store used before schema version 2: the baseline of the event throughput ratio
+     * before the storage change.
+     *
+     * @return rows per second
+     */
+    static double insertEventsV1Layout(Path file, int count, int perTx) throws Exception {
+        try (Connection c = connect(file)) {
+            try (java.sql.Statement s = c.createStatement()) {
+                for (String stmt : StorageBench.v1Statements()) {
+                    s.execute(stmt);
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO tasks (id, agent_id, status, title, title_lower, "
+                    + "created_at, metadata, options, timeout_millis) VALUES ('raw-events', 'bench', 'PENDING', 'Raw', "
+                    + "'raw', 0, '{}', '{}', 0)")) {
+                ps.executeUpdate();
+            }
+            c.setAutoCommit(false);
+            long start = System.nanoTime();
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO events (task_id, seq, type, data, ts) "
+                    + "VALUES (?, ?, ?, ?, ?)")) {
+                int inTx = 0;
+                for (int i = 0; i < count; i++) {
+                    ps.setString(1, "raw-events");
+                    ps.setLong(2, i + 1L);
+                    ps.setString(3, Agents.TYPE);
+                    ps.setString(4, Agents.payloadJson(i, System.nanoTime()));
+                    ps.setLong(5, System.currentTimeMillis() * 1_000_000L);
+                    ps.addBatch();
+                    if (++inTx == perTx) {
+                        ps.executeBatch();
+                        c.commit();
+                        inTx = 0;
+                    }
+                }
+                if (inTx > 0) {
+                    ps.executeBatch();
+                    c.commit();
+                }
+            }
+            return count / ((System.nanoTime() - start) / 1e9);
+        }
+    }
+
+    /**
      * For each task, one transaction: insert the task row, update it to RUNNING, update it to COMPLETED.
      *
      * @return tasks per second

@@ -18,6 +18,11 @@ final class Samples {
         return values.get(values.size() - 1);
     }
 
+    /** @return the value added {@code i}-th (from 0) */
+    double get(int i) {
+        return values.get(i);
+    }
+
     int size() {
         return values.size();
     }

@@ -145,7 +145,7 @@ public final class ExampleHost implements AutoCloseable {
         }
         TasksHttpServer server = null;
         try {
-            server = new TasksHttpServer(manager, catalog, config);
+            server = new TasksHttpServer(manager, catalog, config, store);
             server.start();
         } catch (IOException | RuntimeException e) {
             if (server != null) {

@@ -18,6 +18,7 @@ final class Exchange {
     private final Response response;
     private OutputStream out;
     private int status = -1;
+    private boolean bodyRead;
 
     Exchange(Request request, Response response) {
         this.request = request;
@@ -55,7 +56,21 @@ final class Exchange {
     }
 
     InputStream body() {
+        bodyRead = true;
         return Content.Source.asInputStream(request);
+    }
+
+    /**
+     * @return true if the request declares a body ({@code Content-Length} over 0, or a
+     *         {@code Transfer-Encoding}) that no handler has started to read: a response sent now leaves it
+     *         on the connection, which then can not be reused
+     */
+    boolean hasUnreadBody() {
+        if (bodyRead) {
+            return false;
+        }
+        String length = header("Content-Length");
+        return header("Transfer-Encoding") != null || (length != null && !length.trim().equals("0"));
     }
 
     /** @return the status sent, or -1 while the response has not started */

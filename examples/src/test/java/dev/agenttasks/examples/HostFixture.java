@@ -47,10 +47,11 @@ final class HostFixture implements AutoCloseable {
     }
 
     static HostFixture start(HostConfig config, AgentRunner runner, TaskLimits limits) {
-        TaskManager manager = TaskManager.builder().store(TaskStore.inMemory()).runner(runner).limits(limits)
+        TaskStore store = TaskStore.inMemory();
+        TaskManager manager = TaskManager.builder().store(store).runner(runner).limits(limits)
                 .shutdownTimeout(Duration.ofSeconds(1)).build();
         try {
-            TasksHttpServer server = new TasksHttpServer(manager, AgentCatalog.bundled(), config);
+            TasksHttpServer server = new TasksHttpServer(manager, AgentCatalog.bundled(), config, store);
             server.start();
             return new HostFixture(manager, server);
         } catch (IOException e) {

@@ -75,8 +75,9 @@ class HttpServerLimitsTest {
                     s.getOutputStream().flush();
                     halfOpen.add(s);
                 }
-                // fifty requests stuck in their headers do not take fifty threads
-                assertThat(host.server.busyThreads()).isLessThan(busyBefore + 10);
+                // fifty requests stuck in their headers do not take fifty threads (a few may be busy for a
+                // moment while the selector hands the new connections over: the bound is far from fifty)
+                assertThat(host.server.busyThreads()).isLessThan(busyBefore + 25);
                 // and the server still answers others meanwhile
                 assertThat(host.get("/api/tasks").statusCode()).isEqualTo(200);
                 // each is closed by the server after the idle timeout (0.8 s), well before the 20 s read
@@ -94,7 +95,7 @@ class HttpServerLimitsTest {
                         // closed with a reset: also an end
                     }
                 }
-                await().atMost(Duration.ofSeconds(5)).until(() -> host.server.busyThreads() <= busyBefore + 1);
+                await().atMost(Duration.ofSeconds(15)).until(() -> host.server.busyThreads() <= busyBefore + 2);
             } finally {
                 for (Socket s : halfOpen) {
                     s.close();
@@ -123,6 +124,13 @@ class HttpServerLimitsTest {
         }
     }
 
+    /** Runs each sender on a thread of its own: the common pool may have a single worker (JDK 25 on 2 CPUs). */
+    private static final java.util.concurrent.Executor OWN_THREAD = r -> {
+        Thread t = new Thread(r, "test-sender");
+        t.setDaemon(true);
+        t.start();
+    };
+
     /** Sends a request while reading the reply, so a server that answers before reading everything is heard. */
     static Reply exchange(int port, String request) throws Exception {
         try (Socket s = new Socket("127.0.0.1", port)) {
@@ -135,7 +143,7 @@ class HttpServerLimitsTest {
                 } catch (IOException ignored) {
                     // the server may close once it has answered; the reply is what the test checks
                 }
-            });
+            }, OWN_THREAD);
             Reply r = Reply.read(s.getInputStream());
             sending.exceptionally(t -> null);
             return r;

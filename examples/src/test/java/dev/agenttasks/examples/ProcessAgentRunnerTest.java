@@ -121,6 +121,10 @@ class ProcessAgentRunnerTest {
             } catch (Exception e) {
                 throw new java.util.concurrent.CompletionException(e);
             }
+        }, r -> {
+            Thread t = new Thread(r, "test-turn"); // not the common pool, which may have a single busy worker
+            t.setDaemon(true);
+            t.start();
         });
         await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(pid) && !Files.readString(pid).isBlank());
         long agent = Long.parseLong(Files.readString(pid).trim());

@@ -73,6 +73,23 @@ class SecurityTest {
     }
 
     @Test
+    void anErrorAnsweredBeforeTheBodyIsReadClosesTheConnectionSoItIsNotReused() throws Exception {
+        try (HostFixture host = HostFixture.start(b -> b.token("s3cret-token"))) {
+            int port = host.server.port();
+            // a POST without the token, its body still on the way: 401 at once, and the connection is not kept
+            HttpServerLimitsTest.Reply r = HttpServerLimitsTest.exchange(port, "POST /api/tasks HTTP/1.1\r\nHost: 127.0.0.1:"
+                    + port + "\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"agent_id\":");
+            assertThat(r.status).isEqualTo(401);
+            assertThat(r.header("connection")).isEqualToIgnoringCase("close");
+            // a GET without a body keeps its connection
+            HttpServerLimitsTest.Reply get = HttpServerLimitsTest.exchange(port, "GET /api/tasks HTTP/1.1\r\nHost: 127.0.0.1:"
+                    + port + "\r\n\r\n");
+            assertThat(get.status).isEqualTo(401);
+            assertThat(get.header("connection")).isEmpty();
+        }
+    }
+
+    @Test
     void aConfiguredTokenIsRequiredOnEveryApiRoute() {
         try (HostFixture host = HostFixture.start(b -> b.token("s3cret-token"))) {
             String body = "{\"agent_id\":\"demo\",\"message\":\"please ask\"}";

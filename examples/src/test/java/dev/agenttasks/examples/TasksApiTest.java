@@ -1,7 +1,9 @@
 package dev.agenttasks.examples;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.agenttasks.TaskEvent;
 import dev.agenttasks.TaskLimits;
+import dev.agenttasks.testkit.RecordingSubscriber;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -12,6 +14,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -154,6 +157,48 @@ class TasksApiTest {
         HttpResponse<String> late = host.postJson("/api/tasks/" + id + "/message", "{\"message\":\"too late\"}");
         assertThat(late.statusCode()).isEqualTo(409);
         assertThat(HostFixture.json(late.body()).get("error").asText()).contains("does not accept messages");
+    }
+
+    @Test
+    void theListShowsTheTimeSpentRunningWithoutTheWaitForTheUser() {
+        String tag = "runtime" + System.nanoTime();
+        String id = host.createDemo(tag + " please ask");
+        await().atMost(Duration.ofSeconds(20)).until(() -> host.status(id).equals("waiting_for_input"));
+        long whileWaiting = runningMs(tag, id);
+        assertThat(whileWaiting).isNotNegative();
+        assertThat(runningMs(tag, id)).as("a waiting task's running time does not grow").isEqualTo(whileWaiting);
+
+        host.postJson("/api/tasks/" + id + "/message", "{\"message\":\"short summary\"}");
+        await().atMost(Duration.ofSeconds(20)).until(() -> host.status(id).equals("completed"));
+        RecordingSubscriber<TaskEvent> sub = RecordingSubscriber.unbounded();
+        host.manager.events(id).subscribe(sub);
+        long expected = 0;
+        Instant since = null;
+        for (TaskEvent e : sub.awaitCompletion(Duration.ofSeconds(20))) {
+            if (e.type().equals(TaskEvent.STATUS)) {
+                if (since != null) {
+                    expected += e.timestamp().toEpochMilli() - since.toEpochMilli();
+                }
+                since = "running".equals(e.data().get("status")) ? e.timestamp() : null;
+            }
+        }
+        long done = runningMs(tag, id);
+        assertThat(done).isEqualTo(expected).isGreaterThanOrEqualTo(whileWaiting);
+        JsonNode one = HostFixture.json(host.get("/api/tasks/" + id).body());
+        assertThat(one.get("running_ms").asLong()).isEqualTo(done);
+        long wall = Instant.parse(one.get("completed_at").asText()).toEpochMilli()
+                - Instant.parse(one.get("started_at").asText()).toEpochMilli();
+        assertThat(done).isLessThanOrEqualTo(wall);
+    }
+
+    private static long runningMs(String tag, String id) {
+        for (JsonNode row : HostFixture.json(host.get("/api/tasks?q=" + tag).body())) {
+            if (row.get("id").asText().equals(id)) {
+                assertThat(row.get("running_ms").isNumber()).as("running_ms of %s", row).isTrue();
+                return row.get("running_ms").asLong();
+            }
+        }
+        throw new AssertionError("task " + id + " is not listed");
     }
 
     @Test

@@ -1,15 +1,13 @@
 package dev.agenttasks.testkit;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.Flow;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 
 /**
  * A {@link Flow.Subscriber} for tests: it records what it receives, lets the test control demand and
@@ -36,25 +34,13 @@ public final class RecordingSubscriber<T> implements Flow.Subscriber<T> {
     /** The default timeout of the awaits without an explicit one: 10 seconds. */
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(10);
 
-    private final ReentrantLock lock = new ReentrantLock();
-    private final Condition changed = lock.newCondition();
+    private final SignalRecord<T> record = new SignalRecord<>();
     private final long initialRequest;
     private final AtomicReference<Thread> signalling = new AtomicReference<>();
 
     private volatile long requestOnEachItem;
     private volatile boolean keepItems = true;
     private volatile Consumer<? super T> onItem;
-
-    private Flow.Subscription subscription;
-    private final List<T> items = new ArrayList<>();
-    private long itemCount;
-    private T lastItem;
-    private long requested;
-    private Throwable error;
-    private boolean completed;
-    private boolean cancelled;
-    private int subscriptions;
-    private final List<String> violations = new ArrayList<>();
 
     private RecordingSubscriber(long initialRequest) {
         this.initialRequest = initialRequest;
@@ -140,22 +126,12 @@ public final class RecordingSubscriber<T> implements Flow.Subscriber<T> {
         boolean nested = enter("onSubscribe");
         try {
             if (s == null) {
-                violation("rule 2.13: onSubscribe(null)");
+                record.violation("rule 2.13: onSubscribe(null)");
                 return;
             }
-            lock.lock();
-            try {
-                subscriptions++;
-                if (subscriptions > 1) {
-                    violation("rule 2.5: onSubscribe called " + subscriptions + " times");
-                    s.cancel();
-                    return;
-                }
-                subscription = s;
-                requested = initialRequest;
-                changed.signalAll();
-            } finally {
-                lock.unlock();
+            if (!record.subscribed(s, initialRequest)) {
+                s.cancel();
+                return;
             }
             if (initialRequest > 0) {
                 s.request(initialRequest);
@@ -168,42 +144,14 @@ public final class RecordingSubscriber<T> implements Flow.Subscriber<T> {
     @Override
     public void onNext(T item) {
         boolean nested = enter("onNext");
-        Flow.Subscription s;
         try {
-            lock.lock();
-            try {
-                if (subscription == null) {
-                    violation("rule 1.9: onNext before onSubscribe");
-                }
-                if (item == null) {
-                    violation("rule 2.13: onNext(null)");
-                }
-                if (completed || error != null) {
-                    violation("rule 1.7: onNext after " + (completed ? "onComplete" : "onError") + ": " + item);
-                }
-                if (requested != Long.MAX_VALUE) {
-                    if (requested <= 0) {
-                        violation("rule 1.1: onNext beyond the requested demand (item " + (itemCount + 1) + "): " + item);
-                    } else {
-                        requested--;
-                    }
-                }
-                itemCount++;
-                lastItem = item;
-                if (keepItems) {
-                    items.add(item);
-                }
-                changed.signalAll();
-                s = subscription;
-            } finally {
-                lock.unlock();
-            }
+            Flow.Subscription s = record.next(item, keepItems);
             Consumer<? super T> callback = onItem;
             if (callback != null) {
                 try {
                     callback.accept(item);
                 } catch (RuntimeException | AssertionError e) {
-                    violation("item check failed: " + e.getMessage());
+                    record.violation("item check failed: " + e.getMessage());
                     cancel();
                     return;
                 }
@@ -221,20 +169,7 @@ public final class RecordingSubscriber<T> implements Flow.Subscriber<T> {
     public void onError(Throwable throwable) {
         boolean nested = enter("onError");
         try {
-            lock.lock();
-            try {
-                if (throwable == null) {
-                    violation("rule 2.13: onError(null)");
-                }
-                if (completed || error != null) {
-                    violation("rule 1.7: onError after a terminal signal: " + throwable);
-                } else {
-                    error = throwable == null ? new NullPointerException("onError(null)") : throwable;
-                }
-                changed.signalAll();
-            } finally {
-                lock.unlock();
-            }
+            record.error(throwable);
         } finally {
             leave(nested);
         }
@@ -244,17 +179,7 @@ public final class RecordingSubscriber<T> implements Flow.Subscriber<T> {
     public void onComplete() {
         boolean nested = enter("onComplete");
         try {
-            lock.lock();
-            try {
-                if (completed || error != null) {
-                    violation("rule 1.7: onComplete after a terminal signal");
-                } else {
-                    completed = true;
-                }
-                changed.signalAll();
-            } finally {
-                lock.unlock();
-            }
+            record.complete();
         } finally {
             leave(nested);
         }
@@ -268,36 +193,14 @@ public final class RecordingSubscriber<T> implements Flow.Subscriber<T> {
      * @throws IllegalStateException if not subscribed yet
      */
     public void request(long n) {
-        Flow.Subscription s;
-        lock.lock();
-        try {
-            s = subscription;
-            if (s == null) {
-                throw new IllegalStateException("not subscribed yet");
-            }
-            if (n > 0) {
-                long sum = requested + n;
-                requested = sum < 0 ? Long.MAX_VALUE : sum;
-            }
-        } finally {
-            lock.unlock();
-        }
-        s.request(n);
+        record.addDemand(n).request(n);
     }
 
     /**
      * Cancels the subscription (if subscribed). Idempotent.
      */
     public void cancel() {
-        Flow.Subscription s;
-        lock.lock();
-        try {
-            s = subscription;
-            cancelled = true;
-            changed.signalAll();
-        } finally {
-            lock.unlock();
-        }
+        Flow.Subscription s = record.markCancelled();
         if (s != null) {
             s.cancel();
         }
@@ -305,102 +208,52 @@ public final class RecordingSubscriber<T> implements Flow.Subscriber<T> {
 
     /** @return true once {@link #cancel()} was called */
     public boolean isCancelled() {
-        lock.lock();
-        try {
-            return cancelled;
-        } finally {
-            lock.unlock();
-        }
+        return record.cancelled();
     }
 
     /** @return true once {@code onSubscribe} was received */
     public boolean isSubscribed() {
-        lock.lock();
-        try {
-            return subscription != null;
-        } finally {
-            lock.unlock();
-        }
+        return record.subscribed();
     }
 
     /** @return a copy of the items received so far (empty if {@link #keepItems(boolean)} is off) */
     public List<T> items() {
-        lock.lock();
-        try {
-            return List.copyOf(items);
-        } finally {
-            lock.unlock();
-        }
+        return record.items();
     }
 
     /** @return how many items were received */
     public long itemCount() {
-        lock.lock();
-        try {
-            return itemCount;
-        } finally {
-            lock.unlock();
-        }
+        return record.itemCount();
     }
 
     /** @return the last item received, if any */
     public Optional<T> lastItem() {
-        lock.lock();
-        try {
-            return Optional.ofNullable(lastItem);
-        } finally {
-            lock.unlock();
-        }
+        return record.lastItem();
     }
 
     /** @return the demand requested and not yet served ({@link Long#MAX_VALUE} if unbounded) */
     public long outstandingDemand() {
-        lock.lock();
-        try {
-            return requested;
-        } finally {
-            lock.unlock();
-        }
+        return record.outstandingDemand();
     }
 
     /** @return the error received, if any */
     public Optional<Throwable> error() {
-        lock.lock();
-        try {
-            return Optional.ofNullable(error);
-        } finally {
-            lock.unlock();
-        }
+        return record.errorReceived();
     }
 
     /** @return true once {@code onComplete} was received */
     public boolean isCompleted() {
-        lock.lock();
-        try {
-            return completed;
-        } finally {
-            lock.unlock();
-        }
+        return record.completed();
     }
 
     /** @return true once {@code onComplete} or {@code onError} was received */
     public boolean isTerminated() {
-        lock.lock();
-        try {
-            return completed || error != null;
-        } finally {
-            lock.unlock();
-        }
+        return record.terminated();
     }
 
     /** @return the Reactive Streams rule breaches seen so far, in order */
     public List<String> violations() {
-        lock.lock();
-        try {
-            return List.copyOf(violations);
-        } finally {
-            lock.unlock();
-        }
+        return record.violations();
     }
 
     /**
@@ -421,7 +274,7 @@ public final class RecordingSubscriber<T> implements Flow.Subscriber<T> {
      * @throws AssertionError if it did not arrive in time
      */
     public RecordingSubscriber<T> awaitSubscription(Duration timeout) {
-        awaitState(timeout, () -> subscription != null, "onSubscribe");
+        record.awaitSubscription(timeout);
         return this;
     }
 
@@ -434,17 +287,7 @@ public final class RecordingSubscriber<T> implements Flow.Subscriber<T> {
      * @throws AssertionError if they did not arrive in time, or the stream ended before
      */
     public List<T> awaitItems(long n, Duration timeout) {
-        awaitState(timeout, () -> itemCount >= n || completed || error != null, n + " items");
-        lock.lock();
-        try {
-            if (itemCount < n) {
-                throw new AssertionError("stream ended after " + itemCount + " of " + n + " items"
-                        + (error != null ? " with error " + error : " (completed)"));
-            }
-            return keepItems ? List.copyOf(items.subList(0, (int) Math.min(n, items.size()))) : List.of();
-        } finally {
-            lock.unlock();
-        }
+        return record.awaitItems(n, timeout, keepItems);
     }
 
     /**
@@ -465,17 +308,8 @@ public final class RecordingSubscriber<T> implements Flow.Subscriber<T> {
      * @return the first matching item
      * @throws AssertionError if none arrived in time, or the stream ended without one
      */
-    public T awaitItem(java.util.function.Predicate<? super T> predicate, Duration timeout) {
-        awaitState(timeout, () -> completed || error != null || items.stream().anyMatch(predicate),
-                "a matching item");
-        lock.lock();
-        try {
-            return items.stream().filter(predicate).findFirst().orElseThrow(() -> new AssertionError(
-                    "stream ended without a matching item after " + itemCount + " items"
-                            + (error != null ? " with error " + error : "")));
-        } finally {
-            lock.unlock();
-        }
+    public T awaitItem(Predicate<? super T> predicate, Duration timeout) {
+        return record.awaitItem(predicate, timeout);
     }
 
     /**
@@ -486,18 +320,7 @@ public final class RecordingSubscriber<T> implements Flow.Subscriber<T> {
      * @throws AssertionError if it did not complete in time, or ended with {@code onError}
      */
     public List<T> awaitCompletion(Duration timeout) {
-        awaitState(timeout, () -> completed || error != null, "onComplete");
-        lock.lock();
-        try {
-            if (error != null) {
-                AssertionError e = new AssertionError("expected onComplete but got onError: " + error);
-                e.initCause(error);
-                throw e;
-            }
-            return List.copyOf(items);
-        } finally {
-            lock.unlock();
-        }
+        return record.awaitCompletion(timeout);
     }
 
     /**
@@ -517,16 +340,7 @@ public final class RecordingSubscriber<T> implements Flow.Subscriber<T> {
      * @throws AssertionError if no error arrived in time, or the stream completed normally
      */
     public Throwable awaitError(Duration timeout) {
-        awaitState(timeout, () -> completed || error != null, "onError");
-        lock.lock();
-        try {
-            if (error == null) {
-                throw new AssertionError("expected onError but the stream completed after " + itemCount + " items");
-            }
-            return error;
-        } finally {
-            lock.unlock();
-        }
+        return record.awaitError(timeout);
     }
 
     /**
@@ -546,7 +360,7 @@ public final class RecordingSubscriber<T> implements Flow.Subscriber<T> {
      * @throws AssertionError if neither arrived in time
      */
     public RecordingSubscriber<T> awaitTerminal(Duration timeout) {
-        awaitState(timeout, () -> completed || error != null, "a terminal signal");
+        record.awaitTerminal(timeout);
         return this;
     }
 
@@ -558,52 +372,12 @@ public final class RecordingSubscriber<T> implements Flow.Subscriber<T> {
      * @throws AssertionError if more items arrived or the stream ended
      */
     public void assertAtMostItemsAndNotTerminated(long maxItems) {
-        lock.lock();
-        try {
-            if (itemCount > maxItems) {
-                throw new AssertionError("received " + itemCount + " items, expected at most " + maxItems);
-            }
-            if (completed || error != null) {
-                throw new AssertionError("stream ended unexpectedly" + (error != null ? ": " + error : ""));
-            }
-        } finally {
-            lock.unlock();
-        }
+        record.assertAtMostItemsAndNotTerminated(maxItems);
     }
 
     @Override
     public String toString() {
-        lock.lock();
-        try {
-            return "RecordingSubscriber{items=" + itemCount + ", requested=" + requested + ", completed=" + completed
-                    + ", error=" + error + ", cancelled=" + cancelled + ", violations=" + violations.size() + "}";
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    private interface State {
-        boolean reached();
-    }
-
-    private void awaitState(Duration timeout, State state, String what) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        lock.lock();
-        try {
-            while (!state.reached()) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    throw new AssertionError("timed out after " + timeout.toMillis() + " ms waiting for " + what
-                            + ": " + this);
-                }
-                changed.awaitNanos(left);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError("interrupted waiting for " + what, e);
-        } finally {
-            lock.unlock();
-        }
+        return record.toString();
     }
 
     /** @return true if this is a nested signal on the same thread (synchronous re-entry), which is legal */
@@ -614,7 +388,7 @@ public final class RecordingSubscriber<T> implements Flow.Subscriber<T> {
             return true;
         }
         if (!signalling.compareAndSet(null, me)) {
-            violation("rule 1.3: " + signal + " on " + me.getName() + " while " + signalling.get()
+            record.violation("rule 1.3: " + signal + " on " + me.getName() + " while " + signalling.get()
                     + " was signalling concurrently");
             return true;
         }
@@ -624,16 +398,6 @@ public final class RecordingSubscriber<T> implements Flow.Subscriber<T> {
     private void leave(boolean nested) {
         if (!nested) {
             signalling.set(null);
-        }
-    }
-
-    private void violation(String v) {
-        lock.lock();
-        try {
-            violations.add(v);
-            changed.signalAll();
-        } finally {
-            lock.unlock();
         }
     }
 }

@@ -137,6 +137,10 @@ class ScriptedAgentRunnerTest {
             } catch (Exception e) {
                 throw new IllegalStateException(e);
             }
+        }, r -> {
+            Thread t = new Thread(r, "test-turn"); // not the common pool, which may have a single busy worker
+            t.setDaemon(true);
+            t.start();
         });
         never.awaitReached(WAIT);
         ctx.cancelled = true;

@@ -1,6 +1,7 @@
 package dev.agenttasks.testkit.engine;
 
 import dev.agenttasks.ManagerClosedException;
+import dev.agenttasks.NoSuchTaskException;
 import dev.agenttasks.RecoveryPolicy;
 import dev.agenttasks.Task;
 import dev.agenttasks.TaskEvent;
@@ -18,6 +19,7 @@ import dev.agenttasks.testkit.ScriptedAgentRunner;
 import dev.agenttasks.testkit.ScriptedAgentRunner.Gate;
 import dev.agenttasks.testkit.ScriptedAgentRunner.TurnOutcome;
 import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 
@@ -28,6 +30,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -66,7 +70,9 @@ class LimitsAndLifecycleTest extends EngineTestBase {
                     .timeout(Duration.ofSeconds(60)).build());
             Task failed = awaitStatus(withDefault.id(), TaskStatus.FAILED);
             assertThat(failed.error()).containsIgnoringCase("time");
-            assertThat(manager.get(withOwn.id()).orElseThrow().status()).isEqualTo(TaskStatus.RUNNING);
+            // reads show committed state, which may trail the turn's start on a loaded machine: await it
+            awaitStatus(withOwn.id(), TaskStatus.RUNNING);
+            assertThat(runner.turns(withOwn.id())).hasSize(1);
             release.release();
             awaitStatus(withOwn.id(), TaskStatus.COMPLETED);
         }
@@ -117,7 +123,11 @@ class LimitsAndLifecycleTest extends EngineTestBase {
                 ids.add(manager.create(TaskRequest.of("coder", "job " + i)).id());
             }
             runner.awaitTurnsStarted(3, WAIT);
+            // the RUNNING commits may trail the turns' start: await them, then the queue holds the other seven
+            Awaitility.await().atMost(WAIT).pollInterval(Duration.ofMillis(5))
+                    .until(() -> manager.countByStatus().getOrDefault(TaskStatus.RUNNING, 0L) == 3L);
             assertThat(manager.countByStatus().get(TaskStatus.PENDING)).isEqualTo(7);
+            assertThat(runner.turns()).hasSize(3);
             for (int i = 0; i < 10; i++) {
                 gates.get(i).release();
                 awaitStatus(ids.get(i), TaskStatus.COMPLETED);
@@ -199,6 +209,21 @@ class LimitsAndLifecycleTest extends EngineTestBase {
     @Nested
     class Close {
 
+        /**
+         * Runs {@code close()} on a thread of its own: the common pool may have a single worker (JDK 25 on
+         * two CPUs), which anything else in the JVM can hold.
+         */
+        private final ExecutorService closer = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "test-closer");
+            t.setDaemon(true);
+            return t;
+        });
+
+        @AfterEach
+        void stopCloser() {
+            closer.shutdownNow();
+        }
+
         @Test
         void afterCloseEveryStateChangingCallThrowsAndCloseIsIdempotent() {
             start();
@@ -223,10 +248,14 @@ class LimitsAndLifecycleTest extends EngineTestBase {
             start(b -> b.shutdownTimeout(Duration.ofSeconds(30)));
             Task t = manager.create(TaskRequest.of("coder", "finish me"));
             gate.awaitReached(WAIT);
-            CompletableFuture<Void> closing = CompletableFuture.runAsync(manager::close);
+            CompletableFuture<Void> closing = CompletableFuture.runAsync(manager::close, closer);
+            // probe with a call that writes nothing while the manager is open (a create would add a task
+            // whenever close had not begun yet, as on a loaded machine)
             Awaitility.await().atMost(WAIT).pollInterval(Duration.ofMillis(5)).until(() -> {
                 try {
-                    manager.create(TaskRequest.of("coder", "probe"));
+                    manager.cancel("task_no_such_probe");
+                    return false;
+                } catch (NoSuchTaskException e) {
                     return false;
                 } catch (ManagerClosedException e) {
                     return true;
@@ -267,7 +296,7 @@ class LimitsAndLifecycleTest extends EngineTestBase {
             start(b -> b.shutdownTimeout(Duration.ofMillis(100)).cancelGrace(Duration.ofMillis(100)));
             Task t = manager.create(TaskRequest.of("coder", "stubborn"));
             stuck.awaitReached(WAIT);
-            CompletableFuture<Void> closing = CompletableFuture.runAsync(manager::close);
+            CompletableFuture<Void> closing = CompletableFuture.runAsync(manager::close, closer);
             closing.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
             assertThat(data.task(t.id()).orElseThrow().task().status()).isEqualTo(TaskStatus.RUNNING);
         }
@@ -281,7 +310,7 @@ class LimitsAndLifecycleTest extends EngineTestBase {
             RecordingSubscriber<TaskEvent> sub = RecordingSubscriber.unbounded();
             manager.events(t.id()).subscribe(sub);
             sub.awaitItems(1, WAIT);
-            CompletableFuture.runAsync(manager::close).get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            CompletableFuture.runAsync(manager::close, closer).get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
             sub.assertNoViolations();
         }
     }

@@ -276,8 +276,8 @@ final class ApiRoutes {
     }
 
     private void message(Exchange ex, String id) throws IOException {
-        TaskMessage message = bodies.followUp(ex);
-        SendResult result = manager.sendMessage(id, message);
+        RequestBodies.FollowUp followUp = bodies.followUpWithOptions(ex);
+        SendResult result = manager.sendMessage(id, followUp.message(), followUp.options());
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("status", "sent");
         out.put("task_id", id);

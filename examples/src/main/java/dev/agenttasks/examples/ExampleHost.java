@@ -133,12 +133,15 @@ public final class ExampleHost implements AutoCloseable {
         try {
             // what the recovery policy is about to act on: tasks the previous process left unfinished
             recovered = store.findByStatus(EnumSet.of(TaskStatus.PENDING, TaskStatus.RUNNING)).size();
-            manager = TaskManager.builder()
+            TaskManager.Builder builder = TaskManager.builder()
                     .store(store)
                     .runner(new CatalogAgentRunner(catalog, config.demoTokenDelay()))
                     .recoveryPolicy(config.resumeInterrupted() ? RecoveryPolicy.resume() : RecoveryPolicy.failInterrupted())
-                    .shutdownTimeout(config.shutdownTimeout())
-                    .build();
+                    .shutdownTimeout(config.shutdownTimeout());
+            if (config.hostId() != null) {
+                builder.hostId(config.hostId());
+            }
+            manager = builder.build();
         } catch (RuntimeException e) {
             opened.close();
             throw e;
@@ -240,7 +243,7 @@ public final class ExampleHost implements AutoCloseable {
                     + " --allowed-host NAME --agents FILE --max-body-bytes N --heartbeat-seconds N"
                     + " --demo-token-delay-ms N --recovery fail|resume --work-root DIR (repeatable)"
                     + " --idle-timeout-seconds N --max-header-bytes N --shutdown-timeout-seconds N"
-                    + " --postgres JDBC_URL --postgres-user USER --postgres-schema NAME"
+                    + " --postgres JDBC_URL --postgres-user USER --postgres-schema NAME --host-id NAME"
                     + " (password: env " + HostConfig.PG_PASSWORD_ENV + ", or --postgres-password)");
             if (!e.getMessage().equals("usage")) {
                 System.exit(2);

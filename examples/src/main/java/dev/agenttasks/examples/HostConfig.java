@@ -35,12 +35,15 @@ import java.util.Set;
  * @param workRoots          the folders a task's {@code work_dir} and {@code add_dirs} must lie in (after
  *                           symbolic links are resolved); empty means both are refused
  * @param postgres           where to keep the tasks in PostgreSQL instead of the SQLite file, or {@code null}
+ * @param hostId             this host's name among the hosts sharing the database ({@code --host-id}), or
+ *                           {@code null} for a random one; a stable name lets a restarted host recover its own
+ *                           tasks at once
  */
 public record HostConfig(String bindAddress, int port, Path dataDir, String token, Set<String> allowedHosts,
                          int maxBodyBytes, Duration heartbeatInterval, int maxStreamsPerTask, int maxStreamsTotal,
                          Path agentsFile, Duration demoTokenDelay, boolean resumeInterrupted,
                          Duration shutdownTimeout, Duration idleTimeout, int maxHeaderBytes, List<Path> workRoots,
-                         Postgres postgres) {
+                         Postgres postgres, String hostId) {
 
     /** Environment variable holding the PostgreSQL user, used unless {@code --postgres-user} is given. */
     public static final String PG_USER_ENV = "AGENT_TASKS_PG_USER";
@@ -131,6 +134,9 @@ public record HostConfig(String bindAddress, int port, Path dataDir, String toke
             token = null;
         }
         allowedHosts = allowedHosts == null ? Set.of() : Set.copyOf(allowedHosts);
+        if (hostId != null && (hostId.isBlank() || hostId.length() > 200)) {
+            throw new IllegalArgumentException("--host-id must be 1 to 200 characters and not blank");
+        }
     }
 
     /** @return the settings with the token and the database password masked */
@@ -142,7 +148,7 @@ public record HostConfig(String bindAddress, int port, Path dataDir, String toke
                 + ", maxStreamsTotal=" + maxStreamsTotal + ", agentsFile=" + agentsFile + ", demoTokenDelay="
                 + demoTokenDelay + ", resumeInterrupted=" + resumeInterrupted + ", shutdownTimeout=" + shutdownTimeout
                 + ", idleTimeout=" + idleTimeout + ", maxHeaderBytes=" + maxHeaderBytes + ", workRoots=" + workRoots
-                + ", postgres=" + postgres + "]";
+                + ", postgres=" + postgres + ", hostId=" + hostId + "]";
     }
 
     /** @return a builder with the defaults */
@@ -170,6 +176,7 @@ public record HostConfig(String bindAddress, int port, Path dataDir, String toke
         b.maxHeaderBytes = maxHeaderBytes;
         b.workRoots = new ArrayList<>(workRoots);
         b.postgres = postgres;
+        b.hostId = hostId;
         return b;
     }
 
@@ -179,7 +186,8 @@ public record HostConfig(String bindAddress, int port, Path dataDir, String toke
      * {@code --max-body-bytes N}, {@code --heartbeat-seconds N}, {@code --demo-token-delay-ms N},
      * {@code --recovery fail|resume}, {@code --work-root DIR} (repeatable), {@code --idle-timeout-seconds N},
      * {@code --max-header-bytes N}, {@code --shutdown-timeout-seconds N}, {@code --postgres JDBC_URL},
-     * {@code --postgres-user USER}, {@code --postgres-password PASSWORD}, {@code --postgres-schema NAME}. The token
+     * {@code --postgres-user USER}, {@code --postgres-password PASSWORD}, {@code --postgres-schema NAME},
+     * {@code --host-id NAME}. The token
      * may also come from the {@code AGENT_TASKS_TOKEN} environment variable, the PostgreSQL user and password
      * from {@value #PG_USER_ENV} and {@value #PG_PASSWORD_ENV} (so the password need not be on a command line,
      * where other users of the machine can read it); the options win over the environment.
@@ -267,6 +275,9 @@ public record HostConfig(String bindAddress, int port, Path dataDir, String toke
                 case "--postgres-password":
                     pgPassword = value;
                     break;
+                case "--host-id":
+                    b.hostId(value);
+                    break;
                 case "--postgres-schema":
                     pgSchema = value;
                     break;
@@ -320,6 +331,7 @@ public record HostConfig(String bindAddress, int port, Path dataDir, String toke
         private int maxHeaderBytes = DEFAULT_MAX_HEADER_BYTES;
         private List<Path> workRoots = new ArrayList<>();
         private Postgres postgres;
+        private String hostId;
 
         private Builder() {
         }
@@ -477,11 +489,20 @@ public record HostConfig(String bindAddress, int port, Path dataDir, String toke
             return this;
         }
 
+        /**
+         * @param v this host's name among the hosts sharing the database, or null for a random one
+         * @return this
+         */
+        public Builder hostId(String v) {
+            this.hostId = v;
+            return this;
+        }
+
         /** @return the settings */
         public HostConfig build() {
             return new HostConfig(bindAddress, port, dataDir, token, Set.copyOf(allowedHosts), maxBodyBytes,
                     heartbeatInterval, maxStreamsPerTask, maxStreamsTotal, agentsFile, demoTokenDelay,
-                    resumeInterrupted, shutdownTimeout, idleTimeout, maxHeaderBytes, workRoots, postgres);
+                    resumeInterrupted, shutdownTimeout, idleTimeout, maxHeaderBytes, workRoots, postgres, hostId);
         }
     }
 }

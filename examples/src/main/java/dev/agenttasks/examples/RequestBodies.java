@@ -3,6 +3,8 @@ package dev.agenttasks.examples;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.agenttasks.TaskMessage;
+import dev.agenttasks.MessageStrategy;
+import dev.agenttasks.SendOptions;
 import dev.agenttasks.TaskRequest;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -16,6 +18,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -29,7 +32,7 @@ final class RequestBodies {
     private static final Logger log = LoggerFactory.getLogger(RequestBodies.class);
     private static final Set<String> CREATE_FIELDS = Set.of("agent_id", "message", "content", "enable_skills",
             "enable_mcp", "add_dirs", "metadata", "title", "work_dir", "timeout_seconds", "options");
-    private static final Set<String> MESSAGE_FIELDS = Set.of("message", "content");
+    private static final Set<String> MESSAGE_FIELDS = Set.of("message", "content", "strategy");
 
     private final HostConfig config;
 
@@ -46,6 +49,7 @@ final class RequestBodies {
             throw ApiException.badRequest("agent_id", "agent_id is required");
         }
         TaskRequest.Builder b = TaskRequest.builder(agentId);
+        b.idempotencyKey(idempotencyKey(ex));
         TaskMessage message = message(body, false);
         if (message != null) {
             b.message(message);
@@ -97,10 +101,41 @@ final class RequestBodies {
     }
 
     /** @return the body of a follow-up message request */
-    TaskMessage followUp(Exchange ex) throws IOException {
+    /** A follow-up message and how to send it: {@code strategy} in the body, {@code Idempotency-Key} header. */
+    record FollowUp(TaskMessage message, SendOptions options) {
+    }
+
+    /** @return the body of a message request, with its strategy and idempotency key */
+    FollowUp followUpWithOptions(Exchange ex) throws IOException {
         ObjectNode body = jsonBody(ex);
         rejectUnknown(body, MESSAGE_FIELDS);
-        return message(body, true);
+        TaskMessage message = message(body, true);
+        MessageStrategy strategy = null;
+        String s = optionalText(body, "strategy");
+        if (s != null) {
+            try {
+                strategy = MessageStrategy.valueOf(s.trim().toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw ApiException.badRequest("strategy", "strategy must be enqueue, reject or interrupt");
+            }
+        }
+        return new FollowUp(message, new SendOptions(strategy, idempotencyKey(ex)));
+    }
+
+    /** The IETF draft's {@code Idempotency-Key} header (quotes around the value are dropped), or null. */
+    private static String idempotencyKey(Exchange ex) {
+        String key = ex.header("Idempotency-Key");
+        if (key == null) {
+            return null;
+        }
+        key = key.trim();
+        if (key.length() >= 2 && key.startsWith("\"") && key.endsWith("\"")) {
+            key = key.substring(1, key.length() - 1);
+        }
+        if (key.isEmpty()) {
+            throw ApiException.badRequest("Idempotency-Key", "the Idempotency-Key header must not be empty");
+        }
+        return key;
     }
 
     private static void metadata(ObjectNode body, TaskRequest.Builder b) {

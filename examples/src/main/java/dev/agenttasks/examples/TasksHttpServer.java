@@ -1,5 +1,6 @@
 package dev.agenttasks.examples;
 
+import dev.agenttasks.IdempotencyKeyMismatchException;
 import dev.agenttasks.InvalidRequestException;
 import dev.agenttasks.ManagerClosedException;
 import dev.agenttasks.NoSuchTaskException;
@@ -221,7 +222,10 @@ public final class TasksHttpServer implements AutoCloseable {
         } else if (e instanceof NoSuchTaskException) {
             status = 404;
         } else if (e instanceof TaskNotAcceptingMessagesException) {
-            status = 409;
+            status = 409; // finished, or busy with the reject strategy (TaskBusyException)
+        } else if (e instanceof IdempotencyKeyMismatchException) {
+            status = 422; // the key was used for a different request
+            field = "Idempotency-Key";
         } else if (e instanceof ManagerClosedException) {
             status = 503;
         } else if (e instanceof IOException) {

@@ -46,6 +46,13 @@ class HostConfigTest {
     }
 
     @Test
+    void hostIdNamesThisHostAmongTheOnesSharingTheDatabase() {
+        assertThat(HostConfig.parse(new String[0]).hostId()).isNull();
+        assertThat(HostConfig.parse(new String[] {"--host-id", "web-1"}).hostId()).isEqualTo("web-1");
+        assertThatThrownBy(() -> HostConfig.parse(new String[] {"--host-id", " "})).hasMessageContaining("--host-id");
+    }
+
+    @Test
     void rejectsBadOptions() {
         assertThatThrownBy(() -> HostConfig.parse(new String[] {"--nope", "1"})).hasMessageContaining("unknown option");
         assertThatThrownBy(() -> HostConfig.parse(new String[] {"--port"})).hasMessageContaining("missing value");

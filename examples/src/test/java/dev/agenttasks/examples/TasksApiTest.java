@@ -201,6 +201,46 @@ class TasksApiTest {
         throw new AssertionError("task " + id + " is not listed");
     }
 
+    private HttpResponse<String> postWithKey(String path, String json, String key) {
+        return host.send(host.request(path).header("Content-Type", "application/json").header("Idempotency-Key", key)
+                .POST(HttpRequest.BodyPublishers.ofString(json)).build());
+    }
+
+    @Test
+    void aRetriedCreateWithAnIdempotencyKeyGivesTheSameTaskAndAnotherRequestWithItIs422() {
+        String key = "\"create-" + System.nanoTime() + "\"";
+        String body = "{\"agent_id\":\"demo\",\"message\":\"keyed create\"}";
+        HttpResponse<String> first = postWithKey("/api/tasks", body, key);
+        HttpResponse<String> again = postWithKey("/api/tasks", body, key);
+        assertThat(first.statusCode()).isEqualTo(201);
+        assertThat(again.statusCode()).isEqualTo(201);
+        String id = HostFixture.json(first.body()).get("id").asText();
+        assertThat(HostFixture.json(again.body()).get("id").asText()).isEqualTo(id);
+        assertError(postWithKey("/api/tasks", "{\"agent_id\":\"demo\",\"message\":\"another\"}", key), 422,
+                "Idempotency-Key");
+        assertError(postWithKey("/api/tasks", body, "  "), 400, "Idempotency-Key");
+        host.postJson("/api/tasks/" + id + "/cancel", "");
+    }
+
+    @Test
+    void aMessageTakesAStrategyAndAnIdempotencyKey() {
+        String id = host.createDemo("a long one with a strategy");
+        await().atMost(Duration.ofSeconds(20)).until(() -> host.status(id).equals("running"));
+        assertError(host.postJson("/api/tasks/" + id + "/message", "{\"message\":\"x\",\"strategy\":\"later\"}"), 400,
+                "strategy");
+        HttpResponse<String> refused = host.postJson("/api/tasks/" + id + "/message",
+                "{\"message\":\"not now\",\"strategy\":\"reject\"}");
+        assertThat(refused.statusCode()).isEqualTo(409);
+        String key = "msg-" + System.nanoTime();
+        HttpResponse<String> queued = postWithKey("/api/tasks/" + id + "/message", "{\"message\":\"next\"}", key);
+        HttpResponse<String> retried = postWithKey("/api/tasks/" + id + "/message", "{\"message\":\"next\"}", key);
+        assertThat(queued.statusCode()).isEqualTo(200);
+        assertThat(retried.statusCode()).isEqualTo(200);
+        assertThat(HostFixture.json(retried.body()).get("result").asText())
+                .isEqualTo(HostFixture.json(queued.body()).get("result").asText());
+        host.postJson("/api/tasks/" + id + "/cancel", "");
+    }
+
     @Test
     void messageNeedsMessageOrContent() {
         String id = host.createDemo("ask me");

@@ -10,7 +10,6 @@ import dev.agenttasks.TaskMessage;
 import dev.agenttasks.TaskNotAcceptingMessagesException;
 import dev.agenttasks.TaskRequest;
 import dev.agenttasks.TaskStatus;
-import dev.agenttasks.TaskStoreException;
 import dev.agenttasks.spi.AgentDescriptor;
 import dev.agenttasks.spi.AgentRunner;
 import dev.agenttasks.spi.TaskStore;
@@ -267,7 +266,7 @@ class EngineFrayTest {
         if (joining.signals.size() != 1) {
             throw new AssertionError("subscriber ended " + joining.signals + " after " + joining.events);
         }
-        if (joining.error != null && !(joining.error instanceof ManagerClosedException) && !knownCloseRace(joining.error)) {
+        if (joining.error != null && !(joining.error instanceof ManagerClosedException)) {
             throw new AssertionError("subscriber failed with " + joining.error);
         }
         checkSubscriber(leaving, false);
@@ -289,18 +288,5 @@ class EngineFrayTest {
             Thread.currentThread().interrupt();
             throw new AssertionError("interrupted", e);
         }
-    }
-
-    /**
-     * KNOWN DEFECT, found by this test on its first run and not fixed by it (it changes no engine
-     * behaviour): when close() fails a subscription with ManagerClosedException while the subscription's
-     * delivery thread is reading the store (EventSubscription.resolve or next), the store's "closed"
-     * TaskStoreException overwrites the pending error ({@code error = ex} without checking for one), so
-     * the subscriber gets the store's exception instead of ManagerClosedException (issue 7, defect 11,
-     * under an interleaving). Accepted here only in that exact form until the engine keeps the first
-     * error; then delete this method and the test insists on ManagerClosedException again.
-     */
-    private static boolean knownCloseRace(Throwable error) {
-        return error instanceof TaskStoreException && "store is closed".equals(error.getMessage());
     }
 }

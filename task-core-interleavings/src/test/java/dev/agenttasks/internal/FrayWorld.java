@@ -159,6 +159,7 @@ final class FrayWorld {
         final ManualScheduler scheduler = new ManualScheduler(clock);
         final Spawner turns = new Spawner();
         final Spawner delivery = new Spawner();
+        final Spawner claiming = new Spawner();
         final Runner runner = new Runner();
         final Harness.Store store = new Harness.Store(); // its close() keeps the data readable
         final Engine engine;
@@ -171,6 +172,8 @@ final class FrayWorld {
                     .cancelGrace(Duration.ofHours(1)).shutdownTimeout(Duration.ofSeconds(5)).build();
             engine.deliveryExecutor.shutdown();
             engine.deliveryExecutor = delivery;
+            engine.claims.async.shutdown(); // claims of queued tasks (the multi-host protocol) run on tracked threads too
+            engine.claims.async = claiming;
             engine.ids = Ids.counting();
         }
 
@@ -183,18 +186,20 @@ final class FrayWorld {
         void quiesce() {
             int seen;
             do {
-                seen = turns.started();
+                seen = turns.started() + claiming.started();
+                claiming.joinAll();
                 turns.joinAll();
                 if (!engine.closed) {
                     engine.writer.flush();
                     engine.writer.flush();
                 }
-            } while (turns.started() != seen);
+            } while (turns.started() + claiming.started() != seen);
             delivery.joinAll();
         }
 
         void close() {
             engine.close();
+            claiming.joinAll();
             turns.joinAll();
             delivery.joinAll();
         }

@@ -29,7 +29,8 @@ final class Claims {
     private final AtomicBoolean maybeQueued = new AtomicBoolean(true);
     private final AtomicBoolean again = new AtomicBoolean();
     private final AtomicBoolean scheduled = new AtomicBoolean();
-    private final ExecutorService async = Executors.newSingleThreadExecutor(EngineThreads.named("agent-tasks-claims-"));
+    /** The claim thread; replaceable by interleaving tests (package-private seam), like the delivery executor. */
+    ExecutorService async = Executors.newSingleThreadExecutor(EngineThreads.named("agent-tasks-claims-"));
 
     Claims(Engine engine, int limit) {
         this.engine = engine;

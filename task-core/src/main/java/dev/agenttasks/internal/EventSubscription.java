@@ -138,7 +138,9 @@ final class EventSubscription implements Flow.Subscription, Runnable {
                 try {
                     e = next();
                 } catch (RuntimeException ex) {
-                    error = ex;
+                    if (error == null) { // close() or delete set the error first: keep it (a closed store's error is only its echo)
+                        error = ex;
+                    }
                     terminateWithError();
                     return;
                 }
@@ -206,7 +208,9 @@ final class EventSubscription implements Flow.Subscription, Runnable {
                 }
             }
         } catch (RuntimeException ex) {
-            error = ex;
+            if (error == null) { // keep the error close() or delete set before the store failed
+                error = ex;
+            }
             terminateWithError();
             return false;
         }

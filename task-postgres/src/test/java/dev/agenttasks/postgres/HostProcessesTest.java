@@ -138,7 +138,7 @@ class HostProcessesTest {
     @Test
     void aStoppedHostLosesItsTaskWritesNothingForItAndRejoins() throws Exception {
         HostProcess h1 = start("h1", 2);
-        String id = h1.create(2_000, 10, null, WAIT);
+        String id = h1.create(600, 10, null, WAIT);
         Awaitility.await().atMost(WAIT).until(() -> byHost(log(id), "h1").stream()
                 .filter(e -> e.type().equals("tick")).count() >= 5);
         HostProcess h2 = start("h2", 2);

@@ -63,6 +63,9 @@ public final class HostMain {
         config.setMaximumPoolSize(4);
         config.setMinimumIdle(1);
         config.setPoolName("host-" + hostId);
+        // a frozen host (SIGSTOP, a long pause) must not hold row locks that a takeover waits for: the server ends
+        // a session idle in a transaction after 2 s
+        config.setConnectionInitSql("SET idle_in_transaction_session_timeout = 2000");
         try (HikariDataSource pool = new HikariDataSource(config);
              TaskManager manager = Hosts.configure(TaskManager.builder(), hostId, heartbeatMillis, deadAfterMillis)
                      .store(PostgresTaskStore.builder(pool).schema(schema).build())

@@ -5,8 +5,11 @@ import dev.agenttasks.TaskEvent;
 import dev.agenttasks.TaskQuery;
 import dev.agenttasks.TaskStatus;
 import dev.agenttasks.TaskStoreException;
+import dev.agenttasks.spi.IdempotencyKey;
 import dev.agenttasks.spi.JsonEncoded;
 import dev.agenttasks.spi.PendingMessage;
+import dev.agenttasks.spi.RemoteRequest;
+import dev.agenttasks.spi.StoreChangeListener;
 import dev.agenttasks.spi.StoreConflictException;
 import dev.agenttasks.spi.StoreOp;
 import dev.agenttasks.spi.TaskCursor;
@@ -101,7 +104,17 @@ import java.util.concurrent.TimeUnit;
  *
  * <p><b>Deletion and retention</b> work in bounded transactions: the events of a deleted or purged task are
  * removed {@link Builder#deleteBatchSize(int) a batch of rows} at a time, newest first (a concurrent reader sees
- * a shorter log, never one with a gap), then the task row with its messages. Thread-safe.
+ * a shorter log, never one with a gap), then the task row with its messages, requests and idempotency keys.
+ *
+ * <p><b>Several hosts</b> (schema version 3, {@code docs/multi-host.md}): each manager on the database heartbeats
+ * in {@code hosts}; {@link #claim(String, int)} takes queued tasks with {@code FOR UPDATE SKIP LOCKED}, so hosts
+ * never wait for each other's claims; a {@link StoreOp.Fence} locks its task's row until the batch commits, so a
+ * takeover by another host waits for the batch and then fences the former owner out. Triggers {@code NOTIFY} the
+ * ids of tasks with new events, new unclaimed tasks and new {@link RemoteRequest requests} on the channel
+ * {@code agent_tasks:<schema>}; {@link #addChangeListener(StoreChangeListener)} listens on one dedicated
+ * connection (reconnecting when it breaks), and the engine polls behind it. Recommended for several hosts: a
+ * server-side {@code idle_in_transaction_session_timeout} (for example 10 s on the store's role), so that a host
+ * frozen inside a transaction cannot hold a task's row, and a takeover, for longer. Thread-safe.
  */
 public final class PostgresTaskStore implements TaskStore {
 
@@ -148,6 +161,10 @@ public final class PostgresTaskStore implements TaskStore {
     private final String purgeCandidates;
     private final String purgeEventChunk;
     private final String purgeTasks;
+    private final HostOps hostOps;
+    private final Claims claims;
+    /** Push wake-ups, or null if the builder turned them off. */
+    private final ChangeFeed changes;
 
     private PostgresTaskStore(Builder b) {
         this.dataSource = b.dataSource;
@@ -156,16 +173,17 @@ public final class PostgresTaskStore implements TaskStore {
         this.deleteBatchSize = b.deleteBatchSize;
         this.attempts = b.attempts;
         this.commitCheckTimeout = b.commitCheckTimeout;
+        this.hostOps = new HostOps(schema);
+        this.claims = new Claims(this, schema);
+        DataSource listenFrom = b.listenerDataSource != null ? b.listenerDataSource : b.dataSource;
+        this.changes = b.notifications ? new ChangeFeed(schema, listenFrom::getConnection) : null;
         String s = '"' + schema + '"';
-        this.selectTask = "SELECT t.id, t.agent_id, t.session_id, t.status, t.title, t.model, t.created_at, "
-                + "t.started_at, t.completed_at, t.error, t.work_dir, t.metadata, t.options, t.timeout_millis, "
-                + "t.owner, t.lease_until, (SELECT coalesce(max(e.seq), 0) FROM " + s + ".events e "
-                + "WHERE e.task_id = t.id) FROM " + s + ".tasks t";
+        this.selectTask = selectTask(s);
         this.insertTasks = "INSERT INTO " + s + ".tasks (id, agent_id, session_id, status, title, title_lower, model, "
                 + "created_at, started_at, completed_at, error, work_dir, metadata, options, timeout_millis, owner, "
-                + "lease_until) SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], "
+                + "lease_until, epoch) SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], "
                 + "?::text[], ?::text[], ?::int8[], ?::int8[], ?::int8[], ?::text[], ?::text[], ?::text[], ?::text[], "
-                + "?::int8[], ?::text[], ?::int8[]) ON CONFLICT (id) DO NOTHING RETURNING id";
+                + "?::int8[], ?::text[], ?::int8[], ?::int8[]) ON CONFLICT (id) DO NOTHING RETURNING id";
         this.updateTask = "UPDATE " + s + ".tasks SET session_id = ?, status = ?, started_at = ?, completed_at = ?, "
                 + "error = ?, owner = ?, lease_until = ? WHERE id = ? AND status = ?";
         this.appendEvents = "INSERT INTO " + s + ".events (task_id, seq, type, data, ts) "
@@ -370,10 +388,17 @@ public final class PostgresTaskStore implements TaskStore {
         }
     }
 
+    /** The kinds of op in the order {@link #plan(List)} applies them when it may group them by kind. */
+    private static final List<Class<?>> KINDS = List.of(StoreOp.InsertTask.class, StoreOp.Fence.class,
+            StoreOp.UpdateTask.class, StoreOp.AddMessage.class, StoreOp.RemoveMessage.class, StoreOp.AddRequest.class,
+            StoreOp.RemoveRequest.class, StoreOp.PutKey.class, StoreOp.AppendEvent.class);
+
     /**
-     * Groups the ops into runs of one kind. Kind by kind (inserts, updates, new messages, removed messages,
-     * events) when that is equivalent to their order: no op comes before the insert of its task and no message is
-     * removed before it is added in the batch. Otherwise consecutive runs of the same kind, in order.
+     * Groups the ops into runs of one kind. Kind by kind (inserts, fences, updates, new messages, removed
+     * messages, new requests, removed requests, idempotency keys, events) when that is equivalent to their order:
+     * no op comes before the insert of its task, no message is removed before it is added in the batch, and no
+     * fence comes after another op (but the insert) of its task. Otherwise consecutive runs of the same kind, in
+     * order.
      */
     static List<List<StoreOp>> plan(List<StoreOp> ops) {
         Map<String, Integer> insertAt = new HashMap<>();
@@ -387,6 +412,7 @@ public final class PostgresTaskStore implements TaskStore {
             }
         }
         boolean byKind = true;
+        Set<String> touched = new HashSet<>();
         for (int i = 0; i < ops.size() && byKind; i++) {
             StoreOp op = ops.get(i);
             Integer ins = insertAt.get(op.taskId());
@@ -395,12 +421,16 @@ public final class PostgresTaskStore implements TaskStore {
             } else if (op instanceof StoreOp.RemoveMessage) {
                 Integer add = addAt.get(op.taskId() + '\u0000' + ((StoreOp.RemoveMessage) op).messageId());
                 byKind = add == null || add < i;
+            } else if (op instanceof StoreOp.Fence) {
+                byKind = !touched.contains(op.taskId());
+            }
+            if (!(op instanceof StoreOp.InsertTask) && !(op instanceof StoreOp.Fence)) {
+                touched.add(op.taskId());
             }
         }
         List<List<StoreOp>> runs = new ArrayList<>();
         if (byKind) {
-            for (Class<?> kind : List.of(StoreOp.InsertTask.class, StoreOp.UpdateTask.class, StoreOp.AddMessage.class,
-                    StoreOp.RemoveMessage.class, StoreOp.AppendEvent.class)) {
+            for (Class<?> kind : KINDS) {
                 List<StoreOp> run = new ArrayList<>();
                 for (StoreOp op : ops) {
                     if (op.getClass() == kind) {
@@ -439,6 +469,14 @@ public final class PostgresTaskStore implements TaskStore {
             addMessages(c, run);
         } else if (first instanceof StoreOp.RemoveMessage) {
             removeMessages(c, run);
+        } else if (first instanceof StoreOp.Fence) {
+            hostOps.fences(c, run);
+        } else if (first instanceof StoreOp.AddRequest) {
+            hostOps.addRequests(c, run);
+        } else if (first instanceof StoreOp.RemoveRequest) {
+            hostOps.removeRequests(c, run);
+        } else if (first instanceof StoreOp.PutKey) {
+            hostOps.putKeys(c, run);
         } else {
             throw new TaskStoreException("unknown store op: " + first.getClass().getName());
         }
@@ -448,7 +486,7 @@ public final class PostgresTaskStore implements TaskStore {
     private void insertTasks(Connection c, List<StoreOp> run) throws SQLException {
         int n = run.size();
         String[][] text = new String[12][n];
-        Long[][] num = new Long[5][n];
+        Long[][] num = new Long[6][n];
         for (int k = 0; k < n; k++) {
             TaskRecord r = ((StoreOp.InsertTask) run.get(k)).record();
             Task t = r.task();
@@ -469,6 +507,7 @@ public final class PostgresTaskStore implements TaskStore {
             num[3][k] = r.timeoutMillis();
             text[11][k] = r.owner();
             num[4][k] = nanos(r.leaseUntil(), "leaseUntil");
+            num[5][k] = r.epoch();
         }
         Set<String> inserted = new HashSet<>();
         try (PreparedStatement ps = c.prepareStatement(insertTasks)) {
@@ -484,7 +523,8 @@ public final class PostgresTaskStore implements TaskStore {
             }
             ps.setArray(p++, c.createArrayOf("int8", num[3]));
             ps.setArray(p++, c.createArrayOf("text", text[11]));
-            ps.setArray(p, c.createArrayOf("int8", num[4]));
+            ps.setArray(p++, c.createArrayOf("int8", num[4]));
+            ps.setArray(p, c.createArrayOf("int8", num[5]));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     inserted.add(rs.getString(1));
@@ -949,12 +989,30 @@ public final class PostgresTaskStore implements TaskStore {
         });
     }
 
-    private static TaskRecord taskRecord(ResultSet rs) throws SQLException {
+    /**
+     * @param s the quoted schema
+     * @return the columns {@link #taskRecord(ResultSet)} reads, of a task row aliased {@code t}
+     */
+    static String taskColumns(String s) {
+        return "t.id, t.agent_id, t.session_id, t.status, t.title, t.model, t.created_at, t.started_at, "
+                + "t.completed_at, t.error, t.work_dir, t.metadata, t.options, t.timeout_millis, t.owner, t.lease_until, "
+                + "(SELECT coalesce(max(e.seq), 0) FROM " + s + ".events e WHERE e.task_id = t.id), t.epoch";
+    }
+
+    /**
+     * @param s the quoted schema
+     * @return a select of task rows (aliased {@code t}) in the form {@link #taskRecord(ResultSet)} reads
+     */
+    static String selectTask(String s) {
+        return "SELECT " + taskColumns(s) + " FROM " + s + ".tasks t";
+    }
+
+    static TaskRecord taskRecord(ResultSet rs) throws SQLException {
         Task t = new Task(rs.getString(1), rs.getString(2), rs.getString(3), TaskStatus.valueOf(rs.getString(4)),
                 rs.getString(5), rs.getString(6), Times.fromNanos(rs.getLong(7)), instant(rs, 8), instant(rs, 9),
                 rs.getString(10), rs.getString(11), Json.readStringMap(rs.getString(12)));
         return new TaskRecord(t, Json.readMap(rs.getString(13)), rs.getLong(14), rs.getString(15), instant(rs, 16),
-                rs.getLong(17));
+                rs.getLong(17), rs.getLong(18));
     }
 
     private static String[] statusNames(Set<TaskStatus> statuses) {
@@ -978,7 +1036,7 @@ public final class PostgresTaskStore implements TaskStore {
      * Runs {@code work} on a connection from the data source (auto-commit, or in one transaction), retrying
      * transient failures on a fresh connection up to {@link #attempts} times.
      */
-    private <T> T call(String what, boolean autoCommit, SqlWork<T> work) {
+    <T> T call(String what, boolean autoCommit, SqlWork<T> work) {
         checkOpen();
         SQLException last = null;
         for (int attempt = 1; attempt <= attempts; attempt++) {
@@ -1095,7 +1153,7 @@ public final class PostgresTaskStore implements TaskStore {
         return rs.wasNull() ? null : Times.fromNanos(v);
     }
 
-    private static long clampedNanos(Instant t) {
+    static long clampedNanos(Instant t) {
         if (t.isBefore(Times.fromNanos(Long.MIN_VALUE))) {
             return Long.MIN_VALUE;
         }
@@ -1111,6 +1169,103 @@ public final class PostgresTaskStore implements TaskStore {
         }
     }
 
+    // ---------------------------------------------------------------------------------- several hosts
+
+    /** {@inheritDoc} One upsert of the host's row. */
+    @Override
+    public void heartbeat(String hostId, Instant now) {
+        Objects.requireNonNull(hostId, "hostId");
+        Objects.requireNonNull(now, "now");
+        checkOpen();
+        claims.heartbeat(hostId, now);
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public void removeHost(String hostId) {
+        Objects.requireNonNull(hostId, "hostId");
+        checkOpen();
+        claims.removeHost(hostId);
+    }
+
+    /** {@inheritDoc} One indexed read (owned tasks only, joined to the hosts). */
+    @Override
+    public List<TaskRecord> orphans(Instant heartbeatBefore, int limit) {
+        Objects.requireNonNull(heartbeatBefore, "heartbeatBefore");
+        checkOpen();
+        return claims.orphans(heartbeatBefore, limit);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>One statement: {@code UPDATE … FROM (SELECT … ORDER BY created_at, id LIMIT ? FOR UPDATE SKIP LOCKED)
+     * RETURNING …}, on a partial index of the unclaimed queue; concurrent claims skip each other's rows.
+     */
+    @Override
+    public List<TaskRecord> claim(String hostId, int max) {
+        Objects.requireNonNull(hostId, "hostId");
+        checkOpen();
+        return claims.claim(hostId, max);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>One conditional {@code UPDATE}; it waits for a batch that holds the row through a {@link StoreOp.Fence},
+     * then sees that batch's outcome.
+     */
+    @Override
+    public Optional<TaskRecord> takeOver(String taskId, String expectedOwner, long expectedEpoch, String newOwner) {
+        Objects.requireNonNull(taskId, "taskId");
+        checkOpen();
+        return claims.takeOver(taskId, expectedOwner, expectedEpoch, newOwner);
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public List<RemoteRequest> requests(String hostId, int limit) {
+        Objects.requireNonNull(hostId, "hostId");
+        checkOpen();
+        return claims.requests(hostId, limit);
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public Optional<IdempotencyKey> idempotencyKey(String key) {
+        Objects.requireNonNull(key, "key");
+        checkOpen();
+        return claims.idempotencyKey(key);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The first listener starts a thread that holds one connection of the data source (or of
+     * {@link Builder#listenerDataSource(DataSource)}) and {@code LISTEN}s on the schema's channel; triggers
+     * {@code NOTIFY} task ids when events, unclaimed tasks and requests are committed. A lost connection is
+     * opened again. Returns false if {@link Builder#notifications(boolean)} turned this off.
+     */
+    @Override
+    public boolean addChangeListener(StoreChangeListener listener) {
+        Objects.requireNonNull(listener, "listener");
+        checkOpen();
+        return changes != null && changes.add(listener);
+    }
+
+    /** {@inheritDoc} The last listener's removal closes the listening connection. */
+    @Override
+    public void removeChangeListener(StoreChangeListener listener) {
+        if (changes != null && listener != null) {
+            changes.remove(listener);
+        }
+    }
+
+    /** @return true while the store listens for notifications on its dedicated connection */
+    boolean isListening() {
+        return changes != null && changes.isListening();
+    }
+
     /**
      * Marks the store closed; later calls throw {@link TaskStoreException}. A data source the host passed is not
      * closed. Idempotent.
@@ -1121,6 +1276,9 @@ public final class PostgresTaskStore implements TaskStore {
             return;
         }
         closed = true;
+        if (changes != null) {
+            changes.close();
+        }
         closeOwned();
         LOG.info("Closed PostgreSQL task store (schema {})", schema);
     }
@@ -1299,6 +1457,8 @@ public final class PostgresTaskStore implements TaskStore {
         private int deleteBatchSize = DEFAULT_DELETE_BATCH_SIZE;
         private int attempts = DEFAULT_ATTEMPTS;
         private Duration commitCheckTimeout = DEFAULT_COMMIT_CHECK_TIMEOUT;
+        private boolean notifications = true;
+        private DataSource listenerDataSource;
 
         private Builder(DataSource dataSource, AutoCloseable ownedDataSource) {
             this.dataSource = dataSource;
@@ -1362,6 +1522,30 @@ public final class PostgresTaskStore implements TaskStore {
                 throw new IllegalArgumentException("commitCheckTimeout must be positive: " + timeout);
             }
             this.commitCheckTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * @param on whether {@link #addChangeListener(StoreChangeListener)} listens for PostgreSQL notifications
+         *           (one dedicated connection per store while a listener is registered); true by default. Turn it
+         *           off when the database cannot deliver them; the engine then finds other hosts' changes by
+         *           polling only
+         * @return this builder
+         */
+        public Builder notifications(boolean on) {
+            this.notifications = on;
+            return this;
+        }
+
+        /**
+         * @param dataSource where the dedicated listening connection comes from instead of the store's data
+         *                   source: for example a direct connection to the server when the store's pool goes
+         *                   through a transaction-pooling proxy such as PgBouncer, which does not pass
+         *                   {@code LISTEN/NOTIFY} on; the store closes each connection it takes, never the source
+         * @return this builder
+         */
+        public Builder listenerDataSource(DataSource dataSource) {
+            this.listenerDataSource = Objects.requireNonNull(dataSource, "listenerDataSource can not be null");
             return this;
         }
 

@@ -1,28 +1,33 @@
--- agent-tasks PostgreSQL schema, version 3: several hosts on one database. Applied with search_path set to the
--- store's schema.
+-- agent-tasks PostgreSQL schema, version 3: several hosts on one database (docs/multi-host.md). Applied with
+-- search_path set to the store's schema.
 --
--- Wake-ups: statement-level triggers send one NOTIFY per statement on the channel agent_tasks:<schema> (see
--- NotifyListener.channel), payload '<kind>:<id>,<id>,...' with task ids only ('<kind>:*' when the ids would not
--- fit the 8,000-byte payload limit): 'e' events appended, 'p' tasks queued (PENDING), 'r' requests for a
--- task's owner. A NOTIFY is delivered at commit, so a listener never hears of rows it cannot read yet; the
--- listener reads the store for the truth and keeps polling behind it.
+-- tasks.owner and tasks.epoch (the fencing token) exist since version 1: a claim or takeover increments epoch;
+-- every batch of a turn is fenced on (owner, epoch) with the row locked until it commits.
+--
+-- Wake-ups: statement-level triggers send NOTIFY on the channel agent_tasks:<schema> (see
+-- NotifyListener.channel) with task ids only, '<kind>:<id>,<id>,...', at most 100 ids per notification
+-- ('<kind>:*' if those would not fit the 8,000-byte payload limit): 'e' events appended, 'p' tasks queued
+-- unclaimed (PENDING, no owner), 'r' requests for a task's owner. NOTIFY is delivered at commit, so a listener
+-- never hears of rows it cannot read yet; listeners read the store for the facts and keep polling behind it.
 
-CREATE FUNCTION notify_channel() RETURNS text LANGUAGE sql STABLE SET search_path FROM CURRENT AS $$
-    SELECT CASE WHEN length(current_schema()) <= 51 THEN 'agent_tasks:' || current_schema()
-                ELSE 'agent_tasks:' || md5(current_schema()) END
-$$;
-
-CREATE FUNCTION notify_ids(kind text, ids text) RETURNS void LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+CREATE FUNCTION notify_ids(kind text, ids text[]) RETURNS void LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+DECLARE
+    channel text := CASE WHEN length(current_schema()) <= 51 THEN 'agent_tasks:' || current_schema()
+                         ELSE 'agent_tasks:' || md5(current_schema()) END;
+    chunk text;
+    i int := 1;
 BEGIN
-    IF ids IS NOT NULL THEN
-        PERFORM pg_notify(notify_channel(), kind || ':' || CASE WHEN octet_length(ids) > 7000 THEN '*' ELSE ids END);
-    END IF;
+    WHILE ids IS NOT NULL AND i <= cardinality(ids) LOOP
+        chunk := array_to_string(ids[i:i + 99], ',');
+        PERFORM pg_notify(channel, kind || ':' || CASE WHEN octet_length(chunk) > 7900 THEN '*' ELSE chunk END);
+        i := i + 100;
+    END LOOP;
 END
 $$;
 
 CREATE FUNCTION events_notify() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
-    PERFORM notify_ids('e', (SELECT string_agg(DISTINCT task_id, ',') FROM appended));
+    PERFORM notify_ids('e', (SELECT array_agg(DISTINCT task_id) FROM appended));
     RETURN NULL;
 END
 $$;
@@ -32,7 +37,7 @@ CREATE TRIGGER events_notify AFTER INSERT ON events REFERENCING NEW TABLE AS app
 
 CREATE FUNCTION tasks_notify() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
-    PERFORM notify_ids('p', (SELECT string_agg(DISTINCT id, ',') FROM queued WHERE status = 'PENDING'));
+    PERFORM notify_ids('p', (SELECT array_agg(id) FROM queued WHERE status = 'PENDING' AND owner IS NULL));
     RETURN NULL;
 END
 $$;
@@ -42,36 +47,41 @@ CREATE TRIGGER tasks_insert_notify AFTER INSERT ON tasks REFERENCING NEW TABLE A
 CREATE TRIGGER tasks_update_notify AFTER UPDATE ON tasks REFERENCING NEW TABLE AS queued
     FOR EACH STATEMENT EXECUTE PROCEDURE tasks_notify();
 
--- hosts and their heartbeats (one row per host, one update per host per interval)
+-- claiming: the queue of unclaimed PENDING tasks in creation order; partial, so it stays as small as the queue
+CREATE INDEX tasks_claim_idx ON tasks (created_at, id) WHERE status = 'PENDING' AND owner IS NULL;
+
+-- hosts and their heartbeats (one row per live host, one update per host per interval; the host's clock)
 CREATE TABLE hosts (
     id           text COLLATE "C" NOT NULL PRIMARY KEY,
-    started_at   bigint NOT NULL,
     heartbeat_at bigint NOT NULL
 );
 
--- claiming: the queue of unowned PENDING tasks in creation order; partial, so it stays as small as the queue
-CREATE INDEX tasks_claim_idx ON tasks (created_at, id) WHERE status = 'PENDING' AND owner IS NULL;
-
--- idempotent creates: one task per key, with the fingerprint of the request that created it
-ALTER TABLE tasks ADD COLUMN idempotency_key text COLLATE "C";
-ALTER TABLE tasks ADD COLUMN request_fingerprint text;
-CREATE UNIQUE INDEX tasks_idempotency_idx ON tasks (idempotency_key) WHERE idempotency_key IS NOT NULL;
-
--- requests for the owner of a task (cancel, delete), written first, then the owner is woken
+-- requests for the owner of a task (cancel, delete, message): written first, then the owner is woken
 CREATE TABLE requests (
-    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    task_id    text COLLATE "C" NOT NULL,
+    seq        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    request_id text COLLATE "C" NOT NULL UNIQUE,
+    task_id    text COLLATE "C" NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
     kind       text   NOT NULL,
     created_at bigint NOT NULL
 );
-CREATE INDEX requests_task_idx ON requests (task_id, id);
+CREATE INDEX requests_task_idx ON requests (task_id);
 
 CREATE FUNCTION requests_notify() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
-    PERFORM notify_ids('r', (SELECT string_agg(DISTINCT task_id, ',') FROM added));
+    PERFORM notify_ids('r', (SELECT array_agg(DISTINCT task_id) FROM added));
     RETURN NULL;
 END
 $$;
 
 CREATE TRIGGER requests_notify AFTER INSERT ON requests REFERENCING NEW TABLE AS added
     FOR EACH STATEMENT EXECUTE PROCEDURE requests_notify();
+
+-- idempotency keys: unique; the first request's fingerprint and outcome; deleted with their task
+CREATE TABLE idempotency_keys (
+    key         text COLLATE "C" NOT NULL PRIMARY KEY,
+    task_id     text COLLATE "C" NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+    fingerprint text   NOT NULL,
+    outcome     text,
+    created_at  bigint NOT NULL
+);
+CREATE INDEX idempotency_keys_task_idx ON idempotency_keys (task_id);

@@ -104,6 +104,22 @@ public interface TaskManager extends AutoCloseable {
      */
     SendResult sendMessage(String taskId, TaskMessage message);
 
+    /**
+     * Sends a follow-up message at most once per idempotency key: a retry with a key already used for
+     * the same task and the same message returns the first call's result without storing the message
+     * again (on any host sharing the store). Keys are scoped to the task and deleted with it.
+     *
+     * @param taskId         the task
+     * @param message        the message
+     * @param idempotencyKey the key, or {@code null} for none (then as {@link #sendMessage(String, TaskMessage)})
+     * @return what happened to it (for a retry: what happened to the first)
+     * @throws NoSuchTaskException                 if there is no such task
+     * @throws TaskNotAcceptingMessagesException if the task has finished (and the key was not used before)
+     * @throws InvalidRequestException             if the message or the key is empty or invalid
+     * @throws IdempotencyKeyMismatchException     if the key was used for a different message to the task
+     */
+    SendResult sendMessage(String taskId, TaskMessage message, String idempotencyKey);
+
     /** @return the number of tasks {@code RUNNING} or {@code WAITING_FOR_INPUT} (the badge count) */
     int runningCount();
 
@@ -205,6 +221,14 @@ public interface TaskManager extends AutoCloseable {
         public static final int DEFAULT_WRITE_QUEUE_CAPACITY = 65536;
         /** Default {@link #writeQueueBytes(long)}: 64 MiB of emitted events waiting for the store. */
         public static final long DEFAULT_WRITE_QUEUE_BYTES = 64L << 20;
+        /** Default {@link #heartbeatInterval(Duration)}: 5 seconds. */
+        public static final Duration DEFAULT_HEARTBEAT_INTERVAL = Duration.ofSeconds(5);
+        /** Default {@link #hostDeadAfter(Duration)}: 30 seconds (six missed heartbeats). */
+        public static final Duration DEFAULT_HOST_DEAD_AFTER = Duration.ofSeconds(30);
+        /** Default {@link #pollInterval(Duration)}: 1 second. */
+        public static final Duration DEFAULT_POLL_INTERVAL = Duration.ofSeconds(1);
+        /** Default {@link #eventPollInterval(Duration)}: 150 milliseconds. */
+        public static final Duration DEFAULT_EVENT_POLL_INTERVAL = Duration.ofMillis(150);
         /** Default {@link #transientErrorBudget(Duration)}: 30 seconds. */
         public static final Duration DEFAULT_TRANSIENT_ERROR_BUDGET = Duration.ofSeconds(30);
 
@@ -228,6 +252,10 @@ public interface TaskManager extends AutoCloseable {
         TaskLimits limits = TaskLimits.defaults();
         Clock clock = Clock.systemUTC();
         String hostId;
+        Duration heartbeatInterval = DEFAULT_HEARTBEAT_INTERVAL;
+        Duration hostDeadAfter = DEFAULT_HOST_DEAD_AFTER;
+        Duration pollInterval = DEFAULT_POLL_INTERVAL;
+        Duration eventPollInterval = DEFAULT_EVENT_POLL_INTERVAL;
         Duration transientErrorBudget = DEFAULT_TRANSIENT_ERROR_BUDGET;
         ScheduledExecutorService scheduler;
 
@@ -456,11 +484,76 @@ public interface TaskManager extends AutoCloseable {
         }
 
         /**
-         * @param hostId name of this host, recorded as the owner of the tasks it runs
+         * The name of this host among the managers sharing the store, recorded as the owner of the tasks
+         * it claims. Default: a random id per manager. A stable id (for example the machine's name)
+         * lets a restarted host recover the tasks it left at once, instead of after
+         * {@link #hostDeadAfter(Duration)}; two live managers must never share one.
+         *
+         * @param hostId name of this host (1 to 200 characters)
          * @return this
          */
         public Builder hostId(String hostId) {
-            this.hostId = Objects.requireNonNull(hostId, "hostId can not be null");
+            Objects.requireNonNull(hostId, "hostId can not be null");
+            if (hostId.isBlank() || hostId.length() > 200) {
+                throw new IllegalArgumentException("hostId must be 1 to 200 characters and not blank");
+            }
+            this.hostId = hostId;
+            return this;
+        }
+
+        /**
+         * How often this host records its heartbeat in the store (one write per interval) and looks for
+         * dead hosts' tasks to take over. Default {@link #DEFAULT_HEARTBEAT_INTERVAL}.
+         *
+         * @param interval the interval
+         * @return this
+         */
+        public Builder heartbeatInterval(Duration interval) {
+            this.heartbeatInterval = positive(Objects.requireNonNull(interval, "heartbeatInterval can not be null"),
+                    "heartbeatInterval");
+            return this;
+        }
+
+        /**
+         * How long a host may miss heartbeats before the others consider it dead and take its tasks
+         * over through the {@link #recoveryPolicy(RecoveryPolicy) recovery policy}; takeover happens
+         * within this plus one {@link #heartbeatInterval(Duration) heartbeat interval}. Must exceed the
+         * heartbeat interval (and the clock skew between hosts, and the longest pause a host may
+         * survive without losing its tasks). Default {@link #DEFAULT_HOST_DEAD_AFTER}.
+         *
+         * @param timeout the timeout
+         * @return this
+         */
+        public Builder hostDeadAfter(Duration timeout) {
+            this.hostDeadAfter = positive(Objects.requireNonNull(timeout, "hostDeadAfter can not be null"),
+                    "hostDeadAfter");
+            return this;
+        }
+
+        /**
+         * How often this host polls the store for queued tasks to claim and for requests other hosts
+         * left for its tasks (cancel, delete, messages), when no wake-up came sooner. Default
+         * {@link #DEFAULT_POLL_INTERVAL}.
+         *
+         * @param interval the interval
+         * @return this
+         */
+        public Builder pollInterval(Duration interval) {
+            this.pollInterval = positive(Objects.requireNonNull(interval, "pollInterval can not be null"),
+                    "pollInterval");
+            return this;
+        }
+
+        /**
+         * How often a subscriber of a task that runs on another host re-reads the store for new events,
+         * when no wake-up came sooner. Default {@link #DEFAULT_EVENT_POLL_INTERVAL}.
+         *
+         * @param interval the interval
+         * @return this
+         */
+        public Builder eventPollInterval(Duration interval) {
+            this.eventPollInterval = positive(Objects.requireNonNull(interval, "eventPollInterval can not be null"),
+                    "eventPollInterval");
             return this;
         }
 
@@ -477,10 +570,15 @@ public interface TaskManager extends AutoCloseable {
             if (runner == null) {
                 throw new IllegalStateException("runner is required");
             }
+            if (hostDeadAfter.compareTo(heartbeatInterval) <= 0) {
+                throw new IllegalStateException("hostDeadAfter (" + hostDeadAfter + ") must exceed heartbeatInterval ("
+                        + heartbeatInterval + ")");
+            }
             return new Engine(new Engine.Config(store, runner, maxConcurrentTasks, defaultTimeout, cancelGrace,
                     shutdownTimeout, commitDelay, executor, liveTailSize, pageSize, maxBatchSize,
                     writeQueueCapacity, deliveryThreads, recoveryPolicy, List.copyOf(listeners), limits, clock,
-                    hostId, transientErrorBudget, scheduler, liveTailBytes, writeQueueBytes));
+                    hostId, transientErrorBudget, scheduler, liveTailBytes, writeQueueBytes,
+                    new Engine.Hosting(heartbeatInterval, hostDeadAfter, pollInterval, eventPollInterval)));
         }
 
         private static int positive(int n, String name) {

@@ -19,6 +19,10 @@ import java.util.Objects;
  * @param title    an explicit title, or {@code null} to derive it from the message
  * @param timeout  the longest a single turn may run before the task fails, or {@code null} for the
  *                 manager's default
+ * @param idempotencyKey a key that makes a retried create safe, or {@code null}: a create with a key
+ *                 already used for the same request returns the task the first create made (on any
+ *                 host sharing the store); with a different request it fails with
+ *                 {@link IdempotencyKeyMismatchException}. At most 255 characters, not blank.
  */
 public record TaskRequest(
         String agentId,
@@ -27,7 +31,8 @@ public record TaskRequest(
         Map<String, String> metadata,
         String workDir,
         String title,
-        Duration timeout) {
+        Duration timeout,
+        String idempotencyKey) {
 
     /**
      * Normalises null maps to empty ones; deeper validation happens in the manager.
@@ -39,10 +44,27 @@ public record TaskRequest(
      * @param workDir the work directory of the task, or {@code null}
      * @param title an explicit title, or {@code null} to derive it from the message
      * @param timeout the longest a single turn may run before the task fails, or {@code null} for the manager's default
+     * @param idempotencyKey a key that makes a retried create safe, or {@code null}
      */
     public TaskRequest {
         options = options == null ? Map.of() : options;
         metadata = metadata == null ? Map.of() : metadata;
+    }
+
+    /**
+     * A request without an idempotency key (the form before keys existed).
+     *
+     * @param agentId the agent to run
+     * @param message the first message, or {@code null}
+     * @param options JSON-compatible runner options
+     * @param metadata the host's string metadata
+     * @param workDir the work directory of the task, or {@code null}
+     * @param title an explicit title, or {@code null}
+     * @param timeout the longest a single turn may run, or {@code null} for the manager's default
+     */
+    public TaskRequest(String agentId, TaskMessage message, Map<String, Object> options, Map<String, String> metadata,
+                       String workDir, String title, Duration timeout) {
+        this(agentId, message, options, metadata, workDir, title, timeout, null);
     }
 
     /**
@@ -75,6 +97,7 @@ public record TaskRequest(
         private String workDir;
         private String title;
         private Duration timeout;
+        private String idempotencyKey;
 
         private Builder(String agentId) {
             this.agentId = agentId;
@@ -154,10 +177,19 @@ public record TaskRequest(
             return this;
         }
 
+        /**
+         * @param key the idempotency key (for example an HTTP {@code Idempotency-Key} header), or null
+         * @return this
+         */
+        public Builder idempotencyKey(String key) {
+            this.idempotencyKey = key;
+            return this;
+        }
+
         /** @return the request (validated later, by the manager) */
         public TaskRequest build() {
             return new TaskRequest(agentId, message, new LinkedHashMap<>(options), new LinkedHashMap<>(metadata),
-                    workDir, title, timeout);
+                    workDir, title, timeout, idempotencyKey);
         }
     }
 }

@@ -92,6 +92,51 @@ final class CountingStore implements TaskStore {
     }
 
     @Override
+    public void heartbeat(String hostId, java.time.Instant now) {
+        delegate.heartbeat(hostId, now);
+    }
+
+    @Override
+    public void removeHost(String hostId) {
+        delegate.removeHost(hostId);
+    }
+
+    @Override
+    public java.util.List<dev.agenttasks.spi.TaskRecord> orphans(java.time.Instant heartbeatBefore, int limit) {
+        return delegate.orphans(heartbeatBefore, limit);
+    }
+
+    @Override
+    public java.util.List<dev.agenttasks.spi.TaskRecord> claim(String hostId, int max) {
+        return delegate.claim(hostId, max);
+    }
+
+    @Override
+    public java.util.Optional<dev.agenttasks.spi.TaskRecord> takeOver(String taskId, String expectedOwner, long expectedEpoch, String newOwner) {
+        return delegate.takeOver(taskId, expectedOwner, expectedEpoch, newOwner);
+    }
+
+    @Override
+    public java.util.List<dev.agenttasks.spi.RemoteRequest> requests(String hostId, int limit) {
+        return delegate.requests(hostId, limit);
+    }
+
+    @Override
+    public java.util.Optional<dev.agenttasks.spi.IdempotencyKey> idempotencyKey(String key) {
+        return delegate.idempotencyKey(key);
+    }
+
+    @Override
+    public boolean addChangeListener(dev.agenttasks.spi.StoreChangeListener listener) {
+        return delegate.addChangeListener(listener);
+    }
+
+    @Override
+    public void removeChangeListener(dev.agenttasks.spi.StoreChangeListener listener) {
+        delegate.removeChangeListener(listener);
+    }
+
+    @Override
     public int purgeTerminal(Instant completedBefore, int limit) {
         return delegate.purgeTerminal(completedBefore, limit);
     }

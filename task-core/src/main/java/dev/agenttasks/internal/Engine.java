@@ -71,7 +71,12 @@ public final class Engine implements TaskManager {
                          int writeQueueCapacity, int deliveryThreads, RecoveryPolicy recoveryPolicy,
                          List<TaskListener> listeners, TaskLimits limits, Clock clock, String hostId,
                          Duration transientErrorBudget, ScheduledExecutorService scheduler,
-                         long liveTailBytes, long writeQueueBytes) {
+                         long liveTailBytes, long writeQueueBytes, Hosting hosting) {
+    }
+
+    /** Settings of the multi-host protocol (see docs/multi-host.md). */
+    public record Hosting(Duration heartbeatInterval, Duration hostDeadAfter, Duration pollInterval,
+                          Duration eventPollInterval) {
     }
 
     final Config config;
@@ -346,6 +351,14 @@ public final class Engine implements TaskManager {
     }
 
     // ------------------------------------------------------------------ messages
+
+    @Override
+    public SendResult sendMessage(String taskId, TaskMessage message, String idempotencyKey) {
+        if (idempotencyKey == null) {
+            return sendMessage(taskId, message);
+        }
+        throw new UnsupportedOperationException("message idempotency keys are not implemented yet");
+    }
 
     @Override
     public SendResult sendMessage(String taskId, TaskMessage message) {

@@ -14,9 +14,11 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * The in-memory {@link TaskStore} behind {@link TaskStore#inMemory()}: a map of tasks guarded by one
@@ -33,6 +35,10 @@ final class InMemoryTaskStore implements TaskStore {
         TaskRecord record;
         final ArrayList<TaskEvent> events; // index i holds seq i+1
         ArrayList<PendingMessage> messages;
+        /** Requests with their global order number. */
+        ArrayList<Map.Entry<Long, RemoteRequest>> requests = new ArrayList<>(0);
+        /** Idempotency keys of the task, deleted with it. */
+        ArrayList<String> keys = new ArrayList<>(0);
 
         Entry(TaskRecord record, ArrayList<TaskEvent> events, ArrayList<PendingMessage> messages) {
             this.record = record;
@@ -51,6 +57,8 @@ final class InMemoryTaskStore implements TaskStore {
         long eventCount;
         final ArrayList<TaskEvent> newEvents = new ArrayList<>();
         ArrayList<PendingMessage> messages; // a copy, made on first change (messages are few)
+        ArrayList<Map.Entry<Long, RemoteRequest>> requests; // a copy, made on first change
+        final ArrayList<IdempotencyKey> newKeys = new ArrayList<>(0);
 
         Staged(Entry target, TaskRecord record, long eventCount) {
             this.target = target;
@@ -64,19 +72,47 @@ final class InMemoryTaskStore implements TaskStore {
             }
             return messages;
         }
+
+        List<PendingMessage> currentMessages() {
+            return messages != null ? messages : target == null ? List.of() : target.messages;
+        }
+
+        ArrayList<Map.Entry<Long, RemoteRequest>> requests() {
+            if (requests == null) {
+                requests = target == null ? new ArrayList<>() : new ArrayList<>(target.requests);
+            }
+            return requests;
+        }
     }
 
     private final Object lock = new Object();
     private final Map<String, Entry> tasks = new HashMap<>();
+    private final Map<String, IdempotencyKey> keys = new HashMap<>();
+    private final Map<String, Instant> hosts = new HashMap<>();
+    private final CopyOnWriteArrayList<StoreChangeListener> listeners = new CopyOnWriteArrayList<>();
+    private long requestOrder;
     private boolean closed;
 
     @Override
     public void write(List<StoreOp> ops) {
         synchronized (lock) {
+            writeLocked(ops);
+        }
+        if (!listeners.isEmpty()) {
+            InMemoryChanges.notify(listeners, ops);
+        }
+    }
+
+    private void writeLocked(List<StoreOp> ops) {
+        {
             checkOpen();
             Map<String, Staged> staged = new HashMap<>();
+            Map<String, IdempotencyKey> stagedKeys = new HashMap<>(0);
             for (StoreOp op : ops) {
                 String id = op.taskId();
+                if (op instanceof StoreOp.RemoveRequest && !tasks.containsKey(id) && !staged.containsKey(id)) {
+                    continue; // the task is gone, and its requests with it
+                }
                 if (op instanceof StoreOp.InsertTask) {
                     TaskRecord r = ((StoreOp.InsertTask) op).record();
                     if (tasks.containsKey(id) || staged.containsKey(id)) {
@@ -105,7 +141,7 @@ final class InMemoryTaskStore implements TaskStore {
                     Task merged = new Task(old.id(), old.agentId(), t.sessionId(), t.status(), old.title(), old.model(),
                             old.createdAt(), t.startedAt(), t.completedAt(), t.error(), old.workDir(), old.metadata());
                     e.record = new TaskRecord(merged, e.record.options(), e.record.timeoutMillis(),
-                            u.record().owner(), u.record().leaseUntil(), e.record.lastSeq());
+                            u.record().owner(), u.record().leaseUntil(), e.record.lastSeq(), e.record.epoch());
                 } else if (op instanceof StoreOp.AppendEvent) {
                     TaskEvent ev = ((StoreOp.AppendEvent) op).event();
                     long expected = e.eventCount + 1L;
@@ -121,6 +157,27 @@ final class InMemoryTaskStore implements TaskStore {
                 } else if (op instanceof StoreOp.RemoveMessage) {
                     String mid = ((StoreOp.RemoveMessage) op).messageId();
                     e.messages().removeIf(m -> m.messageId().equals(mid));
+                } else if (op instanceof StoreOp.Fence) {
+                    StoreOp.Fence f = (StoreOp.Fence) op;
+                    if (!Objects.equals(e.record.owner(), f.owner()) || e.record.epoch() != f.epoch()) {
+                        throw new StoreConflictException(id, "task " + id + " is held by " + e.record.owner() + " epoch "
+                                + e.record.epoch() + ", not by " + f.owner() + " epoch " + f.epoch());
+                    }
+                    if (f.noPendingMessages() && !e.currentMessages().isEmpty()) {
+                        throw new StoreConflictException(id, "task " + id + " has pending messages");
+                    }
+                } else if (op instanceof StoreOp.AddRequest) {
+                    e.requests().add(Map.entry(0L, ((StoreOp.AddRequest) op).request()));
+                } else if (op instanceof StoreOp.RemoveRequest) {
+                    String rid = ((StoreOp.RemoveRequest) op).requestId();
+                    e.requests().removeIf(r -> r.getValue().requestId().equals(rid));
+                } else if (op instanceof StoreOp.PutKey) {
+                    IdempotencyKey k = ((StoreOp.PutKey) op).key();
+                    if (keys.containsKey(k.key()) || stagedKeys.containsKey(k.key())) {
+                        throw new DuplicateKeyException(id, k.key());
+                    }
+                    stagedKeys.put(k.key(), k);
+                    e.newKeys.add(k);
                 }
             }
             for (Map.Entry<String, Staged> change : staged.entrySet()) { // all valid: apply
@@ -134,6 +191,17 @@ final class InMemoryTaskStore implements TaskStore {
                 target.events.addAll(c.newEvents);
                 if (c.messages != null) {
                     target.messages = c.messages;
+                }
+                if (c.requests != null) {
+                    ArrayList<Map.Entry<Long, RemoteRequest>> numbered = new ArrayList<>(c.requests.size());
+                    for (Map.Entry<Long, RemoteRequest> r : c.requests) {
+                        numbered.add(r.getKey() == 0L ? Map.entry(++requestOrder, r.getValue()) : r);
+                    }
+                    target.requests = numbered;
+                }
+                for (IdempotencyKey k : c.newKeys) {
+                    keys.put(k.key(), k);
+                    target.keys.add(k.key());
                 }
             }
         }
@@ -232,7 +300,7 @@ final class InMemoryTaskStore implements TaskStore {
     public boolean delete(String taskId) {
         synchronized (lock) {
             checkOpen();
-            return tasks.remove(taskId) != null;
+            return removeTask(taskId);
         }
     }
 
@@ -253,12 +321,141 @@ final class InMemoryTaskStore implements TaskStore {
                     if (n >= limit) {
                         return n;
                     }
-                    tasks.remove(id);
+                    removeTask(id);
                     n++;
                 }
             }
             return n;
         }
+    }
+
+    private boolean removeTask(String taskId) {
+        Entry e = tasks.remove(taskId);
+        if (e == null) {
+            return false;
+        }
+        for (String k : e.keys) {
+            keys.remove(k);
+        }
+        return true;
+    }
+
+    // ------------------------------------------------------------------ several hosts
+
+    @Override
+    public void heartbeat(String hostId, Instant now) {
+        Objects.requireNonNull(hostId, "hostId");
+        Objects.requireNonNull(now, "now");
+        synchronized (lock) {
+            checkOpen();
+            hosts.put(hostId, now);
+        }
+    }
+
+    @Override
+    public void removeHost(String hostId) {
+        synchronized (lock) {
+            checkOpen();
+            hosts.remove(hostId);
+        }
+    }
+
+    @Override
+    public List<TaskRecord> orphans(Instant heartbeatBefore, int limit) {
+        List<TaskRecord> out = new ArrayList<>();
+        synchronized (lock) {
+            checkOpen();
+            for (Entry e : tasks.values()) {
+                TaskRecord r = e.record;
+                TaskStatus st = r.task().status();
+                if ((st == TaskStatus.PENDING || st == TaskStatus.RUNNING) && r.owner() != null) {
+                    Instant seen = hosts.get(r.owner());
+                    if (seen == null || seen.isBefore(heartbeatBefore)) {
+                        out.add(r);
+                    }
+                }
+            }
+        }
+        out.sort(NEWEST_FIRST.reversed());
+        return out.size() > limit ? new ArrayList<>(out.subList(0, limit)) : out;
+    }
+
+    @Override
+    public List<TaskRecord> claim(String hostId, int max) {
+        Objects.requireNonNull(hostId, "hostId");
+        List<TaskRecord> claimed = new ArrayList<>();
+        synchronized (lock) {
+            checkOpen();
+            List<Entry> queued = new ArrayList<>();
+            for (Entry e : tasks.values()) {
+                if (e.record.task().status() == TaskStatus.PENDING && e.record.owner() == null) {
+                    queued.add(e);
+                }
+            }
+            queued.sort((a, b) -> NEWEST_FIRST.compare(b.record, a.record));
+            for (int i = 0; i < queued.size() && i < max; i++) {
+                Entry e = queued.get(i);
+                e.record = e.record.withClaim(hostId, e.record.epoch() + 1);
+                claimed.add(e.record);
+            }
+        }
+        return claimed;
+    }
+
+    @Override
+    public Optional<TaskRecord> takeOver(String taskId, String expectedOwner, long expectedEpoch, String newOwner) {
+        TaskRecord after;
+        synchronized (lock) {
+            checkOpen();
+            Entry e = tasks.get(taskId);
+            if (e == null || !Objects.equals(e.record.owner(), expectedOwner) || e.record.epoch() != expectedEpoch) {
+                return Optional.empty();
+            }
+            e.record = e.record.withClaim(newOwner, expectedEpoch + 1);
+            after = e.record;
+        }
+        if (newOwner == null && after.task().status() == TaskStatus.PENDING) {
+            listeners.forEach(l -> InMemoryChanges.call(() -> l.taskQueued(taskId)));
+        }
+        return Optional.of(after);
+    }
+
+    @Override
+    public List<RemoteRequest> requests(String hostId, int limit) {
+        List<Map.Entry<Long, RemoteRequest>> out = new ArrayList<>();
+        synchronized (lock) {
+            checkOpen();
+            for (Entry e : tasks.values()) {
+                if (hostId.equals(e.record.owner())) {
+                    out.addAll(e.requests);
+                }
+            }
+        }
+        out.sort(Map.Entry.comparingByKey());
+        List<RemoteRequest> requests = new ArrayList<>(Math.min(limit, out.size()));
+        for (int i = 0; i < out.size() && i < limit; i++) {
+            requests.add(out.get(i).getValue());
+        }
+        return requests;
+    }
+
+    @Override
+    public Optional<IdempotencyKey> idempotencyKey(String key) {
+        synchronized (lock) {
+            checkOpen();
+            return Optional.ofNullable(keys.get(key));
+        }
+    }
+
+    @Override
+    public boolean addChangeListener(StoreChangeListener listener) {
+        listeners.add(Objects.requireNonNull(listener, "listener"));
+        return true;
+    }
+
+    @Override
+    public void removeChangeListener(StoreChangeListener listener) {
+        listeners.remove(listener);
     }
 
     @Override

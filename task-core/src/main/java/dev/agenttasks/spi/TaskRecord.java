@@ -7,18 +7,30 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * A task as a store keeps it: the public snapshot plus what the engine needs to run it.
+ * A task as a store keeps it: the public snapshot plus what the engine needs to run it and to share
+ * it between hosts (see {@code docs/multi-host.md}).
+ *
+ * <p>Ownership: {@code owner} is the host that holds the task's claim. It is set while the task is
+ * claimed ({@code PENDING} claimed by a host, or {@code RUNNING}) and {@code null} while the task is
+ * queued unclaimed, {@code WAITING_FOR_INPUT} or finished. {@code epoch} is the fencing token: the
+ * store increments it on every {@link TaskStore#claim claim} and {@link TaskStore#takeOver takeover},
+ * and writes conditioned by a {@link StoreOp.Fence} fail once it moved on.
  *
  * @param task       the snapshot; its {@link Task#lastSeq()} is set to {@code lastSeq}
  * @param options    the runner options of the request (JSON-compatible, immutable)
  * @param timeoutMillis the turn timeout of the request in milliseconds, or 0 for the manager default
- * @param owner      the host that runs it now, or {@code null}
- * @param leaseUntil until when the owner's claim holds, or {@code null}
+ * @param owner      the host that holds the task's claim, or {@code null}
+ * @param leaseUntil not used by the engine since the multi-host protocol (host liveness is by
+ *                   heartbeat, {@link TaskStore#heartbeat}); stores keep what is written, usually
+ *                   {@code null}
  * @param lastSeq    the highest event seq stored for the task (0 if none); maintained by the store,
  *                   ignored on writes
+ * @param epoch      the fencing token: 0 for a task never claimed; maintained by the store on
+ *                   {@link TaskStore#claim claim} and {@link TaskStore#takeOver takeover}, taken as
+ *                   given by {@link StoreOp.InsertTask}, ignored by {@link StoreOp.UpdateTask}
  */
 public record TaskRecord(Task task, Map<String, Object> options, long timeoutMillis, String owner,
-                         Instant leaseUntil, long lastSeq) {
+                         Instant leaseUntil, long lastSeq, long epoch) {
 
     /**
      * Requires the task; normalises null options; gives the task this record's {@code lastSeq}.
@@ -26,9 +38,10 @@ public record TaskRecord(Task task, Map<String, Object> options, long timeoutMil
      * @param task the snapshot
      * @param options the runner options of the request (JSON-compatible, immutable)
      * @param timeoutMillis the turn timeout of the request in milliseconds, or 0 for the manager default
-     * @param owner the host that runs it now, or {@code null}
-     * @param leaseUntil until when the owner's claim holds, or {@code null}
+     * @param owner the host that holds the task's claim, or {@code null}
+     * @param leaseUntil not used by the engine; stores keep what is written
      * @param lastSeq the highest event seq stored for the task (0 if none); maintained by the store, ignored on writes
+     * @param epoch the fencing token (0 for a task never claimed)
      */
     public TaskRecord {
         Objects.requireNonNull(task, "task");
@@ -38,6 +51,21 @@ public record TaskRecord(Task task, Map<String, Object> options, long timeoutMil
                     task.createdAt(), task.startedAt(), task.completedAt(), task.error(), task.workDir(),
                     task.metadata(), lastSeq);
         }
+    }
+
+    /**
+     * A record with epoch 0 (the form before the multi-host protocol).
+     *
+     * @param task the snapshot
+     * @param options the runner options of the request
+     * @param timeoutMillis the turn timeout of the request in milliseconds, or 0 for the manager default
+     * @param owner the host that holds the task's claim, or {@code null}
+     * @param leaseUntil not used by the engine; stores keep what is written
+     * @param lastSeq the highest event seq stored for the task (0 if none)
+     */
+    public TaskRecord(Task task, Map<String, Object> options, long timeoutMillis, String owner, Instant leaseUntil,
+                      long lastSeq) {
+        this(task, options, timeoutMillis, owner, leaseUntil, lastSeq, 0);
     }
 
     /** @return the task id */
@@ -50,16 +78,16 @@ public record TaskRecord(Task task, Map<String, Object> options, long timeoutMil
      * @return a copy with it
      */
     public TaskRecord withTask(Task t) {
-        return new TaskRecord(t, options, timeoutMillis, owner, leaseUntil, lastSeq);
+        return new TaskRecord(t, options, timeoutMillis, owner, leaseUntil, lastSeq, epoch);
     }
 
     /**
      * @param newOwner host
      * @param until lease end
-     * @return a copy with them
+     * @return a copy with them (same epoch)
      */
     public TaskRecord withOwner(String newOwner, Instant until) {
-        return new TaskRecord(task, options, timeoutMillis, newOwner, until, lastSeq);
+        return new TaskRecord(task, options, timeoutMillis, newOwner, until, lastSeq, epoch);
     }
 
     /**
@@ -67,6 +95,15 @@ public record TaskRecord(Task task, Map<String, Object> options, long timeoutMil
      * @return a copy with it
      */
     public TaskRecord withLastSeq(long seq) {
-        return new TaskRecord(task, options, timeoutMillis, owner, leaseUntil, seq);
+        return new TaskRecord(task, options, timeoutMillis, owner, leaseUntil, seq, epoch);
+    }
+
+    /**
+     * @param newOwner the host that holds the claim, or {@code null}
+     * @param newEpoch the fencing token
+     * @return a copy with them
+     */
+    public TaskRecord withClaim(String newOwner, long newEpoch) {
+        return new TaskRecord(task, options, timeoutMillis, newOwner, leaseUntil, lastSeq, newEpoch);
     }
 }

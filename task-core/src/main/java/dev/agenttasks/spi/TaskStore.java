@@ -18,6 +18,12 @@ import java.util.Set;
  * the contract suite in {@code task-testkit} ({@code TaskStoreContract}). Implementations must be
  * thread-safe; {@link #write(List)} is called by one engine thread at a time, reads from many.
  * Failures are thrown as {@link dev.agenttasks.TaskStoreException} (or a subclass).
+ *
+ * <p>Several managers (hosts) may share one store: each heartbeats ({@link #heartbeat}), claims
+ * queued tasks ({@link #claim}), takes over the tasks of dead hosts ({@link #orphans},
+ * {@link #takeOver}) and conditions its writes on its claim ({@link StoreOp.Fence}); other hosts
+ * reach a task's owner through {@link RemoteRequest requests}. The protocol is in
+ * {@code docs/multi-host.md}; the testkit's {@code MultiHostContract} checks a store against it.
  */
 public interface TaskStore extends AutoCloseable {
 
@@ -72,7 +78,7 @@ public interface TaskStore extends AutoCloseable {
     Map<TaskStatus, Long> countByStatus();
 
     /**
-     * Removes a task, its events and its messages.
+     * Removes a task, its events, its messages, its requests and its idempotency keys.
      *
      * @param taskId the task
      * @return true if it existed
@@ -81,13 +87,109 @@ public interface TaskStore extends AutoCloseable {
 
     /**
      * Retention: removes up to {@code limit} terminal tasks completed before {@code completedBefore},
-     * with their events and messages.
+     * with their events, messages, requests and idempotency keys.
      *
      * @param completedBefore the cut-off
      * @param limit           most tasks to remove in this call
      * @return how many tasks were removed
      */
     int purgeTerminal(Instant completedBefore, int limit);
+
+    // ------------------------------------------------------------------ several hosts
+
+    /**
+     * Records that a host is alive: creates its row, or sets its last heartbeat to {@code now}. The
+     * engine calls it once when the manager starts and then once per heartbeat interval (one write per
+     * host per interval, never per task).
+     *
+     * @param hostId the host
+     * @param now    the host's clock
+     */
+    void heartbeat(String hostId, Instant now);
+
+    /**
+     * Removes a host's row (the host closed cleanly). Its unfinished tasks become
+     * {@link #orphans orphans} at once, so a live host takes them over at its next sweep instead of
+     * after the dead-host timeout. Removing a missing host is not an error.
+     *
+     * @param hostId the host
+     */
+    void removeHost(String hostId);
+
+    /**
+     * Finds tasks whose claim is held by a dead host: {@code PENDING} or {@code RUNNING} tasks with a
+     * non-null owner whose host row is missing or has a last heartbeat before {@code heartbeatBefore}.
+     *
+     * @param heartbeatBefore hosts not heard of since before this are dead
+     * @param limit           most tasks to return
+     * @return the tasks, oldest first ({@code createdAt}, then id)
+     */
+    List<TaskRecord> orphans(Instant heartbeatBefore, int limit);
+
+    /**
+     * Claims queued work atomically: takes up to {@code max} {@code PENDING} tasks without an owner,
+     * oldest first ({@code createdAt}, then id), sets their owner to {@code hostId} and increments their
+     * epoch, and returns them as stored after the change. Two concurrent claims never return the same
+     * task. PostgreSQL: {@code UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED LIMIT ?)
+     * RETURNING …}; SQLite: inside {@code BEGIN IMMEDIATE}.
+     *
+     * @param hostId the claiming host
+     * @param max    most tasks to claim (at least 1)
+     * @return the claimed tasks, oldest first; empty if none is queued
+     */
+    List<TaskRecord> claim(String hostId, int max);
+
+    /**
+     * Changes a task's owner if, and only if, it still has {@code expectedOwner} and
+     * {@code expectedEpoch} (compare-and-set); the epoch is incremented. Used to take over a dead
+     * host's task, to release one ({@code newOwner == null}), and by a host that needs to act on a task
+     * no live host owns. The status and the event log are untouched.
+     *
+     * @param taskId        the task
+     * @param expectedOwner the owner it must have, or {@code null} for an unowned task
+     * @param expectedEpoch the epoch it must have
+     * @param newOwner      the new owner, or {@code null} to release the task
+     * @return the task as stored after the change, or empty if it is missing or its owner or epoch
+     *         differed (nothing changed)
+     */
+    Optional<TaskRecord> takeOver(String taskId, String expectedOwner, long expectedEpoch, String newOwner);
+
+    /**
+     * The requests for tasks the host owns now ({@link TaskRecord#owner()} equals {@code hostId}), in
+     * the order they were added. Requests of tasks the host does not own are not returned: they wait
+     * for whoever owns the task next.
+     *
+     * @param hostId the host
+     * @param limit  most requests to return
+     * @return the requests
+     */
+    List<RemoteRequest> requests(String hostId, int limit);
+
+    /**
+     * @param key an idempotency key as written by {@link StoreOp.PutKey}
+     * @return the stored key, or empty
+     */
+    Optional<IdempotencyKey> idempotencyKey(String key);
+
+    /**
+     * Registers a listener for wake-ups about other hosts' writes (PostgreSQL: {@code LISTEN/NOTIFY}
+     * carrying ids only). Optional: the default does nothing and returns false; the engine polls the
+     * store in any case, so wake-ups only shorten latency.
+     *
+     * @param listener the listener
+     * @return true if the store will call it
+     */
+    default boolean addChangeListener(StoreChangeListener listener) {
+        return false;
+    }
+
+    /**
+     * Unregisters a listener; unknown listeners are ignored.
+     *
+     * @param listener the listener
+     */
+    default void removeChangeListener(StoreChangeListener listener) {
+    }
 
     /** Releases the store's resources. Idempotent. */
     @Override

@@ -1062,6 +1062,43 @@ public final class SqliteTaskStore implements TaskStore {
      * Releases the connections (the last one to close checkpoints the WAL into the database file).
      * Idempotent; reads in progress finish first on their connection.
      */
+    // ------------------------------------------------------------------ several hosts (stubs)
+
+    @Override
+    public void heartbeat(String hostId, Instant now) {
+        throw new UnsupportedOperationException("multi-host protocol not yet implemented by the SQLite store");
+    }
+
+    @Override
+    public void removeHost(String hostId) {
+        throw new UnsupportedOperationException("multi-host protocol not yet implemented by the SQLite store");
+    }
+
+    @Override
+    public List<TaskRecord> orphans(Instant heartbeatBefore, int limit) {
+        throw new UnsupportedOperationException("multi-host protocol not yet implemented by the SQLite store");
+    }
+
+    @Override
+    public List<TaskRecord> claim(String hostId, int max) {
+        throw new UnsupportedOperationException("multi-host protocol not yet implemented by the SQLite store");
+    }
+
+    @Override
+    public Optional<TaskRecord> takeOver(String taskId, String expectedOwner, long expectedEpoch, String newOwner) {
+        throw new UnsupportedOperationException("multi-host protocol not yet implemented by the SQLite store");
+    }
+
+    @Override
+    public List<dev.agenttasks.spi.RemoteRequest> requests(String hostId, int limit) {
+        throw new UnsupportedOperationException("multi-host protocol not yet implemented by the SQLite store");
+    }
+
+    @Override
+    public Optional<dev.agenttasks.spi.IdempotencyKey> idempotencyKey(String key) {
+        throw new UnsupportedOperationException("multi-host protocol not yet implemented by the SQLite store");
+    }
+
     @Override
     public void close() {
         writeLock.lock();

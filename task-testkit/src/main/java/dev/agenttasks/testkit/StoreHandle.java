@@ -109,6 +109,51 @@ public final class StoreHandle implements TaskStore {
     }
 
     @Override
+    public void heartbeat(String hostId, java.time.Instant now) {
+        open().heartbeat(hostId, now);
+    }
+
+    @Override
+    public void removeHost(String hostId) {
+        open().removeHost(hostId);
+    }
+
+    @Override
+    public java.util.List<dev.agenttasks.spi.TaskRecord> orphans(java.time.Instant heartbeatBefore, int limit) {
+        return open().orphans(heartbeatBefore, limit);
+    }
+
+    @Override
+    public java.util.List<dev.agenttasks.spi.TaskRecord> claim(String hostId, int max) {
+        return open().claim(hostId, max);
+    }
+
+    @Override
+    public java.util.Optional<dev.agenttasks.spi.TaskRecord> takeOver(String taskId, String expectedOwner, long expectedEpoch, String newOwner) {
+        return open().takeOver(taskId, expectedOwner, expectedEpoch, newOwner);
+    }
+
+    @Override
+    public java.util.List<dev.agenttasks.spi.RemoteRequest> requests(String hostId, int limit) {
+        return open().requests(hostId, limit);
+    }
+
+    @Override
+    public java.util.Optional<dev.agenttasks.spi.IdempotencyKey> idempotencyKey(String key) {
+        return open().idempotencyKey(key);
+    }
+
+    @Override
+    public boolean addChangeListener(dev.agenttasks.spi.StoreChangeListener listener) {
+        return open().addChangeListener(listener);
+    }
+
+    @Override
+    public void removeChangeListener(dev.agenttasks.spi.StoreChangeListener listener) {
+        open().removeChangeListener(listener);
+    }
+
+    @Override
     public int purgeTerminal(Instant completedBefore, int limit) {
         return open().purgeTerminal(completedBefore, limit);
     }

@@ -105,6 +105,51 @@ class CommitThenPublishTest extends EngineTestBase {
         }
 
         @Override
+        public void heartbeat(String hostId, java.time.Instant now) {
+            data.heartbeat(hostId, now);
+        }
+
+        @Override
+        public void removeHost(String hostId) {
+            data.removeHost(hostId);
+        }
+
+        @Override
+        public java.util.List<dev.agenttasks.spi.TaskRecord> orphans(java.time.Instant heartbeatBefore, int limit) {
+            return data.orphans(heartbeatBefore, limit);
+        }
+
+        @Override
+        public java.util.List<dev.agenttasks.spi.TaskRecord> claim(String hostId, int max) {
+            return data.claim(hostId, max);
+        }
+
+        @Override
+        public java.util.Optional<dev.agenttasks.spi.TaskRecord> takeOver(String taskId, String expectedOwner, long expectedEpoch, String newOwner) {
+            return data.takeOver(taskId, expectedOwner, expectedEpoch, newOwner);
+        }
+
+        @Override
+        public java.util.List<dev.agenttasks.spi.RemoteRequest> requests(String hostId, int limit) {
+            return data.requests(hostId, limit);
+        }
+
+        @Override
+        public java.util.Optional<dev.agenttasks.spi.IdempotencyKey> idempotencyKey(String key) {
+            return data.idempotencyKey(key);
+        }
+
+        @Override
+        public boolean addChangeListener(dev.agenttasks.spi.StoreChangeListener listener) {
+            return data.addChangeListener(listener);
+        }
+
+        @Override
+        public void removeChangeListener(dev.agenttasks.spi.StoreChangeListener listener) {
+            data.removeChangeListener(listener);
+        }
+
+        @Override
         public int purgeTerminal(Instant completedBefore, int limit) {
             return data.purgeTerminal(completedBefore, limit);
         }

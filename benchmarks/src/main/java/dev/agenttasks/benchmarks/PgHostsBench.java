@@ -51,7 +51,8 @@ final class PgHostsBench {
     /** The multi-host options of every manager of this benchmark. */
     static TaskManager.Builder configure(TaskManager.Builder b, String hostId, long heartbeatMillis,
                                          long deadAfterMillis) {
-        return b.hostId(hostId);
+        return b.hostId(hostId).heartbeatInterval(java.time.Duration.ofMillis(heartbeatMillis))
+                .hostDeadAfter(java.time.Duration.ofMillis(deadAfterMillis));
     }
 
     private HikariDataSource pool(int size) {

@@ -1268,43 +1268,6 @@ public final class PostgresTaskStore implements TaskStore {
      * Marks the store closed; later calls throw {@link TaskStoreException}. A data source the host passed is not
      * closed. Idempotent.
      */
-    // ------------------------------------------------------------------ several hosts (stubs)
-
-    @Override
-    public void heartbeat(String hostId, Instant now) {
-        throw new UnsupportedOperationException("multi-host protocol not yet implemented by the PostgreSQL store");
-    }
-
-    @Override
-    public void removeHost(String hostId) {
-        throw new UnsupportedOperationException("multi-host protocol not yet implemented by the PostgreSQL store");
-    }
-
-    @Override
-    public List<TaskRecord> orphans(Instant heartbeatBefore, int limit) {
-        throw new UnsupportedOperationException("multi-host protocol not yet implemented by the PostgreSQL store");
-    }
-
-    @Override
-    public List<TaskRecord> claim(String hostId, int max) {
-        throw new UnsupportedOperationException("multi-host protocol not yet implemented by the PostgreSQL store");
-    }
-
-    @Override
-    public Optional<TaskRecord> takeOver(String taskId, String expectedOwner, long expectedEpoch, String newOwner) {
-        throw new UnsupportedOperationException("multi-host protocol not yet implemented by the PostgreSQL store");
-    }
-
-    @Override
-    public List<dev.agenttasks.spi.RemoteRequest> requests(String hostId, int limit) {
-        throw new UnsupportedOperationException("multi-host protocol not yet implemented by the PostgreSQL store");
-    }
-
-    @Override
-    public Optional<dev.agenttasks.spi.IdempotencyKey> idempotencyKey(String key) {
-        throw new UnsupportedOperationException("multi-host protocol not yet implemented by the PostgreSQL store");
-    }
-
     @Override
     public void close() {
         if (closed) {

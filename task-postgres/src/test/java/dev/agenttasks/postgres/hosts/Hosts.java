@@ -3,6 +3,8 @@ package dev.agenttasks.postgres.hosts;
 import dev.agenttasks.TaskManager;
 import dev.agenttasks.TaskRequest;
 
+import java.time.Duration;
+
 /** The one place the tests set the multi-host options, so that every host of a test is configured alike. */
 public final class Hosts {
 
@@ -18,7 +20,9 @@ public final class Hosts {
      */
     public static TaskManager.Builder configure(TaskManager.Builder b, String hostId, long heartbeatMillis,
                                                 long deadAfterMillis) {
-        return b.hostId(hostId);
+        return b.hostId(hostId).heartbeatInterval(Duration.ofMillis(heartbeatMillis))
+                .hostDeadAfter(Duration.ofMillis(deadAfterMillis)).pollInterval(Duration.ofMillis(heartbeatMillis))
+                .eventPollInterval(Duration.ofMillis(100));
     }
 
     /**
@@ -27,6 +31,6 @@ public final class Hosts {
      * @return the builder
      */
     public static TaskRequest.Builder idempotencyKey(TaskRequest.Builder b, String key) {
-        return b;
+        return b.idempotencyKey(key);
     }
 }

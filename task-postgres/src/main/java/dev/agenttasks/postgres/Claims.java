@@ -42,9 +42,11 @@ final class Claims {
                 + "h.heartbeat_at >= ?) ORDER BY t.created_at, t.id LIMIT ?";
         // lock-and-fetch: the oldest unclaimed PENDING tasks no other claim holds, then owner and epoch in one
         // statement; a row another transaction locked is skipped, not waited for
-        this.claim = "UPDATE " + s + ".tasks t SET owner = ?, epoch = t.epoch + 1 FROM (SELECT id FROM " + s
-                + ".tasks WHERE status = 'PENDING' AND owner IS NULL ORDER BY created_at, id LIMIT ? "
-                + "FOR UPDATE SKIP LOCKED) c WHERE t.id = c.id AND t.status = 'PENDING' AND t.owner IS NULL "
+        // (ARRAY(subquery) runs the locking subquery once, as an init plan; joined as a FROM item it may be
+        // evaluated again and lock more than LIMIT rows)
+        this.claim = "UPDATE " + s + ".tasks t SET owner = ?, epoch = t.epoch + 1 WHERE t.id = ANY (ARRAY(SELECT id "
+                + "FROM " + s + ".tasks WHERE status = 'PENDING' AND owner IS NULL ORDER BY created_at, id LIMIT ? "
+                + "FOR UPDATE SKIP LOCKED)) AND t.status = 'PENDING' AND t.owner IS NULL "
                 + "RETURNING " + PostgresTaskStore.taskColumns(s);
         this.takeOver = "UPDATE " + s + ".tasks t SET owner = ?, epoch = t.epoch + 1 WHERE t.id = ? "
                 + "AND t.owner IS NOT DISTINCT FROM ? AND t.epoch = ? RETURNING " + PostgresTaskStore.taskColumns(s);

@@ -108,6 +108,7 @@ final class InMemoryTaskStore implements TaskStore {
             checkOpen();
             Map<String, Staged> staged = new HashMap<>();
             Map<String, IdempotencyKey> stagedKeys = new HashMap<>(0);
+            long order = requestOrder;
             for (StoreOp op : ops) {
                 String id = op.taskId();
                 if (op instanceof StoreOp.RemoveRequest && !tasks.containsKey(id) && !staged.containsKey(id)) {
@@ -167,7 +168,7 @@ final class InMemoryTaskStore implements TaskStore {
                         throw new StoreConflictException(id, "task " + id + " has pending messages");
                     }
                 } else if (op instanceof StoreOp.AddRequest) {
-                    e.requests().add(Map.entry(0L, ((StoreOp.AddRequest) op).request()));
+                    e.requests().add(Map.entry(++order, ((StoreOp.AddRequest) op).request()));
                 } else if (op instanceof StoreOp.RemoveRequest) {
                     String rid = ((StoreOp.RemoveRequest) op).requestId();
                     e.requests().removeIf(r -> r.getValue().requestId().equals(rid));
@@ -193,17 +194,14 @@ final class InMemoryTaskStore implements TaskStore {
                     target.messages = c.messages;
                 }
                 if (c.requests != null) {
-                    ArrayList<Map.Entry<Long, RemoteRequest>> numbered = new ArrayList<>(c.requests.size());
-                    for (Map.Entry<Long, RemoteRequest> r : c.requests) {
-                        numbered.add(r.getKey() == 0L ? Map.entry(++requestOrder, r.getValue()) : r);
-                    }
-                    target.requests = numbered;
+                    target.requests = c.requests;
                 }
                 for (IdempotencyKey k : c.newKeys) {
                     keys.put(k.key(), k);
                     target.keys.add(k.key());
                 }
             }
+            requestOrder = order;
         }
     }
 

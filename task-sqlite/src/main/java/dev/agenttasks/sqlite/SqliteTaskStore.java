@@ -115,12 +115,14 @@ public final class SqliteTaskStore implements TaskStore {
 
     private static final String TASK_COLUMNS = "t.id, t.agent_id, t.session_id, t.status, t.title, t.model, "
             + "t.created_at, t.started_at, t.completed_at, t.error, t.work_dir, t.metadata, t.options, "
-            + "t.timeout_millis, t.owner, t.lease_until, " + lastSeqOf("t");
+            + "t.timeout_millis, t.owner, t.lease_until, " + lastSeqOf("t") + ", t.epoch";
     private static final String SELECT_TASK = "SELECT " + TASK_COLUMNS + " FROM tasks t";
+    /** The task columns {@link #taskRecord(ResultSet)} reads, from the table aliased {@code t}. */
+    static final String SELECT_TASK_SQL = SELECT_TASK;
 
     private static final String INSERT_TASK = "INSERT INTO tasks (id, agent_id, session_id, status, title, "
             + "title_lower, model, created_at, started_at, completed_at, error, work_dir, metadata, options, "
-            + "timeout_millis, owner, lease_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            + "timeout_millis, owner, lease_until, epoch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             + "ON CONFLICT (id) DO NOTHING";
     private static final String UPDATE_TASK = "UPDATE tasks SET session_id = ?, status = ?, started_at = ?, "
             + "completed_at = ?, error = ?, owner = ?, lease_until = ? WHERE id = ? AND status = ?";
@@ -169,6 +171,7 @@ public final class SqliteTaskStore implements TaskStore {
     private final PreparedStatement addMessage;
     private final PreparedStatement removeMessage;
     private final ReadPool readers;
+    private final SqliteHosts hosts = new SqliteHosts(this);
     private volatile boolean closed;
 
     /**
@@ -345,6 +348,8 @@ public final class SqliteTaskStore implements TaskStore {
             addMessages(run);
         } else if (first instanceof StoreOp.RemoveMessage) {
             removeMessages(run);
+        } else if (SqliteHosts.handles(first)) {
+            hosts.apply(writer, run);
         } else {
             throw new TaskStoreException("unknown store op: " + first.getClass().getName());
         }
@@ -441,6 +446,7 @@ public final class SqliteTaskStore implements TaskStore {
             ps.setLong(15, r.timeoutMillis());
             ps.setString(16, r.owner());
             setInstant(ps, 17, r.leaseUntil(), "leaseUntil");
+            ps.setLong(18, r.epoch());
             ps.addBatch();
         }
         int[] counts = executeBatch(ps, run);
@@ -699,11 +705,21 @@ public final class SqliteTaskStore implements TaskStore {
         return Times.toNanos(t, "completedBefore");
     }
 
-    private interface SqlWork {
-        int run() throws SQLException;
+    private interface SqlWork<T> {
+        T run() throws SQLException;
     }
 
-    private int writeTransaction(String what, SqlWork work) {
+    /** Work on the writer connection inside a write transaction. */
+    interface WriteWork<T> {
+        T run(Connection c) throws SQLException;
+    }
+
+    /** Runs work in one {@code BEGIN IMMEDIATE} transaction on the writer connection. */
+    <T> T writeTransaction(String what, WriteWork<T> work) {
+        return writeTransaction(what, () -> work.run(writer));
+    }
+
+    private <T> T writeTransaction(String what, SqlWork<T> work) {
         writeLock.lock();
         try {
             checkOpen();
@@ -711,7 +727,7 @@ public final class SqliteTaskStore implements TaskStore {
             try {
                 exec("BEGIN IMMEDIATE");
                 began = true;
-                int n = work.run();
+                T n = work.run();
                 exec("COMMIT");
                 return n;
             } catch (SQLException e) {
@@ -723,6 +739,44 @@ public final class SqliteTaskStore implements TaskStore {
         } finally {
             writeLock.unlock();
         }
+    }
+
+    // ------------------------------------------------------------------------------------ several hosts
+
+    @Override
+    public void heartbeat(String hostId, Instant now) {
+        hosts.heartbeat(hostId, now);
+    }
+
+    @Override
+    public void removeHost(String hostId) {
+        hosts.removeHost(hostId);
+    }
+
+    @Override
+    public List<TaskRecord> orphans(Instant heartbeatBefore, int limit) {
+        return hosts.orphans(heartbeatBefore, limit);
+    }
+
+    /** {@inheritDoc} One {@code BEGIN IMMEDIATE} transaction: claims from several processes never overlap. */
+    @Override
+    public List<TaskRecord> claim(String hostId, int max) {
+        return hosts.claim(hostId, max);
+    }
+
+    @Override
+    public Optional<TaskRecord> takeOver(String taskId, String expectedOwner, long expectedEpoch, String newOwner) {
+        return hosts.takeOver(taskId, expectedOwner, expectedEpoch, newOwner);
+    }
+
+    @Override
+    public List<dev.agenttasks.spi.RemoteRequest> requests(String hostId, int limit) {
+        return hosts.requests(hostId, limit);
+    }
+
+    @Override
+    public Optional<dev.agenttasks.spi.IdempotencyKey> idempotencyKey(String key) {
+        return hosts.key(key);
     }
 
     // ------------------------------------------------------------------------------------------- reads
@@ -1008,12 +1062,12 @@ public final class SqliteTaskStore implements TaskStore {
         });
     }
 
-    private static TaskRecord taskRecord(ResultSet rs) throws SQLException {
+    static TaskRecord taskRecord(ResultSet rs) throws SQLException {
         Task t = new Task(rs.getString(1), rs.getString(2), rs.getString(3), TaskStatus.valueOf(rs.getString(4)),
                 rs.getString(5), rs.getString(6), Times.fromNanos(rs.getLong(7)), instant(rs, 8), instant(rs, 9),
                 rs.getString(10), rs.getString(11), Json.readStringMap(rs.getString(12)));
         return new TaskRecord(t, Json.readMap(rs.getString(13)), rs.getLong(14), rs.getString(15), instant(rs, 16),
-                rs.getLong(17));
+                rs.getLong(17), rs.getLong(18));
     }
 
     private static Instant instant(ResultSet rs, int column) throws SQLException {
@@ -1040,11 +1094,11 @@ public final class SqliteTaskStore implements TaskStore {
         }
     }
 
-    private interface ReadWork<T> {
+    interface ReadWork<T> {
         T run(ReadPool.Reader r) throws SQLException;
     }
 
-    private <T> T read(String what, ReadWork<T> work) {
+    <T> T read(String what, ReadWork<T> work) {
         checkOpen();
         ReadPool.Reader r = readers.acquire();
         try {
@@ -1062,43 +1116,6 @@ public final class SqliteTaskStore implements TaskStore {
      * Releases the connections (the last one to close checkpoints the WAL into the database file).
      * Idempotent; reads in progress finish first on their connection.
      */
-    // ------------------------------------------------------------------ several hosts (stubs)
-
-    @Override
-    public void heartbeat(String hostId, Instant now) {
-        throw new UnsupportedOperationException("multi-host protocol not yet implemented by the SQLite store");
-    }
-
-    @Override
-    public void removeHost(String hostId) {
-        throw new UnsupportedOperationException("multi-host protocol not yet implemented by the SQLite store");
-    }
-
-    @Override
-    public List<TaskRecord> orphans(Instant heartbeatBefore, int limit) {
-        throw new UnsupportedOperationException("multi-host protocol not yet implemented by the SQLite store");
-    }
-
-    @Override
-    public List<TaskRecord> claim(String hostId, int max) {
-        throw new UnsupportedOperationException("multi-host protocol not yet implemented by the SQLite store");
-    }
-
-    @Override
-    public Optional<TaskRecord> takeOver(String taskId, String expectedOwner, long expectedEpoch, String newOwner) {
-        throw new UnsupportedOperationException("multi-host protocol not yet implemented by the SQLite store");
-    }
-
-    @Override
-    public List<dev.agenttasks.spi.RemoteRequest> requests(String hostId, int limit) {
-        throw new UnsupportedOperationException("multi-host protocol not yet implemented by the SQLite store");
-    }
-
-    @Override
-    public Optional<dev.agenttasks.spi.IdempotencyKey> idempotencyKey(String key) {
-        throw new UnsupportedOperationException("multi-host protocol not yet implemented by the SQLite store");
-    }
-
     @Override
     public void close() {
         writeLock.lock();

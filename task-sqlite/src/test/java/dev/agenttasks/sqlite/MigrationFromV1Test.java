@@ -213,7 +213,8 @@ class MigrationFromV1Test {
                 + "(SELECT pk FROM tasks)")).containsExactly("0");
         long expectedEvents = before.stream().mapToLong(TaskRecord::lastSeq).sum() - before.get(2).lastSeq() + 1;
         assertThat(SchemaTest.query(db, "SELECT count(*) FROM events")).containsExactly(String.valueOf(expectedEvents));
-        assertThat(SchemaTest.query(db, "SELECT max(version) FROM schema_version")).containsExactly("2");
+        assertThat(SchemaTest.query(db, "SELECT max(version) FROM schema_version"))
+                .containsExactly(String.valueOf(SqliteTaskStore.SCHEMA_VERSION));
         assertThat(SchemaTest.query(db, "PRAGMA integrity_check")).containsExactly("ok");
         assertThat(SchemaTest.query(db, "PRAGMA foreign_key_check")).isEmpty();
     }
@@ -235,7 +236,8 @@ class MigrationFromV1Test {
             }
             s.execute("COMMIT");
         }
-        assertThat(SchemaTest.query(db, "SELECT max(version) FROM schema_version")).containsExactly("2");
+        assertThat(SchemaTest.query(db, "SELECT max(version) FROM schema_version"))
+                .containsExactly(String.valueOf(SqliteTaskStore.SCHEMA_VERSION));
         assertThat(SchemaTest.query(db, "PRAGMA integrity_check")).containsExactly("ok");
     }
 }

@@ -31,10 +31,11 @@ class SchemaTest {
         SqliteTaskStore.open(db).close();
 
         assertThat(query(db, "SELECT version, description FROM schema_version ORDER BY version"))
-                .containsExactly("1 init", "2 compact events and indexed counts");
+                .containsExactly("1 init", "2 compact events and indexed counts", "3 hosts");
         assertThat(query(db, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
                 + "AND name NOT LIKE 'tasks_title_%' ORDER BY name"))
-                .containsExactly("events", "messages", "schema_version", "task_counts", "tasks", "tasks_title");
+                .containsExactly("events", "hosts", "idempotency_keys", "messages", "requests", "schema_version",
+                        "task_counts", "tasks", "tasks_title");
         assertThat(query(db, "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'idx_%' "
                 + "ORDER BY name")).contains("idx_tasks_agent", "idx_tasks_created", "idx_tasks_hw",
                 "idx_tasks_status");

@@ -306,6 +306,41 @@ class PostgresHostsTest {
         assertThat(late.awaitCompletion(WAIT)).isEqualTo(logs.get(0).subList(10, logs.get(0).size()));
     }
 
+    @Test
+    void concurrentCreatesWithOneKeyOnTwoHostsGiveOneTask() throws Exception {
+        Map<String, AtomicInteger> turns = new ConcurrentHashMap<>();
+        Map<String, String> ranOn = new ConcurrentHashMap<>();
+        TaskManager a = host("a", 2, new Counting("a", 2, turns, ranOn));
+        TaskManager b = host("b", 2, new Counting("b", 2, turns, ranOn));
+        ExecutorService clients = Executors.newFixedThreadPool(4);
+        try {
+            for (int round = 0; round < 5; round++) {
+                String key = "order-" + round;
+                CountDownLatch start = new CountDownLatch(1);
+                List<Future<Task>> created = new ArrayList<>();
+                for (TaskManager m : List.of(a, b, a, b)) {
+                    created.add(clients.submit(() -> {
+                        start.await();
+                        return m.create(TaskRequest.builder("worker").text("same").idempotencyKey(key).build());
+                    }));
+                }
+                start.countDown();
+                List<String> ids = new ArrayList<>();
+                for (Future<Task> f : created) {
+                    ids.add(f.get(60, TimeUnit.SECONDS).id());
+                }
+                assertThat(ids).as("round %d", round).containsOnly(ids.get(0));
+            }
+        } finally {
+            clients.shutdownNow();
+        }
+        assertThat(a.list(TaskQuery.all()).tasks()).hasSize(5);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> b.create(TaskRequest.builder("worker")
+                        .text("another request").idempotencyKey("order-0").build()))
+                .isInstanceOf(dev.agenttasks.IdempotencyKeyMismatchException.class);
+        assertThat(b.list(TaskQuery.all()).tasks()).hasSize(5);
+    }
+
     static List<TaskEvent> events(TaskManager m, String taskId) {
         RecordingSubscriber<TaskEvent> sub = RecordingSubscriber.unbounded();
         m.events(taskId).subscribe(sub);

@@ -69,7 +69,7 @@ public final class HostProcess implements AutoCloseable {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> cmd = new ArrayList<>(List.of(java, "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
                 "-Dorg.slf4j.simpleLogger.defaultLogLevel=info", "-Dorg.slf4j.simpleLogger.showDateTime=true",
-                "-cp", System.getProperty("java.class.path"), HostMain.class.getName(), server.jdbcUrl(),
+                "-cp", classPath(), HostMain.class.getName(), server.jdbcUrl(),
                 server.user(), server.password().isEmpty() ? "-" : server.password(), schema, hostId,
                 Integer.toString(slots), Long.toString(heartbeatMillis), Long.toString(deadAfterMillis), policy));
         try {
@@ -82,6 +82,16 @@ public final class HostProcess implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * @return this JVM's class path plus its module path (surefire puts the project's modules on the module path;
+     *         the child runs them all from the class path)
+     */
+    static String classPath() {
+        String cp = System.getProperty("java.class.path", "");
+        String mp = System.getProperty("jdk.module.path");
+        return mp == null || mp.isEmpty() ? cp : cp + java.io.File.pathSeparator + mp;
     }
 
     /** @return the host id */

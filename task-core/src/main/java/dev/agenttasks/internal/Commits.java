@@ -5,6 +5,8 @@ import dev.agenttasks.Task;
 import dev.agenttasks.TaskEvent;
 import dev.agenttasks.TaskStatus;
 import dev.agenttasks.TaskStoreException;
+import dev.agenttasks.spi.DuplicateKeyException;
+import dev.agenttasks.spi.StoreConflictException;
 import dev.agenttasks.spi.StoreOp;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,6 +33,7 @@ final class Commits {
     void applyCommitted(Writer.Unit u) {
         TaskState s = u.state;
         Task updated = null;
+        dev.agenttasks.spi.TaskRecord row = null;
         for (StoreOp op : u.ops) {
             if (op instanceof StoreOp.AppendEvent) {
                 TaskEvent e = ((StoreOp.AppendEvent) op).event();
@@ -45,9 +48,11 @@ final class Commits {
                     engine.notify(l -> l.eventAppended(e));
                 }
             } else if (op instanceof StoreOp.UpdateTask) {
-                updated = ((StoreOp.UpdateTask) op).record().task();
+                row = ((StoreOp.UpdateTask) op).record();
+                updated = row.task();
             } else if (op instanceof StoreOp.InsertTask) {
-                updated = ((StoreOp.InsertTask) op).record().task();
+                row = ((StoreOp.InsertTask) op).record();
+                updated = row.task();
             }
             engine.hooks.afterApply(s, op);
         }
@@ -64,10 +69,18 @@ final class Commits {
         if (u.afterCommit != null) {
             u.afterCommit.run();
         }
+        if (row != null && !committed.status().isTerminal()) {
+            engine.ownership.afterCommit(s, row);
+        }
     }
 
     /** Writer thread: a unit (and everything of the task queued before it) could not be written. */
     void writeFailed(TaskState s, Throwable error, List<Writer.Unit> units) {
+        if (error instanceof StoreConflictException && s.committedSeq > 0
+                && (error instanceof DuplicateKeyException || engine.ownership.lost(s))) {
+            engine.ownership.drop(s, (StoreConflictException) error, units); // fenced out: write nothing more
+            return;
+        }
         for (Writer.Unit u : units) {
             if (u.finalStatus) {
                 retryFinalStatus(u, error);

@@ -22,7 +22,8 @@ import dev.agenttasks.TaskStatus;
 import dev.agenttasks.UnknownAgentException;
 import dev.agenttasks.spi.AgentDescriptor;
 import dev.agenttasks.spi.AgentRunner;
-import dev.agenttasks.spi.PendingMessage;
+import dev.agenttasks.spi.DuplicateKeyException;
+import dev.agenttasks.spi.IdempotencyKey;
 import dev.agenttasks.spi.StoreOp;
 import dev.agenttasks.spi.TaskRecord;
 import dev.agenttasks.spi.TaskStore;
@@ -105,6 +106,13 @@ public final class Engine implements TaskManager {
     final RunnerCallbacks callbacks = new RunnerCallbacks(this);
     final Commits commits = new Commits(this);
     final Queries queries = new Queries(this);
+    final Ownership ownership = new Ownership(this);
+    final RemoteOps remote = new RemoteOps(this);
+    final RemoteEvents remoteEvents = new RemoteEvents(this);
+    final Idempotency idempotency = new Idempotency(this);
+    final Messages messages = new Messages(this);
+    final Claims claims;
+    final Hosts hosts;
 
     volatile boolean closed;
     /** After close: when waits for the writer give up (System.nanoTime). */
@@ -128,6 +136,8 @@ public final class Engine implements TaskManager {
         this.hostId = config.hostId() != null ? config.hostId() : "host-" + UUID.randomUUID();
         this.listeners = config.listeners();
         this.turns = new TurnScheduler(this, new LocalTurnSlots<>(config.maxConcurrentTasks()));
+        this.claims = new Claims(this, config.maxConcurrentTasks());
+        this.hosts = new Hosts(this, config.hosting());
         if (config.executor() != null) {
             this.turnExecutor = config.executor();
             this.ownsTurnExecutor = false;
@@ -147,8 +157,9 @@ public final class Engine implements TaskManager {
         }
         this.writer = new Writer(this, store, config.writeQueueCapacity(), config.writeQueueBytes(), config.maxBatchSize(),
                 config.commitDelay().toNanos(), config.transientErrorBudget().toNanos());
-        List<TaskState> recovered = new StartupRecovery(store, config.recoveryPolicy(), clock, hostId, tasks::load,
-                this::notify).recover();
+        hosts.register(); // before recovery: no other host takes this one for dead
+        List<TaskState> recovered = new StartupRecovery(store, config.recoveryPolicy(), clock, hostId,
+                ownership::adopt, this::notify).recover();
         writer.start();
         for (TaskState s : recovered) {
             synchronized (s) {
@@ -156,6 +167,7 @@ public final class Engine implements TaskManager {
             }
             turns.requestSlot(s);
         }
+        hosts.start();
     }
 
     // ------------------------------------------------------------------ executors
@@ -193,6 +205,8 @@ public final class Engine implements TaskManager {
     @Override
     public Task create(TaskRequest request) {
         Admission.Request r = admission.checkRequest(request);
+        String key = Idempotency.checkKey(request.idempotencyKey());
+        String fingerprint = key == null ? null : Idempotency.fingerprint(request);
         String agentId = r.agentId();
         TaskMessage message = r.message();
         Map<String, Object> options = r.options();
@@ -212,11 +226,21 @@ public final class Engine implements TaskManager {
         if (title == null) {
             title = Titles.derive(message, agent.name());
         }
+        if (key != null) {
+            Optional<Task> prior = idempotency.priorCreate(key, fingerprint);
+            if (prior.isPresent()) {
+                return prior.get();
+            }
+        }
+        // a free local slot: the task is inserted claimed by this host and starts here at once; else it
+        // is queued unowned in the store and the first host with a free slot claims it (Claims)
+        boolean claimed = turns.slots.running() + turns.slots.queued() < config.maxConcurrentTasks();
         Instant now = clock.instant();
         String id = Ids.task();
         Task task = new Task(id, agentId, null, TaskStatus.PENDING, title, agent.model(), now, null, null, null,
                 workDir, metadata);
-        TaskRecord record = new TaskRecord(task, options, timeout == null ? 0 : timeout.toMillis(), null, null, 0);
+        TaskRecord record = new TaskRecord(task, options, timeout == null ? 0 : timeout.toMillis(),
+                claimed ? hostId : null, null, 0, claimed ? 1 : 0);
         TaskState s = new TaskState(record, config.liveTailSize(), config.liveTailBytes());
         CompletableFuture<Void> done = new CompletableFuture<>();
         synchronized (s) {
@@ -226,14 +250,25 @@ public final class Engine implements TaskManager {
                 ops.add(new StoreOp.AppendEvent(new TaskEvent(id, s.nextSeq++, USER_MESSAGE,
                         turns.userMessageData(1, message), now)));
             }
+            if (key != null) {
+                ops.add(new StoreOp.PutKey(new IdempotencyKey(Idempotency.createKey(key), id, fingerprint, null, now)));
+            }
             s.firstMessage = message;
-            s.queued = true;
+            s.queued = claimed;
             active.put(id, s);
             writer.submit(new Writer.Unit(s, s.writeGeneration, ops, done, () -> notify(l -> l.taskCreated(task))));
         }
-        writer.await(done);
+        try {
+            writer.await(done);
+        } catch (DuplicateKeyException e) { // a concurrent create with the key won, on this host or another
+            return idempotency.priorCreate(key, fingerprint).orElseThrow(() -> e);
+        }
         log.debug("task {} created for agent {}", id, agentId);
-        turns.requestSlot(s);
+        if (claimed) {
+            turns.requestSlot(s);
+        } else {
+            claims.claimSoon();
+        }
         return task;
     }
 
@@ -281,13 +316,15 @@ public final class Engine implements TaskManager {
     public boolean cancel(String taskId) {
         admission.checkId(taskId, "task_id");
         checkOpen();
-        TaskState s = tasks.liveState(taskId);
-        if (s == null) {
-            if (store.task(taskId).isPresent()) {
-                return false;
-            }
+        Object target = ownership.resolve(taskId);
+        if (target == null) {
             throw new NoSuchTaskException(taskId);
         }
+        if (target instanceof TaskRecord) { // finished, or another host holds it
+            TaskRecord r = (TaskRecord) target;
+            return !r.task().status().isTerminal() && remote.cancel(r);
+        }
+        TaskState s = (TaskState) target;
         CompletableFuture<Void> done;
         TurnRun turn;
         synchronized (s) {
@@ -324,7 +361,11 @@ public final class Engine implements TaskManager {
             TaskDeletedException gone = new TaskDeletedException(taskId);
             subscriptions.forEach(taskId, sub -> sub.fail(gone));
         }
-        TaskState s = tasks.liveState(taskId);
+        Object target = ownership.resolve(taskId);
+        if (target instanceof TaskRecord && !((TaskRecord) target).task().status().isTerminal()) {
+            return remote.delete((TaskRecord) target); // another host holds it
+        }
+        TaskState s = target instanceof TaskState ? (TaskState) target : null;
         if (s != null) {
             try {
                 cancel(taskId);
@@ -354,64 +395,12 @@ public final class Engine implements TaskManager {
 
     @Override
     public SendResult sendMessage(String taskId, TaskMessage message, String idempotencyKey) {
-        if (idempotencyKey == null) {
-            return sendMessage(taskId, message);
-        }
-        throw new UnsupportedOperationException("message idempotency keys are not implemented yet");
+        return messages.send(taskId, message, idempotencyKey);
     }
 
     @Override
     public SendResult sendMessage(String taskId, TaskMessage message) {
-        admission.checkId(taskId, "task_id");
-        TaskMessage m = admission.checkMessage(message);
-        checkOpen();
-        TaskState s = tasks.liveState(taskId);
-        if (s == null) {
-            Optional<TaskRecord> r = store.task(taskId);
-            if (r.isEmpty()) {
-                throw new NoSuchTaskException(taskId);
-            }
-            throw new TaskNotAcceptingMessagesException(taskId, r.get().task().status());
-        }
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        boolean needSlot;
-        SendResult result;
-        PendingMessage pm;
-        synchronized (s) {
-            TaskStatus status = s.task().status();
-            if (s.deleted) {
-                throw new NoSuchTaskException(taskId);
-            }
-            if (status.isTerminal() || s.dead) {
-                throw new TaskNotAcceptingMessagesException(taskId, status);
-            }
-            pm = new PendingMessage(taskId, Ids.message(), m, clock.instant());
-            needSlot = status == TaskStatus.WAITING_FOR_INPUT && s.turn == null && !s.queued;
-            if (needSlot) {
-                // the message and PENDING in one unit: a stored, unconsumed message always leads to a turn,
-                // after a restart too, and the status says the task waits for a slot (defect 6)
-                s.queued = true;
-                done = transitionLocked(s, List.of(new StoreOp.AddMessage(pm)), TaskStatus.PENDING, null, null, null);
-            } else {
-                submitLocked(s, List.of(new StoreOp.AddMessage(pm)), done, null);
-            }
-            s.inbox.add(pm);
-            result = status == TaskStatus.WAITING_FOR_INPUT ? SendResult.STARTED_TURN : SendResult.QUEUED;
-        }
-        try {
-            writer.await(done);
-        } catch (TaskException e) {
-            synchronized (s) {
-                s.inbox.remove(pm);
-                s.queued = false;
-            }
-            throw e;
-        }
-        if (needSlot) {
-            turns.requestSlot(s);
-        }
-        log.debug("task {}: message {} {}", taskId, pm.messageId(), result);
-        return result;
+        return messages.send(taskId, message, null);
     }
 
     // ------------------------------------------------------------------ queries (see Queries)

@@ -190,15 +190,20 @@ final class EventSubscription implements Flow.Subscription, Runnable {
     private boolean resolve() {
         resolved = true;
         try {
-            state = engine.tasks.liveState(taskId);
+            state = engine.ownership.local(taskId);
             if (state == null) {
                 Optional<TaskRecord> rec = engine.tasks.storedTask(taskId);
+                engine.hooks.afterStoreRead(taskId);
                 if (rec.isEmpty()) {
                     error = new NoSuchTaskException(taskId);
                     terminateWithError();
                     return false;
                 }
-                finalSeq = rec.get().lastSeq();
+                if (rec.get().task().status().isTerminal()) {
+                    finalSeq = rec.get().lastSeq();
+                } else {
+                    goRemote(); // another host holds it, or it waits: read the store until its end
+                }
             }
         } catch (RuntimeException ex) {
             error = ex;
@@ -206,6 +211,25 @@ final class EventSubscription implements Flow.Subscription, Runnable {
             return false;
         }
         return true;
+    }
+
+    /** Reads the store from now on, woken by {@link RemoteEvents}, until the terminal event. */
+    private void goRemote() {
+        state = null;
+        finalSeq = Long.MAX_VALUE;
+        engine.remoteEvents.watch(taskId);
+    }
+
+    /** Follows the task between this host's memory and the store as its claim comes and goes. */
+    private void follow() {
+        if (state != null && state.detached) {
+            goRemote();
+        } else if (state == null && finalSeq == Long.MAX_VALUE) {
+            TaskState local = engine.ownership.local(taskId);
+            if (local != null) {
+                state = local;
+            }
+        }
     }
 
     private boolean caughtUpWithFinishedTask() {
@@ -223,6 +247,7 @@ final class EventSubscription implements Flow.Subscription, Runnable {
         if (e != null) {
             return e;
         }
+        follow();
         long s = cursor + 1;
         if (state != null) {
             if (s > state.committedSeq) {

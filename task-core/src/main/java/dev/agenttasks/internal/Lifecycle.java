@@ -49,7 +49,8 @@ final class Lifecycle {
      * @param turn   the turn the change belongs to, or 0
      * @param to     the new status
      * @param now    the time of the change
-     * @param owner  the host that runs the task (set when it moves to {@code RUNNING})
+     * @param owner  the host that runs the task (set when it moves to {@code RUNNING} or {@code PENDING};
+     *               a waiting or finished task has no owner)
      * @param error  the error of a {@code FAILED} task, else null
      * @param key    an extra field of the status event (for example {@code "result"}), or null
      * @param value  its value
@@ -67,10 +68,10 @@ final class Lifecycle {
                 to.isTerminal() ? now : t.completedAt(),
                 to == TaskStatus.FAILED ? error : t.error(), t.workDir(), t.metadata());
         TaskRecord record = from.withTask(moved);
-        if (to == TaskStatus.RUNNING) {
-            record = record.withOwner(owner, null);
-        } else if (to.isTerminal()) {
-            record = record.withOwner(null, null);
+        if (to == TaskStatus.RUNNING || to == TaskStatus.PENDING) {
+            record = record.withOwner(owner, null); // the host that will run it keeps its claim
+        } else {
+            record = record.withOwner(null, null); // waiting or finished: no host holds it
         }
         return new Step(record, List.of(new StoreOp.UpdateTask(record, t.status()),
                 new StoreOp.AppendEvent(new TaskEvent(from.id(), seq, TaskEvent.STATUS, statusData(to, turn, key, value), now))));

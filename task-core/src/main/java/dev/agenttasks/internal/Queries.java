@@ -27,7 +27,7 @@ final class Queries {
             throw new InvalidRequestException("task_id", "task_id must not be blank");
         }
         engine.checkOpen();
-        TaskState s = engine.active.get(taskId);
+        TaskState s = engine.ownership.local(taskId); // a task this host holds: its committed state in memory
         if (s != null && !s.deleted) {
             return Optional.of(Snapshots.committed(s));
         }

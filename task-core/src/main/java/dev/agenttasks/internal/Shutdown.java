@@ -24,6 +24,8 @@ final class Shutdown {
     void run() {
         long deadline = System.nanoTime() + engine.config.shutdownTimeout().toNanos();
         engine.closeDeadline = deadline + TimeUnit.MILLISECONDS.toNanos(Math.max(1000, engine.config.shutdownTimeout().toMillis()) + 1000);
+        engine.hosts.stop();
+        engine.claims.close();
         engine.turns.slots.close(); // queued tasks stay PENDING in the store: the next start queues them again
         synchronized (engine.turns.runningTurns) {
             long left;
@@ -62,6 +64,11 @@ final class Shutdown {
         }
         if (engine.ownsTurnExecutor) {
             engine.turnExecutor.shutdownNow();
+        }
+        try {
+            engine.store.removeHost(engine.hostId); // what this host leaves is taken over at once, not after the timeout
+        } catch (RuntimeException e) {
+            log.warn("removing host {} from the store failed", engine.hostId, e);
         }
         try {
             engine.store.close();

@@ -22,7 +22,10 @@ import java.util.function.Function;
  * Recovery when a manager starts. Tasks left {@code PENDING} had no turn running: they are queued
  * again whatever the policy, so a clean close loses no queued work. Tasks left {@code RUNNING} were
  * interrupted: the {@link RecoveryPolicy} fails them ({@value RecoveryPolicy#INTERRUPTED}) or resumes
- * them. Tasks another live host holds (owner with an unexpired lease) are left alone.
+ * them. Only this host's own tasks (a restart with a stable host id) and legacy {@code RUNNING} rows
+ * without an owner are recovered here; tasks queued without an owner are claimed like any
+ * ({@link Claims}), and other hosts' tasks are taken over only once their heartbeat stops
+ * ({@link Hosts}), never while they live.
  */
 final class StartupRecovery implements TaskRecovery {
     private static final Logger log = LoggerFactory.getLogger(StartupRecovery.class);
@@ -53,12 +56,19 @@ final class StartupRecovery implements TaskRecovery {
         List<StoreOp> ops = new ArrayList<>();
         int failed = 0;
         int requeued = 0;
-        for (TaskRecord r : stale) {
-            if (r.owner() != null && !r.owner().equals(hostId) && r.leaseUntil() != null && r.leaseUntil().isAfter(now)) {
-                continue; // another live host holds it
+        for (TaskRecord stored : stale) {
+            boolean mine = hostId.equals(stored.owner());
+            boolean legacy = stored.owner() == null && stored.task().status() == TaskStatus.RUNNING;
+            if (!mine && !legacy) {
+                continue; // queued for any host to claim, or another host's (its takeover is by heartbeat)
+            }
+            // a compare-and-set first: a host starting at the same time never recovers the task twice
+            TaskRecord r = store.takeOver(stored.id(), stored.owner(), stored.epoch(), hostId).orElse(null);
+            if (r == null) {
+                continue;
             }
             if (r.task().status() == TaskStatus.PENDING) {
-                toStart.add(load.apply(r)); // queued, no turn was running (issue 7, defects 6 and 7)
+                toStart.add(load.apply(r)); // claimed, no turn was running (issue 7, defects 6 and 7)
                 requeued++;
                 continue;
             }
@@ -78,6 +88,7 @@ final class StartupRecovery implements TaskRecovery {
                 log.info("task {} recovered: resuming its interrupted turn", r.id());
                 continue;
             }
+            ops.add(new StoreOp.Fence(r.id(), hostId, r.epoch()));
             ops.addAll(Lifecycle.move(r, r.lastSeq() + 1, 0, TaskStatus.FAILED, now, null, RecoveryPolicy.INTERRUPTED,
                     "error", RecoveryPolicy.INTERRUPTED).ops());
             failed++;

@@ -18,6 +18,8 @@ final class TaskState {
     long nextSeq;
     /** Messages stored and not yet handed to a turn, in order. */
     final ArrayDeque<PendingMessage> inbox = new ArrayDeque<>();
+    /** Ids of the messages this host handed to turns (their removal may not be committed yet). */
+    final java.util.Set<String> consumed = new java.util.HashSet<>(4);
     /** The message of the first turn, recorded at creation as a {@code user_message} event; null after it ran. */
     dev.agenttasks.TaskMessage firstMessage;
     /** The turn in progress, or null. */
@@ -34,6 +36,16 @@ final class TaskState {
     boolean dead;
     boolean deleted;
 
+    /**
+     * The claim the store holds for the task as far as this host knows: the owner and epoch its next
+     * batch is fenced on ({@link Fences}). Set when the task is inserted, claimed, taken over or loaded;
+     * the writer thread updates the owner after a committed row update changes it.
+     */
+    volatile String fenceOwner;
+    volatile long fenceEpoch;
+    /** True once this host let go of the task (it waits, another host took it, it was deleted elsewhere). */
+    volatile boolean detached;
+
     // published by the writer thread
     volatile Task committedTask;
     volatile long committedSeq;
@@ -45,6 +57,8 @@ final class TaskState {
         this.committedTask = record.task();
         this.committedSeq = record.lastSeq();
         this.nextSeq = record.lastSeq() + 1;
+        this.fenceOwner = record.owner();
+        this.fenceEpoch = record.epoch();
         this.tail = new EventTail(tailCapacity, tailBytes);
     }
 

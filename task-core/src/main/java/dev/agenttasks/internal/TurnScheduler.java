@@ -57,6 +57,7 @@ final class TurnScheduler {
                 return; // the slot passed to it
             }
         }
+        engine.claims.slotFreed(); // a free slot: claim queued work from the store
     }
 
     void releaseSlot(TurnRun run) {
@@ -110,6 +111,9 @@ final class TurnScheduler {
             message = s.firstMessage; // recorded in the log at creation
         } else {
             pm = s.inbox.poll();
+            if (pm != null) {
+                s.consumed.add(pm.messageId());
+            }
             if (pm == null && !neverStarted) {
                 return null; // nothing to run
             }
@@ -223,6 +227,7 @@ final class TurnScheduler {
                     engine.finishLocked(s, TaskStatus.FAILED, "error", msg);
                 } else if (result.kind() == TurnResult.Kind.AWAITING_INPUT) {
                     Map<String, Object> question = safeData(s, result.data(), "question");
+                    engine.hosts.pullMessages(s); // messages other hosts stored while the turn ran
                     if (question != null) {
                         engine.transitionLocked(s, TaskStatus.WAITING_FOR_INPUT, null, "question", question);
                         if (!s.inbox.isEmpty()) {
@@ -231,6 +236,7 @@ final class TurnScheduler {
                     }
                 } else {
                     Map<String, Object> res = safeData(s, result.data(), "result");
+                    engine.hosts.pullMessages(s); // messages other hosts stored while the turn ran
                     if (res != null) {
                         if (!s.inbox.isEmpty()) {
                             nextRun = beginTurnLocked(s); // follow-ups sent while it ran are not dropped

@@ -311,6 +311,7 @@ final class Writer implements Runnable {
         engine.hooks.beforeCommit();
         List<Unit> live = new ArrayList<>(batch.size());
         List<StoreOp> all = new ArrayList<>();
+        Set<TaskState> fenced = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         for (Unit u : batch) {
             if (u.state != null && u.generation != u.state.writeGeneration) {
                 u.fail(u.state.deleted ? new TaskDeletedException(u.state.id)
@@ -318,7 +319,7 @@ final class Writer implements Runnable {
                 continue;
             }
             live.add(u);
-            all.addAll(u.ops);
+            Fences.add(all, fenced, u);
         }
         if (live.isEmpty()) {
             return;
@@ -352,7 +353,8 @@ final class Writer implements Runnable {
             // isolate the task at fault: retry each task's units on their own, in order
             for (Map.Entry<TaskState, List<Unit>> g : byTask.entrySet()) {
                 List<StoreOp> ops = new ArrayList<>();
-                g.getValue().forEach(u -> ops.addAll(u.ops));
+                Set<TaskState> once = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+                g.getValue().forEach(u -> Fences.add(ops, once, u));
                 try {
                     write(ops);
                     batches++;

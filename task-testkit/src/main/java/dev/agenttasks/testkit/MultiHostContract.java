@@ -1,0 +1,370 @@
+package dev.agenttasks.testkit;
+
+import dev.agenttasks.IdempotencyKeyMismatchException;
+import dev.agenttasks.RecoveryPolicy;
+import dev.agenttasks.SendResult;
+import dev.agenttasks.Task;
+import dev.agenttasks.TaskDeletedException;
+import dev.agenttasks.TaskEvent;
+import dev.agenttasks.TaskManager;
+import dev.agenttasks.TaskMessage;
+import dev.agenttasks.TaskQuery;
+import dev.agenttasks.TaskRequest;
+import dev.agenttasks.TaskStatus;
+import dev.agenttasks.spi.TaskStore;
+import dev.agenttasks.spi.TurnResult;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.UnaryOperator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The multi-writer contract (docs/multi-host.md): several managers ("hosts") on one store. Implement
+ * {@link #newHostStore(int)}: host 0's call opens fresh, empty data; every later call of the same test
+ * opens another store object on that data (for example another SQLite store on the same file, or a
+ * {@link StoreHandle} on a shared in-memory store). Each host has its own {@link ScriptedAgentRunner},
+ * so a test knows which host ran which turn.
+ *
+ * <p>Hosts poll every 50 ms here so the tests are quick; time-driven takeover runs on real time with
+ * sub-second bounds and generous waits.
+ */
+public abstract class MultiHostContract {
+    /** The longest any await waits. */
+    protected static final Duration WAIT = Duration.ofSeconds(30);
+    private static final String AGENT = "agent";
+
+    private final List<TaskManager> managers = new ArrayList<>();
+    private final List<ScriptedAgentRunner> runners = new ArrayList<>();
+
+    /** Subclasses have a no-argument constructor. */
+    protected MultiHostContract() {
+    }
+
+    /**
+     * @param host the host number, from 0
+     * @return a store object for that host; host 0's opens fresh data, later ones the same data
+     * @throws Exception if it cannot be opened
+     */
+    protected abstract TaskStore newHostStore(int host) throws Exception;
+
+    @BeforeEach
+    void reset() {
+        managers.clear();
+        runners.clear();
+    }
+
+    @AfterEach
+    void closeAll() {
+        for (int i = managers.size() - 1; i >= 0; i--) {
+            try {
+                managers.get(i).close();
+            } catch (RuntimeException e) {
+                // closing the others matters more
+            }
+        }
+    }
+
+    /**
+     * Starts the next host.
+     *
+     * @param configure changes to the builder (after the contract's defaults)
+     * @return the host's manager
+     * @throws Exception if its store cannot be opened
+     */
+    protected TaskManager startHost(UnaryOperator<TaskManager.Builder> configure) throws Exception {
+        int n = managers.size();
+        ScriptedAgentRunner runner = new ScriptedAgentRunner().agent(AGENT, "Agent", "model-1");
+        TaskManager.Builder b = TaskManager.builder().store(newHostStore(n)).runner(runner).hostId("host-" + n)
+                .pollInterval(Duration.ofMillis(50)).eventPollInterval(Duration.ofMillis(20))
+                .heartbeatInterval(Duration.ofMillis(200)).hostDeadAfter(Duration.ofSeconds(20));
+        TaskManager m = configure.apply(b).build();
+        managers.add(m);
+        runners.add(runner);
+        return m;
+    }
+
+    /**
+     * @param i the host number
+     * @return the runner of host {@code i}
+     */
+    protected ScriptedAgentRunner runner(int i) {
+        return runners.get(i);
+    }
+
+    private static Task awaitStatus(TaskManager m, String id, TaskStatus status) {
+        return await().atMost(WAIT).until(() -> m.get(id).orElseThrow(), t -> t.status() == status);
+    }
+
+    private static List<Long> seqs(List<TaskEvent> events) {
+        List<Long> out = new ArrayList<>();
+        events.forEach(e -> out.add(e.seq()));
+        return out;
+    }
+
+    @Test
+    @Timeout(120)
+    void claimsNeverExceedAnyHostsLimitAndEveryTurnRunsOnce() throws Exception {
+        int hosts = 3;
+        int perHost = 2;
+        int tasks = 18;
+        Map<Integer, AtomicInteger> running = new ConcurrentHashMap<>();
+        Map<Integer, AtomicInteger> peak = new ConcurrentHashMap<>();
+        ScriptedAgentRunner.Gate gate = new ScriptedAgentRunner.Gate();
+        AtomicInteger started = new AtomicInteger();
+        List<TaskManager> ms = new ArrayList<>();
+        for (int h = 0; h < hosts; h++) {
+            ms.add(startHost(b -> b.maxConcurrentTasks(perHost)));
+            int host = h;
+            running.put(h, new AtomicInteger());
+            peak.put(h, new AtomicInteger());
+            runner(h).defaultScript((turn, ctx) -> {
+                int now = running.get(host).incrementAndGet();
+                peak.get(host).accumulateAndGet(now, Math::max);
+                started.incrementAndGet();
+                try {
+                    gate.awaitRelease(WAIT);
+                    ctx.emit("text", Map.of("host", (long) host));
+                    return TurnResult.completed(Map.of());
+                } finally {
+                    running.get(host).decrementAndGet();
+                }
+            });
+        }
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < tasks; i++) {
+            ids.add(ms.get(i % hosts).create(TaskRequest.of(AGENT, "task " + i)).id());
+        }
+        await().atMost(WAIT).until(() -> started.get() >= hosts * perHost);
+        gate.release();
+        for (String id : ids) {
+            awaitStatus(ms.get(0), id, TaskStatus.COMPLETED);
+        }
+        int turns = 0;
+        for (int h = 0; h < hosts; h++) {
+            assertThat(peak.get(h).get()).as("host %d's peak of running turns", h).isLessThanOrEqualTo(perHost);
+            turns += runner(h).turns().size();
+        }
+        assertThat(turns).as("turns run across hosts").isEqualTo(tasks);
+        List<String> ran = new ArrayList<>();
+        for (int h = 0; h < hosts; h++) {
+            runner(h).turns().forEach(t -> ran.add(t.taskId()));
+        }
+        assertThat(ran).containsExactlyInAnyOrderElementsOf(ids);
+    }
+
+    @Test
+    @Timeout(60)
+    void aSecondHostDoesNotFailTheFirstsRunningTaskAndBothServe() throws Exception {
+        TaskManager a = startHost(b -> b);
+        ScriptedAgentRunner.Gate gate = new ScriptedAgentRunner.Gate();
+        runner(0).defaultScript(ScriptedAgentRunner.steps().await(gate).thenComplete());
+        String id = a.create(TaskRequest.of(AGENT, "long")).id();
+        gate.awaitReached(WAIT);
+        TaskManager b = startHost(x -> x);
+        runner(1).defaultScript(ScriptedAgentRunner.steps().thenComplete());
+        assertThat(b.get(id).orElseThrow().status()).isEqualTo(TaskStatus.RUNNING);
+        String other = b.create(TaskRequest.of(AGENT, "quick")).id();
+        awaitStatus(a, other, TaskStatus.COMPLETED);
+        gate.release();
+        awaitStatus(b, id, TaskStatus.COMPLETED);
+        assertThat(runner(0).turns(id)).hasSize(1);
+        assertThat(runner(1).turns(id)).isEmpty();
+    }
+
+    @Test
+    @Timeout(60)
+    void cancelOnAnotherHostStopsTheOwnersTurn() throws Exception {
+        TaskManager a = startHost(b -> b);
+        TaskManager b = startHost(x -> x);
+        ScriptedAgentRunner.Gate gate = new ScriptedAgentRunner.Gate();
+        runner(0).defaultScript(ScriptedAgentRunner.steps().await(gate).thenComplete());
+        String id = a.create(TaskRequest.of(AGENT, "to cancel")).id();
+        gate.awaitReached(WAIT);
+        assertThat(b.cancel(id)).isTrue();
+        awaitStatus(a, id, TaskStatus.CANCELLED);
+        ScriptedAgentRunner.TurnOutcome outcome = runner(0).awaitTurnFinished(id, 1, WAIT);
+        assertThat(outcome.interrupted()).isTrue();
+        assertThat(b.cancel(id)).isFalse();
+    }
+
+    @Test
+    @Timeout(60)
+    void aMessageOnAnotherHostAnswersAWaitingTaskAndFollowsARunningOne() throws Exception {
+        TaskManager a = startHost(b -> b);
+        TaskManager b = startHost(x -> x);
+        for (int h = 0; h < 2; h++) {
+            runner(h).script(AGENT, 1, ScriptedAgentRunner.steps().thenAskForInput(Map.of("q", "name?")));
+            runner(h).script(AGENT, 2, ScriptedAgentRunner.steps().emit("text", Map.of("turn", 2L)).thenComplete());
+        }
+        String id = a.create(TaskRequest.of(AGENT, "ask me")).id();
+        awaitStatus(a, id, TaskStatus.WAITING_FOR_INPUT);
+        assertThat(b.sendMessage(id, TaskMessage.text("Ada"))).isEqualTo(SendResult.STARTED_TURN);
+        awaitStatus(a, id, TaskStatus.COMPLETED);
+        assertThat(runner(0).turns(id).size() + runner(1).turns(id).size()).isEqualTo(2);
+
+        // a message to a task running on host 0 is stored and runs there as the next turn
+        ScriptedAgentRunner.Gate gate = new ScriptedAgentRunner.Gate();
+        runner(0).script(AGENT, 1, ScriptedAgentRunner.steps().await(gate).thenAskForInput(Map.of("q", "next?")));
+        String running = a.create(TaskRequest.of(AGENT, "busy")).id();
+        gate.awaitReached(WAIT);
+        assertThat(b.sendMessage(running, TaskMessage.text("and then"))).isEqualTo(SendResult.QUEUED);
+        gate.release();
+        await().atMost(WAIT).until(() -> runner(0).turns(running).size() + runner(1).turns(running).size() == 2);
+        List<String> second = new ArrayList<>();
+        runner(0).turns(running).stream().skip(1).forEach(t -> second.add(t.message().text()));
+        runner(1).turns(running).forEach(t -> second.add(t.message().text()));
+        assertThat(second).containsExactly("and then");
+        awaitStatus(b, running, TaskStatus.COMPLETED);
+    }
+
+    @Test
+    @Timeout(60)
+    void deleteOnAnotherHostRemovesARunningTask() throws Exception {
+        TaskManager a = startHost(b -> b);
+        TaskManager b = startHost(x -> x);
+        ScriptedAgentRunner.Gate gate = new ScriptedAgentRunner.Gate();
+        runner(0).defaultScript(ScriptedAgentRunner.steps().await(gate).thenComplete());
+        String id = a.create(TaskRequest.of(AGENT, "to delete")).id();
+        gate.awaitReached(WAIT);
+        RecordingSubscriber<TaskEvent> onA = RecordingSubscriber.unbounded();
+        a.events(id).subscribe(onA);
+        assertThat(b.delete(id)).isTrue();
+        assertThat(b.get(id)).isEmpty();
+        await().atMost(WAIT).until(() -> a.get(id).isEmpty());
+        assertThat(runner(0).awaitTurnFinished(id, 1, WAIT).interrupted()).isTrue();
+        await().atMost(WAIT).until(onA::isTerminated);
+        assertThat(onA.error()).containsInstanceOf(TaskDeletedException.class);
+    }
+
+    @Test
+    @Timeout(60)
+    void subscribersOnEveryHostSeeTheSameGaplessLog() throws Exception {
+        TaskManager a = startHost(b -> b);
+        TaskManager b = startHost(x -> x);
+        TaskManager c = startHost(x -> x);
+        ScriptedAgentRunner.Gate gate = new ScriptedAgentRunner.Gate();
+        runner(0).defaultScript(ScriptedAgentRunner.steps().emitMany(50, "text", i -> Map.of("i", (long) i))
+                .await(gate).emitMany(150, "text", i -> Map.of("j", (long) i)).thenComplete(Map.of("ok", true)));
+        String id = a.create(TaskRequest.of(AGENT, "chatty")).id();
+        gate.awaitReached(WAIT);
+        List<RecordingSubscriber<TaskEvent>> subs = new ArrayList<>();
+        for (TaskManager m : List.of(a, b, c)) {
+            RecordingSubscriber<TaskEvent> s = RecordingSubscriber.unbounded();
+            m.events(id).subscribe(s);
+            subs.add(s);
+        }
+        RecordingSubscriber<TaskEvent> late = RecordingSubscriber.<TaskEvent>requesting(7).requestOnEachItem(3);
+        c.events(id, 20).subscribe(late);
+        gate.release();
+        List<TaskEvent> reference = subs.get(0).awaitCompletion(WAIT);
+        assertThat(seqs(reference)).isEqualTo(java.util.stream.LongStream.rangeClosed(1, reference.size()).boxed().toList());
+        assertThat(reference.get(reference.size() - 1).isTerminal()).isTrue();
+        for (RecordingSubscriber<TaskEvent> s : subs) {
+            assertThat(s.awaitCompletion(WAIT)).isEqualTo(reference);
+            s.assertNoViolations();
+        }
+        assertThat(late.awaitCompletion(WAIT)).isEqualTo(reference.subList(20, reference.size()));
+    }
+
+    @Test
+    @Timeout(90)
+    void aHostThatStopsHeartbeatingIsTakenOverAndFencedOut() throws Exception {
+        // host 0 heartbeats once, at start; host 1 takes it for dead one second later
+        TaskManager a = startHost(b -> b.heartbeatInterval(Duration.ofHours(1)).hostDeadAfter(Duration.ofHours(2)));
+        ScriptedAgentRunner.Gate gate = new ScriptedAgentRunner.Gate();
+        runner(0).defaultScript(ScriptedAgentRunner.steps().emit("text", Map.of("before", true))
+                .awaitIgnoringInterrupts(gate, WAIT).emit("text", Map.of("after", true)).thenComplete());
+        String id = a.create(TaskRequest.of(AGENT, "orphan")).id();
+        gate.awaitReached(WAIT);
+        TaskManager b = startHost(x -> x.heartbeatInterval(Duration.ofMillis(100)).hostDeadAfter(Duration.ofSeconds(1))
+                .recoveryPolicy(RecoveryPolicy.failInterrupted()));
+        Task failed = awaitStatus(b, id, TaskStatus.FAILED);
+        assertThat(failed.error()).isEqualTo(RecoveryPolicy.INTERRUPTED);
+        RecordingSubscriber<TaskEvent> log = RecordingSubscriber.unbounded();
+        b.events(id).subscribe(log);
+        List<TaskEvent> atTakeover = log.awaitCompletion(WAIT);
+        gate.release(); // host 0's turn goes on: every write it makes now is fenced out
+        runner(0).awaitTurnFinished(id, 1, WAIT);
+        await().atMost(WAIT).until(() -> a.get(id).orElseThrow().status() == TaskStatus.FAILED);
+        RecordingSubscriber<TaskEvent> after = RecordingSubscriber.unbounded();
+        b.events(id).subscribe(after);
+        assertThat(after.awaitCompletion(WAIT)).isEqualTo(atTakeover);
+        assertThat(atTakeover).noneMatch(e -> Boolean.TRUE.equals(e.data().get("after")));
+        // host 0 still serves new work
+        runner(0).defaultScript(ScriptedAgentRunner.steps().thenComplete());
+        runner(1).defaultScript(ScriptedAgentRunner.steps().thenComplete());
+        String next = a.create(TaskRequest.of(AGENT, "next")).id();
+        awaitStatus(b, next, TaskStatus.COMPLETED);
+    }
+
+    @Test
+    @Timeout(60)
+    void concurrentCreatesWithOneKeyOnTwoHostsMakeOneTask() throws Exception {
+        TaskManager a = startHost(b -> b);
+        TaskManager b = startHost(x -> x);
+        runner(0).defaultScript(ScriptedAgentRunner.steps().thenComplete());
+        runner(1).defaultScript(ScriptedAgentRunner.steps().thenComplete());
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            for (int round = 0; round < 5; round++) {
+                TaskRequest request = TaskRequest.builder(AGENT).text("once").idempotencyKey("key-" + round).build();
+                CyclicBarrier start = new CyclicBarrier(2);
+                List<Future<Task>> fs = new ArrayList<>();
+                for (TaskManager m : List.of(a, b)) {
+                    fs.add(pool.submit(() -> {
+                        start.await(10, TimeUnit.SECONDS);
+                        return m.create(request);
+                    }));
+                }
+                String first = fs.get(0).get(30, TimeUnit.SECONDS).id();
+                assertThat(fs.get(1).get(30, TimeUnit.SECONDS).id()).isEqualTo(first);
+                assertThat(a.create(request).id()).isEqualTo(first);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(a.list(TaskQuery.all()).tasks()).hasSize(5);
+        assertThatThrownBy(() -> b.create(TaskRequest.builder(AGENT).text("other").idempotencyKey("key-0").build()))
+                .isInstanceOf(IdempotencyKeyMismatchException.class);
+    }
+
+    @Test
+    @Timeout(60)
+    void aRetriedMessageRunsOnceOnAnyHost() throws Exception {
+        TaskManager a = startHost(b -> b);
+        TaskManager b = startHost(x -> x);
+        for (int h = 0; h < 2; h++) {
+            runner(h).script(AGENT, 1, ScriptedAgentRunner.steps().thenAskForInput(Map.of("q", "?")));
+            runner(h).script(AGENT, 2, ScriptedAgentRunner.steps().thenAskForInput(Map.of("q", "more?")));
+        }
+        String id = a.create(TaskRequest.of(AGENT, "ask")).id();
+        awaitStatus(a, id, TaskStatus.WAITING_FOR_INPUT);
+        assertThat(a.sendMessage(id, TaskMessage.text("yes"), "m-1")).isEqualTo(SendResult.STARTED_TURN);
+        assertThat(b.sendMessage(id, TaskMessage.text("yes"), "m-1")).isEqualTo(SendResult.STARTED_TURN);
+        await().atMost(WAIT).until(() -> runner(0).turns(id).size() + runner(1).turns(id).size() == 2
+                && a.get(id).orElseThrow().status() == TaskStatus.WAITING_FOR_INPUT);
+        assertThatThrownBy(() -> b.sendMessage(id, TaskMessage.text("no"), "m-1"))
+                .isInstanceOf(IdempotencyKeyMismatchException.class);
+        Optional<Task> t = b.get(id);
+        assertThat(t.orElseThrow().status()).isEqualTo(TaskStatus.WAITING_FOR_INPUT);
+        assertThat(runner(0).turns(id).size() + runner(1).turns(id).size()).isEqualTo(2);
+    }
+}

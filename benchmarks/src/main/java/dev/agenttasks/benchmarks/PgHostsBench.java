@@ -68,7 +68,8 @@ final class PgHostsBench {
         server = new PostgresExtension().server();
         Env.log("== Several hosts on one PostgreSQL (%s)", server);
         throughput();
-        latency();
+        latency(true);
+        latency(false);
         takeover();
     }
 
@@ -193,11 +194,12 @@ final class PgHostsBench {
 
     // ------------------------------------------------------------------------------------------------ latency
 
-    private void latency() throws Exception {
+    /** @param notify whether host B's store listens for notifications (else it polls only) */
+    private void latency(boolean notify) throws Exception {
         int events = env.size(2_000, 200);
         int perSecond = 200;
-        Env.log("== Cross-host event latency: %,d events at %d/s emitted on host A, subscribers on A and B", events,
-                perSecond);
+        Env.log("== Cross-host event latency (%s): %,d events at %d/s emitted on host A, subscribers on A and B",
+                notify ? "LISTEN/NOTIFY" : "polling only", events, perSecond);
         String schema = server.uniqueSchemaName("hostlat");
         CountDownLatch gate = new CountDownLatch(1);
         try (HikariDataSource pa = pool(6); HikariDataSource pb = pool(6);
@@ -216,7 +218,8 @@ final class PgHostsBench {
                          }
                          return TurnResult.completed();
                      })), "a", HEARTBEAT_MILLIS, DEAD_AFTER_MILLIS).maxConcurrentTasks(4).build();
-             TaskManager b = configure(Env.manager(PostgresTaskStore.builder(pb).schema(schema).build(),
+             TaskManager b = configure(Env.manager(PostgresTaskStore.builder(pb).schema(schema).notifications(notify)
+                             .build(),
                      Agents.runner((turn, ctx) -> TurnResult.completed())), "b", HEARTBEAT_MILLIS, DEAD_AFTER_MILLIS)
                      .maxConcurrentTasks(1).build()) {
             Task task = a.create(TaskRequest.of("bench", "latency"));
@@ -235,12 +238,14 @@ final class PgHostsBench {
             }
             double p99 = Samples.percentile(sb, 99) / 1e6;
             env.report.row("Cross-host event latency emit -> subscriber on host B, p50 / p99 (" + events + " events at "
-                            + perSecond + "/s)", String.format(Locale.ROOT, "%.1f / %.1f ms",
+                            + perSecond + "/s, " + (notify ? "LISTEN/NOTIFY" : "polling only, eventPollInterval 150 ms")
+                            + ")", String.format(Locale.ROOT, "%.1f / %.1f ms",
                             Samples.percentile(sb, 50) / 1e6, p99),
                     String.format(Locale.ROOT, "subscriber on the emitting host: %.1f / %.1f ms",
                             Samples.percentile(sa, 50) / 1e6, Samples.percentile(sa, 99) / 1e6), "-",
-                    "p99 <= 100 ms", p99 <= 100);
-            env.report.note(String.format(Locale.ROOT, "Cross-host latency: host B p50 %.1f, p90 %.1f, p99 %.1f, max "
+                    notify ? "p99 <= 100 ms" : null, notify ? p99 <= 100 : null);
+            env.report.note(String.format(Locale.ROOT, "Cross-host latency (" + (notify ? "notify" : "polling only")
+                    + "): host B p50 %.1f, p90 %.1f, p99 %.1f, max "
                             + "%.1f ms; host A p50 %.1f, p99 %.1f ms", Samples.percentile(sb, 50) / 1e6,
                     Samples.percentile(sb, 90) / 1e6, p99, sb[sb.length - 1] / 1e6, Samples.percentile(sa, 50) / 1e6,
                     Samples.percentile(sa, 99) / 1e6));

@@ -76,6 +76,9 @@ final class Commits {
 
     /** Writer thread: a unit (and everything of the task queued before it) could not be written. */
     void writeFailed(TaskState s, Throwable error, List<Writer.Unit> units) {
+        if (error instanceof DuplicateKeyException && s.committedSeq > 0 && retryWithoutKeys(s, error, units)) {
+            return; // a retried message: only its unit fails
+        }
         if (error instanceof StoreConflictException && s.committedSeq > 0
                 && (error instanceof DuplicateKeyException || engine.ownership.lost(s))) {
             engine.ownership.drop(s, (StoreConflictException) error, units); // fenced out: write nothing more
@@ -135,6 +138,42 @@ final class Commits {
         }
         engine.tasks.forget(s);
         engine.subscriptions.forEach(s.id, sub -> sub.fail(cause));
+    }
+
+    /**
+     * Writer thread: a unit storing an idempotency key found it taken (the same message was sent again,
+     * on another host): that unit fails and the task's other units are written again without it, unless
+     * the failed unit also changed the task's status (then the task is dropped here and reloaded on use).
+     *
+     * @return false if the task must be dropped instead
+     */
+    private boolean retryWithoutKeys(TaskState s, Throwable error, List<Writer.Unit> units) {
+        java.util.ArrayList<Writer.Unit> rest = new java.util.ArrayList<>(units.size());
+        java.util.ArrayList<StoreOp> ops = new java.util.ArrayList<>();
+        java.util.ArrayList<StoreOp> fences = new java.util.ArrayList<>();
+        for (Writer.Unit u : units) {
+            boolean keyed = u.ops.stream().anyMatch(op -> op instanceof StoreOp.PutKey);
+            if (keyed && u.ops.stream().anyMatch(op -> op instanceof StoreOp.UpdateTask)) {
+                return false;
+            }
+            if (!keyed) {
+                rest.add(u);
+            }
+        }
+        units.stream().filter(u -> !rest.contains(u)).forEach(u -> u.fail(error));
+        if (rest.isEmpty()) {
+            return true;
+        }
+        java.util.Set<TaskState> fenced = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        rest.forEach(u -> Fences.add(fences, ops, fenced, u));
+        try {
+            engine.store.write(Fences.join(fences, ops));
+        } catch (RuntimeException e) {
+            writeFailed(s, e, rest);
+            return true;
+        }
+        engine.writer.committed(rest);
+        return true;
     }
 
     /** Writer thread: the final status of a task could not be written; try again after a backoff. */

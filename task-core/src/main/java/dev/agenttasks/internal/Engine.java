@@ -14,7 +14,6 @@ import dev.agenttasks.TaskLimits;
 import dev.agenttasks.TaskListener;
 import dev.agenttasks.TaskManager;
 import dev.agenttasks.TaskMessage;
-import dev.agenttasks.TaskNotAcceptingMessagesException;
 import dev.agenttasks.TaskPage;
 import dev.agenttasks.TaskQuery;
 import dev.agenttasks.TaskRequest;
@@ -232,8 +231,7 @@ public final class Engine implements TaskManager {
                 return prior.get();
             }
         }
-        // a free local slot: the task is inserted claimed by this host and starts here at once; else it
-        // is queued unowned in the store and the first host with a free slot claims it (Claims)
+        // a free slot: inserted claimed, it starts here; else queued unowned for any host (Claims)
         boolean claimed = turns.slots.running() + turns.slots.queued() < config.maxConcurrentTasks();
         Instant now = clock.instant();
         String id = Ids.task();

@@ -14,12 +14,25 @@ final class Fences {
     private Fences() {
     }
 
-    /** Adds a unit's ops to a batch, after a fence if the unit is the first of its task in the batch. */
-    static void add(List<StoreOp> batch, Set<TaskState> fenced, Writer.Unit u) {
+    /**
+     * Adds a unit's ops to a batch, and a fence to {@code fences} if the unit is the first of its task in
+     * the batch. The writer puts all fences first (they check the claim as it was before the batch), so
+     * the ops of one kind stay together for the store's statement batches.
+     */
+    static void add(List<StoreOp> fences, List<StoreOp> batch, Set<TaskState> fenced, Writer.Unit u) {
         TaskState s = u.state;
         if (s != null && !u.ops.isEmpty() && fenced.add(s) && !(u.ops.get(0) instanceof StoreOp.InsertTask)) {
-            batch.add(new StoreOp.Fence(s.id, s.fenceOwner, s.fenceEpoch));
+            fences.add(new StoreOp.Fence(s.id, s.fenceOwner, s.fenceEpoch));
         }
         batch.addAll(u.ops);
+    }
+
+    /** @return the fences followed by the ops */
+    static List<StoreOp> join(List<StoreOp> fences, List<StoreOp> ops) {
+        if (fences.isEmpty()) {
+            return ops;
+        }
+        fences.addAll(ops);
+        return fences;
     }
 }

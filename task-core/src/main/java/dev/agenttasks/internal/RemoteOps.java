@@ -35,7 +35,8 @@ final class RemoteOps {
 
     private long waitNanos() {
         Duration poll = engine.config.hosting().pollInterval();
-        return poll.multipliedBy(5).plus(engine.config.cancelGrace()).toNanos();
+        return poll.multipliedBy(3).plusSeconds(1).toNanos(); // the owner acts at its next poll
+
     }
 
     private RemoteRequest request(String taskId, RemoteRequest.Kind kind) {

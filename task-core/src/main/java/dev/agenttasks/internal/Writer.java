@@ -310,7 +310,8 @@ final class Writer implements Runnable {
     private void commit(List<Unit> batch) {
         engine.hooks.beforeCommit();
         List<Unit> live = new ArrayList<>(batch.size());
-        List<StoreOp> all = new ArrayList<>();
+        List<StoreOp> ops0 = new ArrayList<>();
+        List<StoreOp> fences = new ArrayList<>();
         Set<TaskState> fenced = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         for (Unit u : batch) {
             if (u.state != null && u.generation != u.state.writeGeneration) {
@@ -319,8 +320,9 @@ final class Writer implements Runnable {
                 continue;
             }
             live.add(u);
-            Fences.add(all, fenced, u);
+            Fences.add(fences, ops0, fenced, u);
         }
+        List<StoreOp> all = Fences.join(fences, ops0);
         if (live.isEmpty()) {
             return;
         }
@@ -352,9 +354,11 @@ final class Writer implements Runnable {
             }
             // isolate the task at fault: retry each task's units on their own, in order
             for (Map.Entry<TaskState, List<Unit>> g : byTask.entrySet()) {
-                List<StoreOp> ops = new ArrayList<>();
+                List<StoreOp> groupOps = new ArrayList<>();
+                List<StoreOp> groupFences = new ArrayList<>();
                 Set<TaskState> once = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
-                g.getValue().forEach(u -> Fences.add(ops, once, u));
+                g.getValue().forEach(u -> Fences.add(groupFences, groupOps, once, u));
+                List<StoreOp> ops = Fences.join(groupFences, groupOps);
                 try {
                     write(ops);
                     batches++;

@@ -34,8 +34,9 @@ final class SqliteHosts {
     static final String SET_OWNER = "UPDATE tasks SET owner = ?, epoch = epoch + 1 WHERE id = ?";
     static final String CAS_OWNER = "UPDATE tasks SET owner = ?, epoch = epoch + 1 WHERE id = ? AND owner IS ? "
             + "AND epoch = ?";
-    static final String FENCE = "SELECT t.owner, t.epoch, EXISTS (SELECT 1 FROM messages m WHERE m.task_id = t.id) "
-            + "FROM tasks t WHERE t.id = ?";
+    static final String FENCE = "SELECT owner, epoch FROM tasks WHERE id = ?";
+    static final String FENCE_NO_MESSAGES = "SELECT t.owner, t.epoch, EXISTS (SELECT 1 FROM messages m "
+            + "WHERE m.task_id = t.id) FROM tasks t WHERE t.id = ?";
     static final String ADD_REQUEST = "INSERT INTO requests (task_id, request_id, kind, created_at) VALUES (?, ?, ?, ?)";
     static final String REMOVE_REQUEST = "DELETE FROM requests WHERE task_id = ? AND request_id = ?";
     static final String REQUESTS = "SELECT r.request_id, r.task_id, r.kind, r.created_at FROM requests r "
@@ -45,9 +46,20 @@ final class SqliteHosts {
     static final String KEY = "SELECT key, task_id, fingerprint, outcome, created_at FROM idempotency_keys WHERE key = ?";
 
     private final SqliteTaskStore store;
+    /** Statements prepared once on the writer connection (used under the store's write lock only). */
+    private final java.util.Map<String, PreparedStatement> prepared = new java.util.HashMap<>();
 
     SqliteHosts(SqliteTaskStore store) {
         this.store = store;
+    }
+
+    private PreparedStatement writerStatement(Connection c, String sql) throws SQLException {
+        PreparedStatement ps = prepared.get(sql);
+        if (ps == null || ps.isClosed() || ps.getConnection() != c) {
+            ps = c.prepareStatement(sql);
+            prepared.put(sql, ps);
+        }
+        return ps;
     }
 
     static boolean handles(StoreOp op) {
@@ -62,7 +74,8 @@ final class SqliteHosts {
                 fence(c, (StoreOp.Fence) op);
             } else if (op instanceof StoreOp.AddRequest) {
                 RemoteRequest r = ((StoreOp.AddRequest) op).request();
-                try (PreparedStatement ps = c.prepareStatement(ADD_REQUEST)) {
+                try {
+                    PreparedStatement ps = writerStatement(c, ADD_REQUEST);
                     ps.setString(1, r.taskId());
                     ps.setString(2, r.requestId());
                     ps.setString(3, r.kind().name());
@@ -72,14 +85,14 @@ final class SqliteHosts {
                     throw missingTask(e, r.taskId());
                 }
             } else if (op instanceof StoreOp.RemoveRequest) {
-                try (PreparedStatement ps = c.prepareStatement(REMOVE_REQUEST)) {
-                    ps.setString(1, op.taskId());
-                    ps.setString(2, ((StoreOp.RemoveRequest) op).requestId());
-                    ps.executeUpdate();
-                }
+                PreparedStatement ps = writerStatement(c, REMOVE_REQUEST);
+                ps.setString(1, op.taskId());
+                ps.setString(2, ((StoreOp.RemoveRequest) op).requestId());
+                ps.executeUpdate();
             } else {
                 IdempotencyKey k = ((StoreOp.PutKey) op).key();
-                try (PreparedStatement ps = c.prepareStatement(PUT_KEY)) {
+                try {
+                    PreparedStatement ps = writerStatement(c, PUT_KEY);
                     ps.setString(1, k.key());
                     ps.setString(2, k.taskId());
                     ps.setString(3, k.fingerprint());
@@ -96,9 +109,10 @@ final class SqliteHosts {
         }
     }
 
-    private static void fence(Connection c, StoreOp.Fence f) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(FENCE)) {
-            ps.setString(1, f.taskId());
+    private void fence(Connection c, StoreOp.Fence f) throws SQLException {
+        PreparedStatement ps = writerStatement(c, f.noPendingMessages() ? FENCE_NO_MESSAGES : FENCE);
+        ps.setString(1, f.taskId());
+        {
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
                     throw new StoreConflictException(f.taskId(), "no such task: " + f.taskId());

@@ -37,6 +37,9 @@ public final class CrashChild {
     }
 
     /** @param args database, output file, tasks, events per task */
+    /** The stable host id of the child and of the manager that recovers after it: the restart recovers at once. */
+    static final String HOST_ID = "crash-host";
+
     public static void main(String[] args) throws Exception {
         Path db = Path.of(args[0]);
         Path out = Path.of(args[1]);
@@ -46,7 +49,7 @@ public final class CrashChild {
         CountDownLatch done = new CountDownLatch(taskCount);
         try (BufferedWriter w = Files.newBufferedWriter(out, StandardCharsets.UTF_8);
              TaskManager tasks = TaskManager.builder().store(SqliteTaskStore.open(db)).runner(new Streamer(eventsPerTask))
-                     .maxConcurrentTasks(taskCount).build()) {
+                     .hostId(HOST_ID).maxConcurrentTasks(taskCount).build()) {
             for (int i = 0; i < taskCount; i++) {
                 String id = tasks.create(TaskRequest.builder("streamer").text("stream " + i).title("crash " + i)
                         .build()).id();

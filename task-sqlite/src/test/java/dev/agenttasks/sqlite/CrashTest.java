@@ -85,7 +85,8 @@ class CrashTest {
             List<TaskRecord> interrupted = store.findByStatus(EnumSet.of(TaskStatus.PENDING, TaskStatus.RUNNING));
             assertThat(interrupted).as("%s: the kill left tasks running", what).isNotEmpty();
 
-            try (TaskManager manager = TaskManager.builder().store(store).runner(new CrashChild.Streamer(0)).build()) {
+            try (TaskManager manager = TaskManager.builder().store(store).runner(new CrashChild.Streamer(0))
+                    .hostId(CrashChild.HOST_ID).build()) {
                 // turns that were running are failed by the default policy; tasks still queued (PENDING) had no
                 // turn running and are queued again, so they run to the end on this manager
                 await(what).atMost(Duration.ofSeconds(30)).until(() ->

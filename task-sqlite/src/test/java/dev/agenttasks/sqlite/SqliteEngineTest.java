@@ -203,7 +203,7 @@ class SqliteEngineTest {
 
     @Test
     void aFullDiskFailsTheStreamingTaskAndEveryEventShownIsStored() throws Exception {
-        Path mount = TmpfsMount.mountOrSkip(dir.resolve("small"), "1M");
+        Path mount = TmpfsMount.mountOrSkip(dir.resolve("small"), "2M");
         try {
             Path db = mount.resolve("tasks.db");
             ScriptedAgentRunner runner = new ScriptedAgentRunner().agent("coder", "Coder", null);

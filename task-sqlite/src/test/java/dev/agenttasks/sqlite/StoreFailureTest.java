@@ -58,7 +58,7 @@ class StoreFailureTest {
 
     @Test
     void aFullDiskFailsTheWriteAppliesNothingAndReadsGoOn() throws Exception {
-        Path mount = TmpfsMount.mountOrSkip(dir.resolve("small"), "1M");
+        Path mount = TmpfsMount.mountOrSkip(dir.resolve("small"), "2M");
         try {
             try (SqliteTaskStore store = SqliteTaskStore.open(mount.resolve("tasks.db"))) {
                 store.write(List.of(insert("a", T0)));

@@ -144,9 +144,10 @@ class HostProcessesTest {
         HostProcess h2 = start("h2", 2);
 
         h1.stop();
-        int h1EventsAtStop = byHost(log(id), "h1").size();
         Awaitility.await().atMost(WAIT).until(() -> !byHost(log(id), "h2").isEmpty());
-        assertThat(byHost(log(id), "h1")).as("a frozen host writes nothing").hasSize(h1EventsAtStop);
+        // h2 runs the task now; whatever h1 had in flight when it froze is committed or was ended by the server
+        // (idle_in_transaction_session_timeout) before h2 could take the row over
+        int h1EventsAtTakeover = byHost(log(id), "h1").size();
         long resumedAt = System.currentTimeMillis();
         h1.resume();
 
@@ -154,7 +155,7 @@ class HostProcessesTest {
         List<TaskEvent> log = log(id);
         EventLogs.assertCompleteLog(log, TaskStatus.COMPLETED);
         assertOneHostAtATime(log, "h1", "h2");
-        assertThat(byHost(log, "h1")).as("nothing of h1 after it lost the task").hasSize(h1EventsAtStop);
+        assertThat(byHost(log, "h1")).as("nothing of h1 after it lost the task").hasSize(h1EventsAtTakeover);
 
         // h1 rejoins: it heartbeats again, and runs new work once it is the only host
         Awaitility.await().atMost(WAIT).until(() -> heartbeatMillis("h1") > resumedAt);

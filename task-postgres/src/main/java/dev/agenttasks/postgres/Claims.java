@@ -28,6 +28,7 @@ final class Claims {
     private final String orphans;
     private final String claim;
     private final String takeOver;
+    private final String release;
     private final String requests;
     private final String idempotencyKey;
 
@@ -50,6 +51,11 @@ final class Claims {
                 + "RETURNING " + PostgresTaskStore.taskColumns(s);
         this.takeOver = "UPDATE " + s + ".tasks t SET owner = ?, epoch = t.epoch + 1 WHERE t.id = ? "
                 + "AND t.owner IS NOT DISTINCT FROM ? AND t.epoch = ? RETURNING " + PostgresTaskStore.taskColumns(s);
+        // a release (no new owner) is for queued tasks only: a task that started running since the caller read it
+        // keeps its owner (an unowned RUNNING task would never be taken over), and the next sweep sees it running
+        this.release = "UPDATE " + s + ".tasks t SET owner = ?, epoch = t.epoch + 1 WHERE t.id = ? "
+                + "AND t.owner IS NOT DISTINCT FROM ? AND t.epoch = ? AND t.status = 'PENDING' RETURNING "
+                + PostgresTaskStore.taskColumns(s);
         this.requests = "SELECT r.request_id, r.task_id, r.kind, r.created_at FROM " + s + ".requests r JOIN " + s
                 + ".tasks t ON t.id = r.task_id WHERE t.owner = ? ORDER BY r.seq LIMIT ?";
         this.idempotencyKey = "SELECT key, task_id, fingerprint, outcome, created_at FROM " + s
@@ -106,7 +112,7 @@ final class Claims {
 
     Optional<TaskRecord> takeOver(String taskId, String expectedOwner, long expectedEpoch, String newOwner) {
         List<TaskRecord> out = store.call("takeover of task " + taskId, true, c -> {
-            try (PreparedStatement ps = c.prepareStatement(takeOver)) {
+            try (PreparedStatement ps = c.prepareStatement(newOwner == null ? release : takeOver)) {
                 if (newOwner == null) {
                     ps.setNull(1, Types.VARCHAR);
                 } else {

@@ -855,7 +855,9 @@ public final class PostgresTaskStore implements TaskStore {
      * {@inheritDoc}
      *
      * <p>One conditional {@code UPDATE}; it waits for a batch that holds the row through a {@link StoreOp.Fence},
-     * then sees that batch's outcome.
+     * then sees that batch's outcome. A release ({@code newOwner == null}) also requires the task to be
+     * {@code PENDING}: a task its owner started meanwhile is left to it (an unowned {@code RUNNING} task would
+     * never be taken over), and the next sweep finds it running.
      */
     @Override
     public Optional<TaskRecord> takeOver(String taskId, String expectedOwner, long expectedEpoch, String newOwner) {

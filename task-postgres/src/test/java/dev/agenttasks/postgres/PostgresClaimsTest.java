@@ -164,6 +164,22 @@ class PostgresClaimsTest {
         assertThat(store.task("t1").orElseThrow().owner()).isEqualTo("b");
     }
 
+    @Test
+    void aReleaseLeavesATaskThatStartedRunningToItsOwner() {
+        store.write(List.of(new StoreOp.InsertTask(queued("t1", 0))));
+        TaskRecord claimed = store.claim("a", 1).get(0);
+        // another host read it as a queued orphan, then its owner started it
+        Task running = new Task("t1", "agent-a", null, TaskStatus.RUNNING, "Task t1", null, claimed.task().createdAt(),
+                Data.T0, null, null, null, Map.of());
+        store.write(List.of(new StoreOp.Fence("t1", "a", claimed.epoch()), new StoreOp.UpdateTask(
+                claimed.withTask(running), TaskStatus.PENDING)));
+        assertThat(store.takeOver("t1", "a", claimed.epoch(), null)).isEmpty();
+        TaskRecord now = store.task("t1").orElseThrow();
+        assertThat(now.owner()).isEqualTo("a");
+        assertThat(now.epoch()).isEqualTo(claimed.epoch());
+        assertThat(store.takeOver("t1", "a", claimed.epoch(), "b")).isPresent();
+    }
+
     private int waitingOnALock() throws Exception {
         try (Connection c = pool.getConnection(); Statement s = c.createStatement();
              ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "

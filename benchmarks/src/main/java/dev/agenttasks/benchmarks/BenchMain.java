@@ -28,10 +28,10 @@ public final class BenchMain {
     /** The benchmark names, in the order they run. */
     public static final String ALL = "events,tasks,jobrunr,latency,replay,fanout,footprint,disk,queries";
     /**
-     * Benchmarks that run only when named with {@code only=}: {@code postgres} and {@code pgqueries} (need a
-     * PostgreSQL, see PostgresBench and PgQueryBench).
+     * Benchmarks that run only when named with {@code only=}: {@code postgres}, {@code pgqueries} and
+     * {@code pghosts} (need a PostgreSQL, see PostgresBench, PgQueryBench and PgHostsBench).
      */
-    public static final String OPTIONAL = "postgres,pgqueries";
+    public static final String OPTIONAL = "postgres,pgqueries,pghosts";
 
     private BenchMain() {
     }
@@ -167,6 +167,9 @@ public final class BenchMain {
         }
         if (selected.contains("pgqueries")) {
             new PgQueryBench(env).run();
+        }
+        if (selected.contains("pghosts")) {
+            new PgHostsBench(env).run();
         }
     }
 

@@ -16,7 +16,8 @@ import java.util.List;
 final class Migrations {
 
     /** Every migration, in version order; entry {@code i} is version {@code i + 1}. */
-    static final List<String> FILES = List.of("V1__init.sql", "V2__status_counts_and_title_trigrams.sql");
+    static final List<String> FILES = List.of("V1__init.sql", "V2__status_counts_and_title_trigrams.sql",
+            "V3__several_hosts.sql");
 
     /** The schema version this store writes. */
     static final int LATEST = FILES.size();

@@ -5,8 +5,10 @@ import dev.agenttasks.TaskEvent;
 import dev.agenttasks.TaskQuery;
 import dev.agenttasks.TaskStatus;
 import dev.agenttasks.TaskStoreException;
-import dev.agenttasks.spi.JsonEncoded;
+import dev.agenttasks.spi.IdempotencyKey;
 import dev.agenttasks.spi.PendingMessage;
+import dev.agenttasks.spi.RemoteRequest;
+import dev.agenttasks.spi.StoreChangeListener;
 import dev.agenttasks.spi.StoreConflictException;
 import dev.agenttasks.spi.StoreOp;
 import dev.agenttasks.spi.TaskCursor;
@@ -18,20 +20,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import javax.sql.DataSource;
-import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Savepoint;
 import java.sql.Statement;
 import java.sql.Types;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumMap;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -101,7 +99,17 @@ import java.util.concurrent.TimeUnit;
  *
  * <p><b>Deletion and retention</b> work in bounded transactions: the events of a deleted or purged task are
  * removed {@link Builder#deleteBatchSize(int) a batch of rows} at a time, newest first (a concurrent reader sees
- * a shorter log, never one with a gap), then the task row with its messages. Thread-safe.
+ * a shorter log, never one with a gap), then the task row with its messages, requests and idempotency keys.
+ *
+ * <p><b>Several hosts</b> (schema version 3, {@code docs/multi-host.md}): each manager on the database heartbeats
+ * in {@code hosts}; {@link #claim(String, int)} takes queued tasks with {@code FOR UPDATE SKIP LOCKED}, so hosts
+ * never wait for each other's claims; a {@link StoreOp.Fence} locks its task's row until the batch commits, so a
+ * takeover by another host waits for the batch and then fences the former owner out. Triggers {@code NOTIFY} the
+ * ids of tasks with new events, new unclaimed tasks and new {@link RemoteRequest requests} on the channel
+ * {@code agent_tasks:<schema>}; {@link #addChangeListener(StoreChangeListener)} listens on one dedicated
+ * connection (reconnecting when it breaks), and the engine polls behind it. Recommended for several hosts: a
+ * server-side {@code idle_in_transaction_session_timeout} (for example 10 s on the store's role), so that a host
+ * frozen inside a transaction cannot hold a task's row, and a takeover, for longer. Thread-safe.
  */
 public final class PostgresTaskStore implements TaskStore {
 
@@ -117,7 +125,6 @@ public final class PostgresTaskStore implements TaskStore {
     public static final int SCHEMA_VERSION = Migrations.LATEST;
 
     private static final Logger LOG = LoggerFactory.getLogger(PostgresTaskStore.class);
-    private static final String[] TABLES = {"schema_version", "tasks", "events", "messages"};
     /** Delta rows in the status counts beyond which a count folds them (see V2 migration). */
     private static final int FOLD_COUNTS_AFTER = 64;
 
@@ -132,13 +139,6 @@ public final class PostgresTaskStore implements TaskStore {
     private volatile boolean closed;
 
     private final String selectTask;
-    private final String insertTasks;
-    private final String updateTask;
-    private final String appendEvents;
-    private final String addMessage;
-    private final String removeMessage;
-    private final String taskStatus;
-    private final String existingTasks;
     private final String selectEvents;
     private final String selectMessages;
     private final String countByStatus;
@@ -148,6 +148,10 @@ public final class PostgresTaskStore implements TaskStore {
     private final String purgeCandidates;
     private final String purgeEventChunk;
     private final String purgeTasks;
+    private final Batches batches;
+    private final Claims claims;
+    /** Push wake-ups, or null if the builder turned them off. */
+    private final ChangeFeed changes;
 
     private PostgresTaskStore(Builder b) {
         this.dataSource = b.dataSource;
@@ -156,26 +160,12 @@ public final class PostgresTaskStore implements TaskStore {
         this.deleteBatchSize = b.deleteBatchSize;
         this.attempts = b.attempts;
         this.commitCheckTimeout = b.commitCheckTimeout;
+        this.batches = new Batches(b.dataSource, schema);
+        this.claims = new Claims(this, schema);
+        DataSource listenFrom = b.listenerDataSource != null ? b.listenerDataSource : b.dataSource;
+        this.changes = b.notifications ? new ChangeFeed(schema, listenFrom::getConnection) : null;
         String s = '"' + schema + '"';
-        this.selectTask = "SELECT t.id, t.agent_id, t.session_id, t.status, t.title, t.model, t.created_at, "
-                + "t.started_at, t.completed_at, t.error, t.work_dir, t.metadata, t.options, t.timeout_millis, "
-                + "t.owner, t.lease_until, (SELECT coalesce(max(e.seq), 0) FROM " + s + ".events e "
-                + "WHERE e.task_id = t.id) FROM " + s + ".tasks t";
-        this.insertTasks = "INSERT INTO " + s + ".tasks (id, agent_id, session_id, status, title, title_lower, model, "
-                + "created_at, started_at, completed_at, error, work_dir, metadata, options, timeout_millis, owner, "
-                + "lease_until) SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], "
-                + "?::text[], ?::text[], ?::int8[], ?::int8[], ?::int8[], ?::text[], ?::text[], ?::text[], ?::text[], "
-                + "?::int8[], ?::text[], ?::int8[]) ON CONFLICT (id) DO NOTHING RETURNING id";
-        this.updateTask = "UPDATE " + s + ".tasks SET session_id = ?, status = ?, started_at = ?, completed_at = ?, "
-                + "error = ?, owner = ?, lease_until = ? WHERE id = ? AND status = ?";
-        this.appendEvents = "INSERT INTO " + s + ".events (task_id, seq, type, data, ts) "
-                + "SELECT u.task_id, u.seq, u.type, u.data, u.ts FROM unnest(?::text[], ?::int8[], ?::text[], "
-                + "?::text[], ?::int8[]) AS u (task_id, seq, type, data, ts) "
-                + "ON CONFLICT (task_id, seq) DO NOTHING RETURNING task_id, seq, txid_current()";
-        this.addMessage = "INSERT INTO " + s + ".messages (task_id, message_id, message, created_at) VALUES (?, ?, ?, ?)";
-        this.removeMessage = "DELETE FROM " + s + ".messages WHERE task_id = ? AND message_id = ?";
-        this.taskStatus = "SELECT status FROM " + s + ".tasks WHERE id = ?";
-        this.existingTasks = "SELECT id FROM " + s + ".tasks WHERE id = ANY (?::text[])";
+        this.selectTask = selectTask(s);
         this.selectEvents = "SELECT seq, type, data, ts FROM " + s + ".events WHERE task_id = ? AND seq > ? "
                 + "ORDER BY seq LIMIT ?";
         this.selectMessages = "SELECT message_id, message, created_at FROM " + s + ".messages WHERE task_id = ? "
@@ -255,12 +245,11 @@ public final class PostgresTaskStore implements TaskStore {
     @Override
     public void write(List<StoreOp> ops) {
         Objects.requireNonNull(ops, "ops");
-        ops = withoutHostOps(ops);
         if (ops.isEmpty()) {
             return;
         }
         checkOpen();
-        List<List<StoreOp>> runs = plan(ops);
+        List<List<StoreOp>> runs = Batches.plan(ops);
         TransientStoreException last = null;
         for (int attempt = 1; attempt <= attempts; attempt++) {
             try {
@@ -288,7 +277,7 @@ public final class PostgresTaskStore implements TaskStore {
         try {
             c.setAutoCommit(false);
             for (List<StoreOp> run : runs) {
-                String x = applyRun(c, run);
+                String x = batches.applyRun(c, run);
                 xid = x != null ? x : xid;
             }
             if (xid == null) {
@@ -368,314 +357,6 @@ public final class PostgresTaskStore implements TaskStore {
                 throw new TaskStoreException("interrupted while learning the outcome of a commit", ie);
             }
             backoffMillis = Math.min(backoffMillis * 2, 1000);
-        }
-    }
-
-    /**
-     * Groups the ops into runs of one kind. Kind by kind (inserts, updates, new messages, removed messages,
-     * events) when that is equivalent to their order: no op comes before the insert of its task and no message is
-     * removed before it is added in the batch. Otherwise consecutive runs of the same kind, in order.
-     */
-    static List<List<StoreOp>> plan(List<StoreOp> ops) {
-        Map<String, Integer> insertAt = new HashMap<>();
-        Map<String, Integer> addAt = new HashMap<>();
-        for (int i = 0; i < ops.size(); i++) {
-            StoreOp op = ops.get(i);
-            if (op instanceof StoreOp.InsertTask) {
-                insertAt.putIfAbsent(op.taskId(), i);
-            } else if (op instanceof StoreOp.AddMessage) {
-                addAt.putIfAbsent(op.taskId() + '\u0000' + ((StoreOp.AddMessage) op).message().messageId(), i);
-            }
-        }
-        boolean byKind = true;
-        for (int i = 0; i < ops.size() && byKind; i++) {
-            StoreOp op = ops.get(i);
-            Integer ins = insertAt.get(op.taskId());
-            if (ins != null && ins > i) {
-                byKind = false;
-            } else if (op instanceof StoreOp.RemoveMessage) {
-                Integer add = addAt.get(op.taskId() + '\u0000' + ((StoreOp.RemoveMessage) op).messageId());
-                byKind = add == null || add < i;
-            }
-        }
-        List<List<StoreOp>> runs = new ArrayList<>();
-        if (byKind) {
-            for (Class<?> kind : List.of(StoreOp.InsertTask.class, StoreOp.UpdateTask.class, StoreOp.AddMessage.class,
-                    StoreOp.RemoveMessage.class, StoreOp.AppendEvent.class)) {
-                List<StoreOp> run = new ArrayList<>();
-                for (StoreOp op : ops) {
-                    if (op.getClass() == kind) {
-                        run.add(op);
-                    }
-                }
-                if (!run.isEmpty()) {
-                    runs.add(run);
-                }
-            }
-            return runs;
-        }
-        int i = 0;
-        while (i < ops.size()) {
-            Class<?> kind = ops.get(i).getClass();
-            int j = i + 1;
-            while (j < ops.size() && ops.get(j).getClass() == kind) {
-                j++;
-            }
-            runs.add(ops.subList(i, j));
-            i = j;
-        }
-        return runs;
-    }
-
-    /** @return the transaction id, if the run's statement reported it */
-    private String applyRun(Connection c, List<StoreOp> run) throws SQLException {
-        StoreOp first = run.get(0);
-        if (first instanceof StoreOp.AppendEvent) {
-            return appendEvents(c, run);
-        } else if (first instanceof StoreOp.InsertTask) {
-            insertTasks(c, run);
-        } else if (first instanceof StoreOp.UpdateTask) {
-            updateTasks(c, run);
-        } else if (first instanceof StoreOp.AddMessage) {
-            addMessages(c, run);
-        } else if (first instanceof StoreOp.RemoveMessage) {
-            removeMessages(c, run);
-        } else {
-            throw new TaskStoreException("unknown store op: " + first.getClass().getName());
-        }
-        return null;
-    }
-
-    private void insertTasks(Connection c, List<StoreOp> run) throws SQLException {
-        int n = run.size();
-        String[][] text = new String[12][n];
-        Long[][] num = new Long[5][n];
-        for (int k = 0; k < n; k++) {
-            TaskRecord r = ((StoreOp.InsertTask) run.get(k)).record();
-            Task t = r.task();
-            text[0][k] = t.id();
-            text[1][k] = t.agentId();
-            text[2][k] = t.sessionId();
-            text[3][k] = t.status().name();
-            text[4][k] = t.title();
-            text[5][k] = t.title().toLowerCase(Locale.ROOT);
-            text[6][k] = t.model();
-            num[0][k] = Times.toNanos(t.createdAt(), "createdAt");
-            num[1][k] = nanos(t.startedAt(), "startedAt");
-            num[2][k] = nanos(t.completedAt(), "completedAt");
-            text[7][k] = t.error();
-            text[8][k] = t.workDir();
-            text[9][k] = Json.write(t.metadata());
-            text[10][k] = Json.write(r.options());
-            num[3][k] = r.timeoutMillis();
-            text[11][k] = r.owner();
-            num[4][k] = nanos(r.leaseUntil(), "leaseUntil");
-        }
-        Set<String> inserted = new HashSet<>();
-        try (PreparedStatement ps = c.prepareStatement(insertTasks)) {
-            int p = 1;
-            for (int col = 0; col < 7; col++) {
-                ps.setArray(p++, c.createArrayOf("text", text[col]));
-            }
-            ps.setArray(p++, c.createArrayOf("int8", num[0]));
-            ps.setArray(p++, c.createArrayOf("int8", num[1]));
-            ps.setArray(p++, c.createArrayOf("int8", num[2]));
-            for (int col = 7; col < 11; col++) {
-                ps.setArray(p++, c.createArrayOf("text", text[col]));
-            }
-            ps.setArray(p++, c.createArrayOf("int8", num[3]));
-            ps.setArray(p++, c.createArrayOf("text", text[11]));
-            ps.setArray(p, c.createArrayOf("int8", num[4]));
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    inserted.add(rs.getString(1));
-                }
-            }
-        }
-        if (inserted.size() < n) {
-            Set<String> seen = new HashSet<>();
-            for (StoreOp op : run) {
-                String id = op.taskId();
-                if (!inserted.contains(id) || !seen.add(id)) {
-                    throw new StoreConflictException(id, "task already exists: " + id);
-                }
-            }
-        }
-    }
-
-    private void updateTasks(Connection c, List<StoreOp> run) throws SQLException {
-        int[] counts;
-        try (PreparedStatement ps = c.prepareStatement(updateTask)) {
-            for (StoreOp op : run) {
-                StoreOp.UpdateTask u = (StoreOp.UpdateTask) op;
-                TaskRecord r = u.record();
-                Task t = r.task();
-                ps.setString(1, t.sessionId());
-                ps.setString(2, t.status().name());
-                setNanos(ps, 3, t.startedAt(), "startedAt");
-                setNanos(ps, 4, t.completedAt(), "completedAt");
-                ps.setString(5, t.error());
-                ps.setString(6, r.owner());
-                setNanos(ps, 7, r.leaseUntil(), "leaseUntil");
-                ps.setString(8, t.id());
-                ps.setString(9, u.expected().name());
-                ps.addBatch();
-            }
-            counts = ps.executeBatch();
-        }
-        for (int k = 0; k < counts.length; k++) {
-            if (counts[k] == 0) {
-                StoreOp.UpdateTask u = (StoreOp.UpdateTask) run.get(k);
-                String id = u.taskId();
-                String status = status(c, id);
-                throw new StoreConflictException(id, status == null ? "no such task: " + id
-                        : "task " + id + " is " + status + ", expected " + u.expected());
-            }
-        }
-    }
-
-    /** @return the transaction id, or null if no row was written */
-    private String appendEvents(Connection c, List<StoreOp> run) throws SQLException {
-        int n = run.size();
-        String[] ids = new String[n];
-        Long[] seqs = new Long[n];
-        String[] types = new String[n];
-        String[] data = new String[n];
-        Long[] ts = new Long[n];
-        for (int k = 0; k < n; k++) {
-            TaskEvent ev = ((StoreOp.AppendEvent) run.get(k)).event();
-            ids[k] = ev.taskId();
-            seqs[k] = ev.seq();
-            types[k] = ev.type();
-            // the engine encodes event data on the emitting thread; use it rather than encoding here
-            data[k] = ev.data() instanceof JsonEncoded ? ((JsonEncoded) ev.data()).json() : Json.write(ev.data());
-            ts[k] = Times.toNanos(ev.timestamp(), "event timestamp");
-        }
-        Set<String> written = new HashSet<>();
-        String xid = null;
-        try (PreparedStatement ps = c.prepareStatement(appendEvents)) {
-            ps.setArray(1, c.createArrayOf("text", ids));
-            ps.setArray(2, c.createArrayOf("int8", seqs));
-            ps.setArray(3, c.createArrayOf("text", types));
-            ps.setArray(4, c.createArrayOf("text", data));
-            ps.setArray(5, c.createArrayOf("int8", ts));
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    written.add(rs.getString(1) + '\u0000' + rs.getLong(2));
-                    xid = rs.getString(3);
-                }
-            }
-        } catch (SQLException e) {
-            if (SqlStates.FOREIGN_KEY_VIOLATION.equals(SqlStates.state(e))) {
-                // an event of a task that does not exist (or was deleted by another connection meanwhile)
-                throw missingTask(c, run, e);
-            }
-            throw e;
-        }
-        if (written.size() == n) {
-            return xid;
-        }
-        Set<String> existing = existing(c, ids);
-        Set<String> seen = new HashSet<>();
-        for (StoreOp op : run) {
-            TaskEvent ev = ((StoreOp.AppendEvent) op).event();
-            String key = ev.taskId() + '\u0000' + ev.seq();
-            if (!existing.contains(ev.taskId())) {
-                throw new StoreConflictException(ev.taskId(), "no such task: " + ev.taskId());
-            }
-            if (!written.contains(key) || !seen.add(key)) {
-                throw new StoreConflictException(ev.taskId(), "event seq " + ev.seq() + " of task " + ev.taskId()
-                        + " already exists");
-            }
-        }
-        throw new TaskStoreException("PostgreSQL store " + schema + ": " + (n - written.size())
-                + " events of the batch were not written, for no reason found");
-    }
-
-    private void addMessages(Connection c, List<StoreOp> run) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(addMessage)) {
-            for (StoreOp op : run) {
-                PendingMessage m = ((StoreOp.AddMessage) op).message();
-                ps.setString(1, m.taskId());
-                ps.setString(2, m.messageId());
-                ps.setString(3, Json.writeMessage(m.message()));
-                ps.setLong(4, Times.toNanos(m.createdAt(), "message createdAt"));
-                ps.addBatch();
-            }
-            ps.executeBatch();
-        } catch (SQLException e) {
-            if (SqlStates.FOREIGN_KEY_VIOLATION.equals(SqlStates.state(e))) {
-                throw missingTask(null, run, e);
-            }
-            throw e;
-        }
-    }
-
-    private void removeMessages(Connection c, List<StoreOp> run) throws SQLException {
-        int[] counts;
-        try (PreparedStatement ps = c.prepareStatement(removeMessage)) {
-            for (StoreOp op : run) {
-                StoreOp.RemoveMessage r = (StoreOp.RemoveMessage) op;
-                ps.setString(1, r.taskId());
-                ps.setString(2, r.messageId());
-                ps.addBatch();
-            }
-            counts = ps.executeBatch();
-        }
-        for (int k = 0; k < counts.length; k++) {
-            if (counts[k] == 0) {
-                String id = run.get(k).taskId();
-                if (status(c, id) == null) {
-                    throw new StoreConflictException(id, "no such task: " + id);
-                }
-            }
-        }
-    }
-
-    /**
-     * The conflict for a foreign-key violation: the first op whose task does not exist, looked up on {@code c}
-     * (or, after the transaction was aborted, on a new connection; tasks inserted by the batch then count as
-     * missing, which only affects which id the message names).
-     */
-    private StoreConflictException missingTask(Connection c, List<StoreOp> run, SQLException cause) {
-        String[] ids = run.stream().map(StoreOp::taskId).distinct().toArray(String[]::new);
-        Set<String> existing = Set.of();
-        try (Connection fresh = dataSource.getConnection()) {
-            existing = existing(fresh, ids);
-        } catch (SQLException e) {
-            cause.addSuppressed(e);
-        }
-        String id = ids[0];
-        for (String candidate : ids) {
-            if (!existing.contains(candidate)) {
-                id = candidate;
-                break;
-            }
-        }
-        StoreConflictException conflict = new StoreConflictException(id, "no such task: " + id);
-        conflict.initCause(cause);
-        return conflict;
-    }
-
-    private Set<String> existing(Connection c, String[] ids) throws SQLException {
-        Set<String> out = new HashSet<>();
-        try (PreparedStatement ps = c.prepareStatement(existingTasks)) {
-            ps.setArray(1, c.createArrayOf("text", new LinkedHashSet<>(List.of(ids)).toArray(new String[0])));
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.add(rs.getString(1));
-                }
-            }
-        }
-        return out;
-    }
-
-    private String status(Connection c, String taskId) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(taskStatus)) {
-            ps.setString(1, taskId);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? rs.getString(1) : null;
-            }
         }
     }
 
@@ -950,12 +631,30 @@ public final class PostgresTaskStore implements TaskStore {
         });
     }
 
-    private static TaskRecord taskRecord(ResultSet rs) throws SQLException {
+    /**
+     * @param s the quoted schema
+     * @return the columns {@link #taskRecord(ResultSet)} reads, of a task row aliased {@code t}
+     */
+    static String taskColumns(String s) {
+        return "t.id, t.agent_id, t.session_id, t.status, t.title, t.model, t.created_at, t.started_at, "
+                + "t.completed_at, t.error, t.work_dir, t.metadata, t.options, t.timeout_millis, t.owner, t.lease_until, "
+                + "(SELECT coalesce(max(e.seq), 0) FROM " + s + ".events e WHERE e.task_id = t.id), t.epoch";
+    }
+
+    /**
+     * @param s the quoted schema
+     * @return a select of task rows (aliased {@code t}) in the form {@link #taskRecord(ResultSet)} reads
+     */
+    static String selectTask(String s) {
+        return "SELECT " + taskColumns(s) + " FROM " + s + ".tasks t";
+    }
+
+    static TaskRecord taskRecord(ResultSet rs) throws SQLException {
         Task t = new Task(rs.getString(1), rs.getString(2), rs.getString(3), TaskStatus.valueOf(rs.getString(4)),
                 rs.getString(5), rs.getString(6), Times.fromNanos(rs.getLong(7)), instant(rs, 8), instant(rs, 9),
                 rs.getString(10), rs.getString(11), Json.readStringMap(rs.getString(12)));
         return new TaskRecord(t, Json.readMap(rs.getString(13)), rs.getLong(14), rs.getString(15), instant(rs, 16),
-                rs.getLong(17));
+                rs.getLong(17), rs.getLong(18));
     }
 
     private static String[] statusNames(Set<TaskStatus> statuses) {
@@ -979,7 +678,7 @@ public final class PostgresTaskStore implements TaskStore {
      * Runs {@code work} on a connection from the data source (auto-commit, or in one transaction), retrying
      * transient failures on a fresh connection up to {@link #attempts} times.
      */
-    private <T> T call(String what, boolean autoCommit, SqlWork<T> work) {
+    <T> T call(String what, boolean autoCommit, SqlWork<T> work) {
         checkOpen();
         SQLException last = null;
         for (int attempt = 1; attempt <= attempts; attempt++) {
@@ -1079,11 +778,11 @@ public final class PostgresTaskStore implements TaskStore {
         }
     }
 
-    private static Long nanos(Instant t, String field) {
+    static Long nanos(Instant t, String field) {
         return t == null ? null : Times.toNanos(t, field);
     }
 
-    private static void setNanos(PreparedStatement ps, int index, Instant t, String field) throws SQLException {
+    static void setNanos(PreparedStatement ps, int index, Instant t, String field) throws SQLException {
         if (t == null) {
             ps.setNull(index, Types.BIGINT);
         } else {
@@ -1096,7 +795,7 @@ public final class PostgresTaskStore implements TaskStore {
         return rs.wasNull() ? null : Times.fromNanos(v);
     }
 
-    private static long clampedNanos(Instant t) {
+    static long clampedNanos(Instant t) {
         if (t.isBefore(Times.fromNanos(Long.MIN_VALUE))) {
             return Long.MIN_VALUE;
         }
@@ -1112,84 +811,103 @@ public final class PostgresTaskStore implements TaskStore {
         }
     }
 
-    // ------------------------------------------------------------------ several hosts (stubs)
-    // A single-host stand-in until the PostgreSQL multi-host protocol lands (helper "hostspg" replaces
-    // this block): no heartbeats, every other owner counts as gone, claims and takeovers are plain
-    // (non-atomic) owner updates, fences are not checked, requests and idempotency keys are unsupported.
+    // ---------------------------------------------------------------------------------- several hosts
 
+    /** {@inheritDoc} One upsert of the host's row. */
     @Override
     public void heartbeat(String hostId, Instant now) {
         Objects.requireNonNull(hostId, "hostId");
+        Objects.requireNonNull(now, "now");
+        checkOpen();
+        claims.heartbeat(hostId, now);
     }
 
+    /** {@inheritDoc} */
     @Override
     public void removeHost(String hostId) {
         Objects.requireNonNull(hostId, "hostId");
+        checkOpen();
+        claims.removeHost(hostId);
     }
 
+    /** {@inheritDoc} One indexed read (owned tasks only, joined to the hosts). */
     @Override
     public List<TaskRecord> orphans(Instant heartbeatBefore, int limit) {
-        List<TaskRecord> out = new ArrayList<>();
-        for (TaskRecord r : findByStatus(java.util.EnumSet.of(TaskStatus.PENDING, TaskStatus.RUNNING))) {
-            if (r.owner() != null && out.size() < limit) {
-                out.add(r);
-            }
-        }
-        return out;
+        Objects.requireNonNull(heartbeatBefore, "heartbeatBefore");
+        checkOpen();
+        return claims.orphans(heartbeatBefore, limit);
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>One statement: {@code UPDATE … FROM (SELECT … ORDER BY created_at, id LIMIT ? FOR UPDATE SKIP LOCKED)
+     * RETURNING …}, on a partial index of the unclaimed queue; concurrent claims skip each other's rows.
+     */
     @Override
     public List<TaskRecord> claim(String hostId, int max) {
-        List<TaskRecord> out = new ArrayList<>();
-        for (TaskRecord r : findByStatus(java.util.EnumSet.of(TaskStatus.PENDING))) {
-            if (out.size() >= max) {
-                break;
-            }
-            if (r.owner() == null) {
-                TaskRecord claimed = r.withOwner(hostId, null);
-                write(List.of(new StoreOp.UpdateTask(claimed, TaskStatus.PENDING)));
-                out.add(claimed);
-            }
-        }
-        return out;
+        Objects.requireNonNull(hostId, "hostId");
+        checkOpen();
+        return claims.claim(hostId, max);
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>One conditional {@code UPDATE}; it waits for a batch that holds the row through a {@link StoreOp.Fence},
+     * then sees that batch's outcome. A release ({@code newOwner == null}) also requires the task to be
+     * {@code PENDING}: a task its owner started meanwhile is left to it (an unowned {@code RUNNING} task would
+     * never be taken over), and the next sweep finds it running.
+     */
     @Override
     public Optional<TaskRecord> takeOver(String taskId, String expectedOwner, long expectedEpoch, String newOwner) {
-        Optional<TaskRecord> r = task(taskId);
-        if (r.isEmpty() || !Objects.equals(r.get().owner(), expectedOwner)) {
-            return Optional.empty();
-        }
-        TaskRecord taken = r.get().withOwner(newOwner, null);
-        write(List.of(new StoreOp.UpdateTask(taken, taken.task().status())));
-        return Optional.of(taken);
+        Objects.requireNonNull(taskId, "taskId");
+        checkOpen();
+        return claims.takeOver(taskId, expectedOwner, expectedEpoch, newOwner);
     }
 
+    /** {@inheritDoc} */
     @Override
-    public List<dev.agenttasks.spi.RemoteRequest> requests(String hostId, int limit) {
-        return List.of();
+    public List<RemoteRequest> requests(String hostId, int limit) {
+        Objects.requireNonNull(hostId, "hostId");
+        checkOpen();
+        return claims.requests(hostId, limit);
     }
 
+    /** {@inheritDoc} */
     @Override
-    public Optional<dev.agenttasks.spi.IdempotencyKey> idempotencyKey(String key) {
-        return Optional.empty();
+    public Optional<IdempotencyKey> idempotencyKey(String key) {
+        Objects.requireNonNull(key, "key");
+        checkOpen();
+        return claims.idempotencyKey(key);
     }
 
-    /** The stand-in checks no fence; requests and keys need the multi-host schema. */
-    private static List<StoreOp> withoutHostOps(List<StoreOp> ops) {
-        List<StoreOp> out = null;
-        for (int i = 0; i < ops.size(); i++) {
-            StoreOp op = ops.get(i);
-            if (op instanceof StoreOp.AddRequest || op instanceof StoreOp.RemoveRequest || op instanceof StoreOp.PutKey) {
-                throw new UnsupportedOperationException("multi-host protocol not yet implemented by the PostgreSQL store");
-            }
-            if (op instanceof StoreOp.Fence && out == null) {
-                out = new ArrayList<>(ops.subList(0, i));
-            } else if (!(op instanceof StoreOp.Fence) && out != null) {
-                out.add(op);
-            }
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The first listener starts a thread that holds one connection of the data source (or of
+     * {@link Builder#listenerDataSource(DataSource)}) and {@code LISTEN}s on the schema's channel; triggers
+     * {@code NOTIFY} task ids when events, unclaimed tasks and requests are committed. A lost connection is
+     * opened again. Returns false if {@link Builder#notifications(boolean)} turned this off.
+     */
+    @Override
+    public boolean addChangeListener(StoreChangeListener listener) {
+        Objects.requireNonNull(listener, "listener");
+        checkOpen();
+        return changes != null && changes.add(listener);
+    }
+
+    /** {@inheritDoc} The last listener's removal closes the listening connection. */
+    @Override
+    public void removeChangeListener(StoreChangeListener listener) {
+        if (changes != null && listener != null) {
+            changes.remove(listener);
         }
-        return out == null ? ops : out;
+    }
+
+    /** @return true while the store listens for notifications on its dedicated connection */
+    boolean isListening() {
+        return changes != null && changes.isListening();
     }
 
     /**
@@ -1202,6 +920,9 @@ public final class PostgresTaskStore implements TaskStore {
             return;
         }
         closed = true;
+        if (changes != null) {
+            changes.close();
+        }
         closeOwned();
         LOG.info("Closed PostgreSQL task store (schema {})", schema);
     }
@@ -1216,161 +937,6 @@ public final class PostgresTaskStore implements TaskStore {
         }
     }
 
-    // ------------------------------------------------------------------------------------------ schema
-
-    /** Inspects and migrates the store's schema on one connection, in one transaction. */
-    private static final class SchemaSetup {
-        private final Connection c;
-        private final String schema;
-
-        SchemaSetup(Connection c, String schema) {
-            this.c = c;
-            this.schema = schema;
-        }
-
-        void migrate() throws SQLException {
-            // concurrent openers (several hosts starting) wait here for each other, per schema
-            try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_xact_lock(?, hashtext(?))")) {
-                ps.setInt(1, 0x61746b73); // "atks"
-                ps.setString(2, schema);
-                ps.executeQuery().close();
-            }
-            int current = inspect();
-            if (current == SCHEMA_VERSION) {
-                return;
-            }
-            try (Statement s = c.createStatement()) {
-                // only when missing: CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema
-                // exists, and a role that only owns its schema should be able to open the store
-                boolean exists;
-                try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_namespace WHERE nspname = ?")) {
-                    ps.setString(1, schema);
-                    try (ResultSet rs = ps.executeQuery()) {
-                        exists = rs.next();
-                    }
-                }
-                if (!exists) {
-                    s.execute("CREATE SCHEMA IF NOT EXISTS \"" + schema + "\"");
-                }
-                s.execute("SET LOCAL search_path TO \"" + schema + "\"");
-                s.execute(Migrations.VERSION_TABLE_DDL);
-                for (int v = current + 1; v <= SCHEMA_VERSION; v++) {
-                    for (String stmt : Migrations.statements(v)) {
-                        s.execute(stmt);
-                    }
-                    if (v == 2) {
-                        titleTrigramIndex(s);
-                    }
-                    try (PreparedStatement ps = c.prepareStatement("INSERT INTO \"" + schema
-                            + "\".schema_version (version, description, applied_at) VALUES (?, ?, ?)")) {
-                        ps.setInt(1, v);
-                        ps.setString(2, Migrations.description(v));
-                        ps.setLong(3, Times.toNanos(Instant.now(), "applied_at"));
-                        ps.executeUpdate();
-                    }
-                    LOG.info("PostgreSQL store {}: applied schema migration {} ({})", schema, v,
-                            Migrations.description(v));
-                }
-            }
-        }
-
-        /**
-         * Indexes the lower-cased titles with pg_trgm, so a substring search reads the index instead of every
-         * task. Uses the extension where it is already installed (any schema), else creates it in
-         * {@code public}; if that is not possible (contrib not installed, or the role may not create it: it is a
-         * trusted extension from PostgreSQL 13), the store works without the index, the search scans, and a
-         * warning names the statement an administrator can run later.
-         */
-        private void titleTrigramIndex(Statement s) throws SQLException {
-            // two tries: a store migrating another schema may create the extension at the same moment, and then
-            // this one's CREATE EXTENSION fails with a unique violation once that one commits
-            for (int attempt = 1; ; attempt++) {
-                Savepoint sp = c.setSavepoint();
-                try {
-                    String ext = trigramSchema(s);
-                    if (ext == null) {
-                        s.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public");
-                        ext = trigramSchema(s);
-                    }
-                    s.execute("CREATE INDEX tasks_title_trgm_idx ON tasks USING gin (title_lower \"" + ext
-                            + "\".gin_trgm_ops)");
-                    c.releaseSavepoint(sp);
-                    return;
-                } catch (SQLException e) {
-                    c.rollback(sp);
-                    if (attempt == 1 && SqlStates.UNIQUE_VIOLATION.equals(SqlStates.state(e))) {
-                        continue;
-                    }
-                    warnNoTrigramIndex(e);
-                    return;
-                }
-            }
-        }
-
-        private void warnNoTrigramIndex(SQLException e) {
-            LOG.warn("PostgreSQL store {}: no trigram index on task titles, the title search scans all tasks "
-                    + "({}); to add it: CREATE EXTENSION pg_trgm; CREATE INDEX tasks_title_trgm_idx ON \"{}\"."
-                    + "tasks USING gin (title_lower gin_trgm_ops)", schema, e.getMessage(), schema);
-        }
-
-        private String trigramSchema(Statement s) throws SQLException {
-            try (ResultSet rs = s.executeQuery("SELECT n.nspname FROM pg_extension e JOIN pg_namespace n "
-                    + "ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'")) {
-                return rs.next() ? rs.getString(1) : null;
-            }
-        }
-
-        /** @return the version found (0 for none), after refusing a newer or foreign layout */
-        private int inspect() throws SQLException {
-            Map<String, Set<String>> columns = new HashMap<>();
-            try (PreparedStatement ps = c.prepareStatement("SELECT table_name, column_name FROM "
-                    + "information_schema.columns WHERE table_schema = ? AND table_name = ANY (?::text[])")) {
-                ps.setString(1, schema);
-                ps.setArray(2, c.createArrayOf("text", TABLES));
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        columns.computeIfAbsent(rs.getString(1), k -> new HashSet<>()).add(rs.getString(2));
-                    }
-                }
-            }
-            Set<String> versionColumns = columns.get("schema_version");
-            if (versionColumns == null) {
-                if (!columns.isEmpty()) {
-                    throw new PostgresSchemaException(schema, PostgresSchemaException.FOREIGN_LAYOUT, SCHEMA_VERSION,
-                            "schema " + schema + " holds tables " + columns.keySet() + " of another application "
-                                    + "(no agent-tasks schema_version table); choose another schema");
-                }
-                return 0;
-            }
-            if (!versionColumns.equals(Set.of("version", "description", "applied_at"))) {
-                throw new PostgresSchemaException(schema, PostgresSchemaException.FOREIGN_LAYOUT, SCHEMA_VERSION,
-                        "schema " + schema + " has a schema_version table of another application (columns "
-                                + versionColumns + "); choose another schema");
-            }
-            int found;
-            try (Statement s = c.createStatement();
-                 ResultSet rs = s.executeQuery("SELECT coalesce(max(version), 0) FROM \"" + schema
-                         + "\".schema_version")) {
-                found = rs.next() ? rs.getInt(1) : 0;
-            }
-            if (found > SCHEMA_VERSION) {
-                throw new PostgresSchemaException(schema, found, SCHEMA_VERSION, "schema " + schema
-                        + " has agent-tasks schema version " + found + ", written by a newer store; this one knows "
-                        + "versions up to " + SCHEMA_VERSION);
-            }
-            if (found >= 1 && !columns.keySet().containsAll(List.of(TABLES))) {
-                throw new PostgresSchemaException(schema, PostgresSchemaException.FOREIGN_LAYOUT, SCHEMA_VERSION,
-                        "schema " + schema + " is at agent-tasks schema version " + found + " but lacks tables: has "
-                                + columns.keySet());
-            }
-            if (found == 0 && columns.size() > 1) {
-                throw new PostgresSchemaException(schema, PostgresSchemaException.FOREIGN_LAYOUT, SCHEMA_VERSION,
-                        "schema " + schema + " holds tables " + columns.keySet() + " but no applied agent-tasks "
-                                + "migration; choose another schema");
-            }
-            return found;
-        }
-    }
 
     /** Settings of a {@link PostgresTaskStore}; {@link #build()} opens the store. */
     public static final class Builder {
@@ -1380,6 +946,8 @@ public final class PostgresTaskStore implements TaskStore {
         private int deleteBatchSize = DEFAULT_DELETE_BATCH_SIZE;
         private int attempts = DEFAULT_ATTEMPTS;
         private Duration commitCheckTimeout = DEFAULT_COMMIT_CHECK_TIMEOUT;
+        private boolean notifications = true;
+        private DataSource listenerDataSource;
 
         private Builder(DataSource dataSource, AutoCloseable ownedDataSource) {
             this.dataSource = dataSource;
@@ -1443,6 +1011,30 @@ public final class PostgresTaskStore implements TaskStore {
                 throw new IllegalArgumentException("commitCheckTimeout must be positive: " + timeout);
             }
             this.commitCheckTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * @param on whether {@link #addChangeListener(StoreChangeListener)} listens for PostgreSQL notifications
+         *           (one dedicated connection per store while a listener is registered); true by default. Turn it
+         *           off when the database cannot deliver them; the engine then finds other hosts' changes by
+         *           polling only
+         * @return this builder
+         */
+        public Builder notifications(boolean on) {
+            this.notifications = on;
+            return this;
+        }
+
+        /**
+         * @param dataSource where the dedicated listening connection comes from instead of the store's data
+         *                   source: for example a direct connection to the server when the store's pool goes
+         *                   through a transaction-pooling proxy such as PgBouncer, which does not pass
+         *                   {@code LISTEN/NOTIFY} on; the store closes each connection it takes, never the source
+         * @return this builder
+         */
+        public Builder listenerDataSource(DataSource dataSource) {
+            this.listenerDataSource = Objects.requireNonNull(dataSource, "listenerDataSource can not be null");
             return this;
         }
 

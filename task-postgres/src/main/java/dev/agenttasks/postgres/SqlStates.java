@@ -11,8 +11,13 @@ final class SqlStates {
     static final String FOREIGN_KEY_VIOLATION = "23503";
     static final String UNIQUE_VIOLATION = "23505";
 
-    /** Server going away or not there yet, serialization failure, deadlock, too many connections. */
-    private static final Set<String> TRANSIENT = Set.of("57P01", "57P02", "57P03", "40001", "40P01", "53300");
+    /**
+     * Server going away or not there yet, serialization failure, deadlock, too many connections, and a session the
+     * server ended for idling (in a transaction: {@code idle_in_transaction_session_timeout}, as after a host was
+     * frozen mid-batch; or {@code idle_session_timeout}): nothing of its transaction was committed.
+     */
+    private static final Set<String> TRANSIENT = Set.of("57P01", "57P02", "57P03", "40001", "40P01", "53300", "25P03",
+            "57P05");
 
     private SqlStates() {
     }

@@ -11,17 +11,23 @@ import dev.agenttasks.testkit.postgres.PostgresExtension;
 final class SchemaPerTest {
     private final PostgresExtension pg;
     private final String prefix;
+    private final int poolSize;
     private HikariDataSource pool;
     private String schema;
 
     SchemaPerTest(PostgresExtension pg, String prefix) {
+        this(pg, prefix, 6);
+    }
+
+    SchemaPerTest(PostgresExtension pg, String prefix, int poolSize) {
         this.pg = pg;
         this.prefix = prefix;
+        this.poolSize = poolSize;
     }
 
     private synchronized HikariDataSource pool() {
         if (pool == null) {
-            pool = PgFixture.pool(pg.server(), 6);
+            pool = PgFixture.pool(pg.server(), poolSize);
         }
         return pool;
     }

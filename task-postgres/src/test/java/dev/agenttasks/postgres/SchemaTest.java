@@ -80,9 +80,11 @@ class SchemaTest {
         try (PostgresTaskStore store = PostgresTaskStore.builder(pool).schema(schema).build()) {
             assertThat(store.task("t1")).isPresent();
         }
-        assertThat(tables(schema)).containsExactly("events", "messages", "schema_version", "task_counts", "tasks");
+        assertThat(tables(schema)).containsExactly("events", "hosts", "idempotency_keys", "messages", "requests",
+                "schema_version", "task_counts", "tasks");
         assertThat(strings("SELECT version || ':' || description FROM \"" + schema + "\".schema_version"
-                + " ORDER BY version")).containsExactly("1:init", "2:status counts and title trigrams");
+                + " ORDER BY version")).containsExactly("1:init", "2:status counts and title trigrams",
+                "3:several hosts");
     }
 
     @Test
@@ -101,7 +103,7 @@ class SchemaTest {
                     assertThat(e).hasMessageContaining("newer");
                 });
         assertThat(strings("SELECT version FROM \"" + schema + "\".schema_version ORDER BY version"))
-                .containsExactly("1", "2", "99");
+                .containsExactly("1", "2", "3", "99");
         assertThat(strings("SELECT id FROM \"" + schema + "\".tasks")).containsExactly("t1");
     }
 
@@ -137,7 +139,8 @@ class SchemaTest {
         String schema = fresh();
         exec("CREATE SCHEMA \"" + schema + "\"", "CREATE TABLE \"" + schema + "\".app_users (id int)");
         PostgresTaskStore.builder(pool).schema(schema).build().close();
-        assertThat(tables(schema)).containsExactly("app_users", "events", "messages", "schema_version", "task_counts",
+        assertThat(tables(schema)).containsExactly("app_users", "events", "hosts", "idempotency_keys", "messages", "requests",
+                "schema_version", "task_counts",
                 "tasks");
     }
 
@@ -178,7 +181,7 @@ class SchemaTest {
             pool4.shutdownNow();
         }
         assertThat(strings("SELECT version FROM \"" + schema + "\".schema_version ORDER BY version"))
-                .containsExactly("1", "2");
+                .containsExactly("1", "2", "3");
     }
 
     @Test

@@ -100,7 +100,7 @@ class SchemaV2Test {
                             "t45", "t46", "t47", "t48", "t49");
         }
         assertThat(strings("SELECT version FROM \"" + schema + "\".schema_version ORDER BY version"))
-                .containsExactly("1", "2");
+                .containsExactly("1", "2", "3");
         assertThat(strings("SELECT indexname FROM pg_indexes WHERE schemaname = '" + schema + "'"))
                 .contains("tasks_title_trgm_idx");
     }

@@ -119,18 +119,20 @@ final class Hosts implements StoreChangeListener {
         if (engine.hostId.equals(r.owner())) {
             return; // this host's own (it heartbeats); nothing to take
         }
-        if (r.task().status() == TaskStatus.PENDING) {
-            if (engine.store.takeOver(r.id(), r.owner(), r.epoch(), null).isPresent()) {
-                log.info("task {}: released from dead host {} to the queue", r.id(), r.owner());
+        // taken to this host first, then judged on the fresh row: a task read as PENDING may have started
+        // since, and releasing a RUNNING task would leave it running with no owner
+        Optional<TaskRecord> taken = engine.store.takeOver(r.id(), r.owner(), r.epoch(), engine.hostId);
+        if (taken.isEmpty()) {
+            return; // another host was quicker, or the owner moved on
+        }
+        TaskRecord t = taken.get();
+        if (t.task().status() == TaskStatus.PENDING) {
+            if (engine.store.takeOver(t.id(), engine.hostId, t.epoch(), null).isPresent()) {
+                log.info("task {}: released from dead host {} to the queue", t.id(), r.owner());
                 engine.claims.claimSoon();
             }
             return;
         }
-        Optional<TaskRecord> taken = engine.store.takeOver(r.id(), r.owner(), r.epoch(), engine.hostId);
-        if (taken.isEmpty()) {
-            return; // another host was quicker
-        }
-        TaskRecord t = taken.get();
         RecoveryPolicy.Action action;
         try {
             action = engine.config.recoveryPolicy().decide(t.task());

@@ -309,11 +309,8 @@ public abstract class MultiHostContract {
         b.events(id).subscribe(after);
         assertThat(after.awaitCompletion(WAIT)).isEqualTo(atTakeover);
         assertThat(atTakeover).noneMatch(e -> Boolean.TRUE.equals(e.data().get("after")));
-        // host 0 still serves new work
-        runner(0).defaultScript(ScriptedAgentRunner.steps().thenComplete());
-        runner(1).defaultScript(ScriptedAgentRunner.steps().thenComplete());
-        String next = a.create(TaskRequest.of(AGENT, "next")).id();
-        awaitStatus(b, next, TaskStatus.COMPLETED);
+        // (that host 0 rejoins once it heartbeats again is checked with real processes: a host here that never
+        // heartbeats again stays dead to host 1, which would rightly take over any new task it started)
     }
 
     @Test

@@ -187,6 +187,9 @@ final class FrayWorld {
             int seen;
             do {
                 seen = turns.started() + claiming.started();
+                if (!engine.closed) {
+                    engine.claims.claimNow(); // the poll tick (every pollInterval) that backs up the claim wake-ups
+                }
                 claiming.joinAll();
                 turns.joinAll();
                 if (!engine.closed) {

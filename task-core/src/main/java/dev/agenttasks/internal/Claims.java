@@ -64,51 +64,55 @@ final class Claims {
         }
     }
 
-    /** Claims up to the free local slots now, on this thread, and starts what it got. */
+    /**
+     * Claims up to the free local slots now, on this thread, and starts what it got. A call that finds
+     * another claim in progress leaves it a note ({@code again}) that the holder reads after it unlocks, so
+     * no wake-up is lost: the note is set before the lock is tried, and the holder looks at it after it
+     * lets go (a lost slot-freed signal left a queued task waiting for the next poll; found by Fray).
+     */
     void claimNow() {
-        if (engine.closed) {
-            return;
-        }
-        if (!lock.tryLock()) {
-            again.set(true); // the claim in progress looks again before it returns
-            return;
-        }
-        try {
-            do {
+        again.set(true);
+        while (again.get() && !engine.closed && lock.tryLock()) {
+            try {
                 again.set(false);
-                int free = limit - engine.turns.slots.running() - engine.turns.slots.queued();
-                if (free <= 0 || engine.closed) {
-                    return;
+                claimOnce();
+            } catch (RuntimeException e) {
+                log.warn("host {}: claiming queued tasks failed; retrying at the next poll: {}", engine.hostId, e.toString());
+                return;
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    private void claimOnce() {
+        int free = limit - engine.turns.slots.running() - engine.turns.slots.queued();
+        if (free <= 0 || engine.closed) {
+            return;
+        }
+        List<TaskRecord> got = engine.store.claim(engine.hostId, free);
+        if (got.size() < free) {
+            maybeQueued.set(false);
+        }
+        List<TaskState> start = new ArrayList<>(got.size());
+        for (TaskRecord r : got) {
+            TaskState s = engine.ownership.adopt(r);
+            if (engine.retries.restore(s)) {
+                continue; // a retry another host scheduled: it runs at its stored time, here
+            }
+            synchronized (s) {
+                if (s.turn != null || s.queued) {
+                    continue;
                 }
-                List<TaskRecord> got = engine.store.claim(engine.hostId, free);
-                if (got.size() < free) {
-                    maybeQueued.set(false);
-                }
-                List<TaskState> start = new ArrayList<>(got.size());
-                for (TaskRecord r : got) {
-                    TaskState s = engine.ownership.adopt(r);
-                    if (engine.retries.restore(s)) {
-                        continue; // a retry another host scheduled: it runs at its stored time, here
-                    }
-                    synchronized (s) {
-                        if (s.turn != null || s.queued) {
-                            continue;
-                        }
-                        s.queued = true;
-                    }
-                    start.add(s);
-                }
-                if (!got.isEmpty()) {
-                    log.debug("host {} claimed {} queued tasks", engine.hostId, got.size());
-                }
-                for (TaskState s : start) {
-                    engine.turns.requestSlot(s);
-                }
-            } while (again.get());
-        } catch (RuntimeException e) {
-            log.warn("host {}: claiming queued tasks failed; retrying at the next poll: {}", engine.hostId, e.toString());
-        } finally {
-            lock.unlock();
+                s.queued = true;
+            }
+            start.add(s);
+        }
+        if (!got.isEmpty()) {
+            log.debug("host {} claimed {} queued tasks", engine.hostId, got.size());
+        }
+        for (TaskState s : start) {
+            engine.turns.requestSlot(s);
         }
     }
 

@@ -330,6 +330,10 @@ public final class Engine implements TaskManager {
 
     @Override
     public boolean cancel(String taskId) {
+        return Fenced.retry(() -> cancelOnce(taskId));
+    }
+
+    private boolean cancelOnce(String taskId) {
         admission.checkId(taskId, "task_id");
         checkOpen();
         Object target = ownership.resolve(taskId);
@@ -370,6 +374,10 @@ public final class Engine implements TaskManager {
 
     @Override
     public boolean delete(String taskId) {
+        return Fenced.retry(() -> deleteOnce(taskId));
+    }
+
+    private boolean deleteOnce(String taskId) {
         admission.checkId(taskId, "task_id");
         checkOpen();
         // open subscriptions end with TaskDeletedException, not with the CANCELLED event written below
@@ -411,12 +419,12 @@ public final class Engine implements TaskManager {
 
     @Override
     public SendResult sendMessage(String taskId, TaskMessage message) {
-        return messages.send(taskId, message, SendOptions.DEFAULTS);
+        return sendMessage(taskId, message, SendOptions.DEFAULTS);
     }
 
     @Override
     public SendResult sendMessage(String taskId, TaskMessage message, SendOptions options) {
-        return messages.send(taskId, message, options);
+        return Fenced.retry(() -> messages.send(taskId, message, options));
     }
 
     // ------------------------------------------------------------------ queries (see Queries)

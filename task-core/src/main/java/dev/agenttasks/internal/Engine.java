@@ -12,7 +12,6 @@ import dev.agenttasks.SendResult;
 import dev.agenttasks.Task;
 import dev.agenttasks.TaskDeletedException;
 import dev.agenttasks.TaskEvent;
-import dev.agenttasks.TaskException;
 import dev.agenttasks.TaskLimits;
 import dev.agenttasks.TaskListener;
 import dev.agenttasks.TaskManager;
@@ -21,11 +20,7 @@ import dev.agenttasks.TaskPage;
 import dev.agenttasks.TaskQuery;
 import dev.agenttasks.TaskRequest;
 import dev.agenttasks.TaskStatus;
-import dev.agenttasks.UnknownAgentException;
-import dev.agenttasks.spi.AgentDescriptor;
 import dev.agenttasks.spi.AgentRunner;
-import dev.agenttasks.spi.DuplicateKeyException;
-import dev.agenttasks.spi.IdempotencyKey;
 import dev.agenttasks.spi.StoreOp;
 import dev.agenttasks.spi.TaskRecord;
 import dev.agenttasks.spi.TaskStore;
@@ -34,7 +29,6 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -59,8 +53,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * (slots, queue, turns, timeouts, cancel grace), {@link TaskRecovery} (what a starting host takes
  * over), {@link TaskStates} (tasks in memory), {@link Writer} and {@link Commits} (group commit and what
  * its outcomes mean), {@link RunnerCallbacks} (what a turn calls), {@link SubscriptionRegistry} and
- * {@link EventSubscription} (delivery), {@link Admission} (input checks), {@link Queries} (reads) and
- * {@link Shutdown} (the ordered close). Not part of the public API; build it with
+ * {@link EventSubscription} (delivery), {@link Creation} (create), {@link Admission} (input checks),
+ * {@link Queries} (reads) and {@link Shutdown} (the ordered close). Not part of the public API; build it with
  * {@link TaskManager#builder()}.
  */
 public final class Engine implements TaskManager {
@@ -119,6 +113,7 @@ public final class Engine implements TaskManager {
     final Hosts hosts;
     final Retries retries = new Retries(this);
     final MessageStrategies strategies = new MessageStrategies(this);
+    final Creation creation = new Creation(this);
 
     volatile boolean closed;
     /** After close: when waits for the writer give up (System.nanoTime). */
@@ -215,76 +210,7 @@ public final class Engine implements TaskManager {
 
     @Override
     public Task create(TaskRequest request) {
-        Admission.Request r = admission.checkRequest(request);
-        String key = Idempotency.checkKey(request.idempotencyKey());
-        String fingerprint = key == null ? null : Idempotency.fingerprint(request);
-        String agentId = r.agentId();
-        TaskMessage message = r.message();
-        Map<String, Object> options = r.options();
-        Map<String, String> metadata = r.metadata();
-        String workDir = r.workDir();
-        String title = r.title();
-        Duration timeout = r.timeout();
-        checkOpen();
-        AgentDescriptor agent;
-        try {
-            agent = runner.describe(agentId).orElseThrow(() -> new UnknownAgentException(agentId));
-        } catch (TaskException e) {
-            throw e;
-        } catch (RuntimeException e) {
-            throw new TaskException("runner failed to describe agent " + agentId, e);
-        }
-        if (title == null) {
-            title = Titles.derive(message, agent.name());
-        }
-        if (key != null) {
-            Optional<Task> prior = idempotency.priorCreate(key, fingerprint);
-            if (prior.isPresent()) {
-                return prior.get();
-            }
-        }
-        // a free slot: inserted claimed, it starts here; else queued unowned for any host (Claims)
-        boolean claimed = turns.slots.running() + turns.slots.queued() < config.maxConcurrentTasks();
-        Instant now = clock.instant();
-        String id = ids.task();
-        Task task = new Task(id, agentId, null, TaskStatus.PENDING, title, agent.model(), now, null, null, null,
-                workDir, metadata);
-        TaskRecord record = new TaskRecord(task, options, timeout == null ? 0 : timeout.toMillis(),
-                claimed ? hostId : null, null, 0, claimed ? 1 : 0);
-        TaskState s = new TaskState(record, config.liveTailSize(), config.liveTailBytes());
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        synchronized (s) {
-            List<StoreOp> ops = new ArrayList<>(3);
-            ops.addAll(Lifecycle.created(record, s.nextSeq++));
-            if (message != null) { // the log holds the first message: no pending-message row to write and remove
-                ops.add(new StoreOp.AppendEvent(new TaskEvent(id, s.nextSeq++, USER_MESSAGE,
-                        turns.userMessageData(1, message), now)));
-            }
-            if (key != null) {
-                ops.add(new StoreOp.PutKey(new IdempotencyKey(Idempotency.createKey(key), id, fingerprint, null, now)));
-            }
-            List<StoreOp> policy = Retries.policyOps(id, s.nextSeq, request.retryPolicy(), now);
-            s.nextSeq += policy.size();
-            ops.addAll(policy);
-            s.retryPolicy = request.retryPolicy();
-            s.retryPolicyKnown = true;
-            s.firstMessage = message;
-            s.queued = claimed;
-            active.put(id, s);
-            writer.submit(new Writer.Unit(s, s.writeGeneration, ops, done, () -> notify(l -> l.taskCreated(task))));
-        }
-        try {
-            writer.await(done);
-        } catch (DuplicateKeyException e) { // a concurrent create with the key won, on this host or another
-            return idempotency.priorCreate(key, fingerprint).orElseThrow(() -> e);
-        }
-        log.debug("task {} created for agent {}", id, agentId);
-        if (claimed) {
-            turns.requestSlot(s);
-        } else {
-            claims.claimSoon();
-        }
-        return task;
+        return creation.create(request);
     }
 
     // ------------------------------------------------------------------ transitions and writes

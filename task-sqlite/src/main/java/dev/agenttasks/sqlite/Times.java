@@ -27,4 +27,15 @@ final class Times {
     static Instant fromNanos(long nanos) {
         return Instant.ofEpochSecond(Math.floorDiv(nanos, NANOS_PER_SECOND), Math.floorMod(nanos, NANOS_PER_SECOND));
     }
+
+    /** An instant as epoch nanoseconds, clamped to the range a column holds (for bounds of queries). */
+    static long clampedNanos(Instant t) {
+        if (t.isBefore(fromNanos(Long.MIN_VALUE))) {
+            return Long.MIN_VALUE;
+        }
+        if (t.isAfter(fromNanos(Long.MAX_VALUE))) {
+            return Long.MAX_VALUE;
+        }
+        return Times.toNanos(t, "completedBefore");
+    }
 }

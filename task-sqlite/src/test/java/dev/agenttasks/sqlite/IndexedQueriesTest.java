@@ -217,34 +217,34 @@ class IndexedQueriesTest {
 
     @Test
     void theQueryPlansReadTheIndexesNotTheWholeTable() throws Exception {
-        assertThat(plan(SqliteTaskStore.COUNT_BY_STATUS, List.of())).noneMatch(p -> p.contains("tasks"))
+        assertThat(plan(SqliteReads.COUNT_BY_STATUS, List.of())).noneMatch(p -> p.contains("tasks"))
                 .anyMatch(p -> p.contains("task_counts"));
         List<Object> args = new ArrayList<>();
         TaskQuery bug = TaskQuery.all().withTitleContains("Bug").withStatus(TaskStatus.RUNNING);
-        String sql = SqliteTaskStore.listSql(bug, new TaskCursor(T0, "t9"), 50, SqliteTaskStore.TitlePlan.PROBE, 0, args);
+        String sql = SqliteReads.listSql(bug, new TaskCursor(T0, "t9"), 50, SqliteReads.TitlePlan.PROBE, 0, args);
         // the probe reads the index in key order and stops at the limit: no sort
         assertThat(plan(sql, args)).anyMatch(p -> p.contains("VIRTUAL TABLE"))
                 .anyMatch(p -> p.contains("SEARCH t USING INTEGER PRIMARY KEY")).noneMatch(p -> p.contains("SCAN t"))
                 .noneMatch(p -> p.contains("TEMP B-TREE"));
         args.clear();
-        sql = SqliteTaskStore.listSql(bug, null, 50, SqliteTaskStore.TitlePlan.FROM_KEY, 7, args);
+        sql = SqliteReads.listSql(bug, null, 50, SqliteReads.TitlePlan.FROM_KEY, 7, args);
         assertThat(plan(sql, args)).anyMatch(p -> p.contains("VIRTUAL TABLE"))
                 .anyMatch(p -> p.contains("SEARCH t USING INTEGER PRIMARY KEY")).noneMatch(p -> p.contains("SCAN t"));
         assertThat(args).containsExactly("\"bug\"", 7L, "RUNNING", 50);
         args.clear();
-        sql = SqliteTaskStore.listSql(TaskQuery.all().withTitleContains("Bu"), null, 50, SqliteTaskStore.TitlePlan.WALK,
+        sql = SqliteReads.listSql(TaskQuery.all().withTitleContains("Bu"), null, 50, SqliteReads.TitlePlan.WALK,
                 0, args);
         assertThat(sql).contains("instr(t.title_lower, ?)").doesNotContain("MATCH");
         assertThat(args).containsExactly("bu", 50);
         assertThat(plan(sql, args)).anyMatch(p -> p.contains("idx_tasks_created"));
         args.clear();
-        sql = SqliteTaskStore.listSql(bug, null, 50, SqliteTaskStore.TitlePlan.NEWEST, 0, args);
+        sql = SqliteReads.listSql(bug, null, 50, SqliteReads.TitlePlan.NEWEST, 0, args);
         // a bounded window of the newest tasks (a co-routine), read through the status index
         assertThat(plan(sql, args)).anyMatch(p -> p.startsWith("CO-ROUTINE"))
                 .anyMatch(p -> p.contains("idx_tasks_status"));
         assertThat(args).containsExactly("RUNNING", SqliteTaskStore.NEWEST_WINDOW + 400, "bug", 50);
         args.clear();
-        sql = SqliteTaskStore.listSql(bug, null, 50, SqliteTaskStore.TitlePlan.KEY_RANGE, 7, args);
+        sql = SqliteReads.listSql(bug, null, 50, SqliteReads.TitlePlan.KEY_RANGE, 7, args);
         assertThat(plan(sql, args)).anyMatch(p -> p.contains("SEARCH t USING INTEGER PRIMARY KEY (rowid>?)"))
                 .noneMatch(p -> p.contains("idx_tasks_status"));
         assertThat(args).containsExactly(7L, "RUNNING", "bug", 50);
@@ -252,10 +252,10 @@ class IndexedQueriesTest {
 
     @Test
     void eventsAreReadAndTheirLastSeqFoundByKeyRangeNotByScanning() throws Exception {
-        List<String> plan = plan(SqliteTaskStore.SELECT_EVENTS, List.of(0L, "t1", 10));
+        List<String> plan = plan(SqliteReads.SELECT_EVENTS, List.of(0L, "t1", 10));
         assertThat(plan).anyMatch(p -> p.startsWith("SEARCH e USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)"))
                 .noneMatch(p -> p.contains("SCAN"));
-        assertThat(plan(SqliteTaskStore.TASK_TAIL, List.of("t1"))).anyMatch(p -> p.contains("INTEGER PRIMARY KEY"))
+        assertThat(plan(SqliteWrites.TASK_TAIL, List.of("t1"))).anyMatch(p -> p.contains("INTEGER PRIMARY KEY"))
                 .noneMatch(p -> p.contains("SCAN"));
         // events of neighbouring tasks (adjacent keys) stay apart, and a delete takes exactly its own
         List<StoreOp> ops = new ArrayList<>();

@@ -370,6 +370,9 @@ final class Writer implements Runnable {
         for (Unit u : batch) {
             if (u.state != null && u.generation != u.state.writeGeneration) {
                 u.fail(u.state.deleted ? new TaskDeletedException(u.state.id)
+                        : u.state.detached // let go (its claim moved, or it was released): the caller starts over (Fenced)
+                        ? new dev.agenttasks.spi.StoreConflictException(u.state.id, "task " + u.state.id
+                                + " was let go by this host before its write")
                         : new TaskStoreException("write of task " + u.state.id + " dropped after an earlier store failure"));
                 continue;
             }

@@ -29,7 +29,6 @@ import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiFunction;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.pastalab.fray.junit.junit5.FrayTestExtension;
 import org.pastalab.fray.junit.junit5.annotations.FrayTest;
@@ -96,9 +95,6 @@ class EngineFrayTest {
      * 2), the queued task runs after, never two turns at once, and an acknowledged message runs unless
      * its task was cancelled.
      */
-    @Disabled("OPEN DEFECT (issue 9, found by this test): with the multi-host claims, a task queued behind a turn "
-            + "whose end meets a message and a cancel can stay PENDING, claimed by this host and never started "
-            + "(seen in about 1 of 400 iterations; the claim poll does not pick it up). Enable once fixed.")
     @FrayTest(iterations = ITERATIONS)
     void messageAndCancelAtATurnsEndWithAQueuedTask() {
         FrayWorld.World w = new FrayWorld.World(1);
@@ -120,7 +116,12 @@ class EngineFrayTest {
         TaskStatus sa = w.engine.get(a.id()).orElseThrow().status();
         TaskStatus sb = w.engine.get(b.id()).orElseThrow().status();
         if (sb != TaskStatus.COMPLETED || !sa.isTerminal()) {
-            throw new AssertionError("a " + sa + ", b " + sb + "; turns " + w.runner.ran);
+            TaskState bs = w.engine.active.get(b.id());
+            throw new AssertionError("a " + sa + ", b " + sb + "; turns " + w.runner.ran + "; b stored "
+                    + w.store.data.task(b.id()).map(r -> r.owner() + "/" + r.epoch()).orElse("-") + "; b state "
+                    + (bs == null ? "none" : "queued=" + bs.queued + " turn=" + bs.turn + " detached=" + bs.detached
+                    + " retry=" + bs.retry + " fence=" + bs.fenceOwner + "/" + bs.fenceEpoch + " turns=" + bs.turns)
+                    + "; slots " + w.engine.turns.slots.running() + "/" + w.engine.turns.slots.queued());
         }
         boolean more = w.runner.ran.contains(a.id() + "#2:more");
         if (sent[0] != null && sa != TaskStatus.CANCELLED && !more) {
@@ -138,9 +139,6 @@ class EngineFrayTest {
      * never two turns at once, nothing held at the end; the acknowledged message runs unless its task
      * was cancelled.
      */
-    @Disabled("OPEN DEFECT (issue 9, found by this test): with the multi-host claims, a task queued behind a turn "
-            + "whose end meets a message and a cancel can stay PENDING, claimed by this host and never started "
-            + "(seen in about 1 of 400 iterations; the claim poll does not pick it up). Enable once fixed.")
     @FrayTest(iterations = ITERATIONS)
     void cancelAtTheHandOverToAFollowUpTurn() {
         FrayWorld.World w = new FrayWorld.World(1);
@@ -169,7 +167,12 @@ class EngineFrayTest {
         TaskStatus sa = w.engine.get(a.id()).orElseThrow().status();
         TaskStatus sb = w.engine.get(b.id()).orElseThrow().status();
         if (sb != TaskStatus.COMPLETED || sa != TaskStatus.CANCELLED && sa != TaskStatus.COMPLETED) {
-            throw new AssertionError("a " + sa + ", b " + sb + "; turns " + w.runner.ran);
+            TaskState bs = w.engine.active.get(b.id());
+            throw new AssertionError("a " + sa + ", b " + sb + "; turns " + w.runner.ran + "; b stored "
+                    + w.store.data.task(b.id()).map(r -> r.owner() + "/" + r.epoch()).orElse("-") + "; b state "
+                    + (bs == null ? "none" : "queued=" + bs.queued + " turn=" + bs.turn + " detached=" + bs.detached
+                    + " retry=" + bs.retry + " fence=" + bs.fenceOwner + "/" + bs.fenceEpoch + " turns=" + bs.turns)
+                    + "; slots " + w.engine.turns.slots.running() + "/" + w.engine.turns.slots.queued());
         }
         if (sa == TaskStatus.COMPLETED && !w.runner.ran.contains(a.id() + "#2:more")) {
             throw new AssertionError("acknowledged message (" + sent + ") lost; turns " + w.runner.ran);

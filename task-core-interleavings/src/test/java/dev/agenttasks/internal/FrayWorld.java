@@ -172,8 +172,19 @@ final class FrayWorld {
                     .cancelGrace(Duration.ofHours(1)).shutdownTimeout(Duration.ofSeconds(5)).build();
             engine.deliveryExecutor.shutdown();
             engine.deliveryExecutor = delivery;
-            engine.claims.async.shutdown(); // claims of queued tasks (the multi-host protocol) run on tracked threads too
+            // claims of queued tasks (the multi-host protocol) run on tracked threads too; the claim the engine
+            // scheduled at its start on its own executor is waited for, so no untracked thread holds the claim lock
+            java.util.concurrent.ExecutorService started = engine.claims.async;
             engine.claims.async = claiming;
+            started.shutdown();
+            try {
+                while (!started.awaitTermination(1, java.util.concurrent.TimeUnit.SECONDS)) {
+                    // keep waiting: the job is a single store read
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError("interrupted", e);
+            }
             engine.ids = Ids.counting();
         }
 
@@ -187,14 +198,13 @@ final class FrayWorld {
             int seen;
             do {
                 seen = turns.started() + claiming.started();
-                if (!engine.closed) {
-                    engine.claims.claimNow(); // the poll tick (every pollInterval) that backs up the claim wake-ups
-                }
                 claiming.joinAll();
                 turns.joinAll();
                 if (!engine.closed) {
                     engine.writer.flush();
                     engine.writer.flush();
+                    // the poll tick (every pollInterval) that backs up the claim wake-ups, once all is still
+                    engine.claims.claimNow();
                 }
             } while (turns.started() + claiming.started() != seen);
             delivery.joinAll();

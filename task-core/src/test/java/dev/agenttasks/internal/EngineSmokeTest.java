@@ -99,61 +99,7 @@ class EngineSmokeTest {
                 return TurnResult.completed();
             }
         };
-        TaskStore keepOpen = new TaskStore() { // the second manager reopens the same in-memory data
-            @Override public void write(List<dev.agenttasks.spi.StoreOp> ops) { store.write(ops); }
-            @Override public Optional<dev.agenttasks.spi.TaskRecord> task(String id) { return store.task(id); }
-            @Override public List<dev.agenttasks.spi.TaskRecord> list(dev.agenttasks.TaskQuery q, dev.agenttasks.spi.TaskCursor a, int l) { return store.list(q, a, l); }
-            @Override public List<dev.agenttasks.spi.TaskRecord> findByStatus(java.util.Set<TaskStatus> s) { return store.findByStatus(s); }
-            @Override public List<TaskEvent> events(String id, long after, int l) { return store.events(id, after, l); }
-            @Override public List<dev.agenttasks.spi.PendingMessage> pendingMessages(String id) { return store.pendingMessages(id); }
-            @Override public Map<TaskStatus, Long> countByStatus() { return store.countByStatus(); }
-            @Override public boolean delete(String id) { return store.delete(id); }
-            @Override
-            public void heartbeat(String hostId, java.time.Instant now) {
-                store.heartbeat(hostId, now);
-            }
-
-            @Override
-            public void removeHost(String hostId) {
-                store.removeHost(hostId);
-            }
-
-            @Override
-            public java.util.List<dev.agenttasks.spi.TaskRecord> orphans(java.time.Instant heartbeatBefore, int limit) {
-                return store.orphans(heartbeatBefore, limit);
-            }
-
-            @Override
-            public java.util.List<dev.agenttasks.spi.TaskRecord> claim(String hostId, int max) {
-                return store.claim(hostId, max);
-            }
-
-            @Override
-            public java.util.Optional<dev.agenttasks.spi.TaskRecord> takeOver(String taskId, String expectedOwner, long expectedEpoch, String newOwner) {
-                return store.takeOver(taskId, expectedOwner, expectedEpoch, newOwner);
-            }
-
-            @Override
-            public java.util.List<dev.agenttasks.spi.RemoteRequest> requests(String hostId, int limit) {
-                return store.requests(hostId, limit);
-            }
-
-            @Override
-            public java.util.Optional<dev.agenttasks.spi.IdempotencyKey> idempotencyKey(String key) {
-                return store.idempotencyKey(key);
-            }
-
-            @Override
-            public boolean addChangeListener(dev.agenttasks.spi.StoreChangeListener listener) {
-                return store.addChangeListener(listener);
-            }
-
-            @Override
-            public void removeChangeListener(dev.agenttasks.spi.StoreChangeListener listener) {
-                store.removeChangeListener(listener);
-            }
-
-            @Override public int purgeTerminal(java.time.Instant before, int limit) { return store.purgeTerminal(before, limit); }
+        TaskStore keepOpen = new dev.agenttasks.spi.ForwardingTaskStore(store) { // the second manager reopens the same in-memory data
             @Override public void close() { }
         };
         Task t;

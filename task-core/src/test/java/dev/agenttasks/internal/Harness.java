@@ -101,13 +101,14 @@ final class Harness {
     }
 
     /** Delegates to an in-memory store; its close does not close the data, so a second manager can reopen it. */
-    static final class Store implements TaskStore {
+    static final class Store extends dev.agenttasks.spi.ForwardingTaskStore {
         final TaskStore data;
         /** Returns an exception to throw instead of writing, or null to write. */
         volatile Function<List<StoreOp>, RuntimeException> writeFault = ops -> null;
         volatile boolean closed;
 
         Store(TaskStore data) {
+            super(data);
             this.data = data;
         }
 
@@ -175,51 +176,6 @@ final class Harness {
         public boolean delete(String taskId) {
             open();
             return data.delete(taskId);
-        }
-
-        @Override
-        public void heartbeat(String hostId, java.time.Instant now) {
-            data.heartbeat(hostId, now);
-        }
-
-        @Override
-        public void removeHost(String hostId) {
-            data.removeHost(hostId);
-        }
-
-        @Override
-        public java.util.List<dev.agenttasks.spi.TaskRecord> orphans(java.time.Instant heartbeatBefore, int limit) {
-            return data.orphans(heartbeatBefore, limit);
-        }
-
-        @Override
-        public java.util.List<dev.agenttasks.spi.TaskRecord> claim(String hostId, int max) {
-            return data.claim(hostId, max);
-        }
-
-        @Override
-        public java.util.Optional<dev.agenttasks.spi.TaskRecord> takeOver(String taskId, String expectedOwner, long expectedEpoch, String newOwner) {
-            return data.takeOver(taskId, expectedOwner, expectedEpoch, newOwner);
-        }
-
-        @Override
-        public java.util.List<dev.agenttasks.spi.RemoteRequest> requests(String hostId, int limit) {
-            return data.requests(hostId, limit);
-        }
-
-        @Override
-        public java.util.Optional<dev.agenttasks.spi.IdempotencyKey> idempotencyKey(String key) {
-            return data.idempotencyKey(key);
-        }
-
-        @Override
-        public boolean addChangeListener(dev.agenttasks.spi.StoreChangeListener listener) {
-            return data.addChangeListener(listener);
-        }
-
-        @Override
-        public void removeChangeListener(dev.agenttasks.spi.StoreChangeListener listener) {
-            data.removeChangeListener(listener);
         }
 
         @Override

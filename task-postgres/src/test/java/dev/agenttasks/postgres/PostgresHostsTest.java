@@ -229,9 +229,11 @@ class PostgresHostsTest {
                         context.emit("turn", Map.of("host", host, "number", turn.number()));
                         switch (turn.agentId()) {
                             case "block":
+                                // blocks until the engine cancels the turn: the interrupt ends the wait (a
+                                // latch nobody counts down), the flag is checked in case it came first
+                                java.util.concurrent.CountDownLatch never = new java.util.concurrent.CountDownLatch(1);
                                 while (!context.isCancelled()) {
-                                    // blocks until the engine cancels the turn (flag and interrupt)
-                                    Thread.sleep(10_000);
+                                    never.await(1, java.util.concurrent.TimeUnit.SECONDS);
                                 }
                                 return TurnResult.completed();
                             case "ask":

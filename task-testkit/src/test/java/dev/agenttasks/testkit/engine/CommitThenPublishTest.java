@@ -4,14 +4,10 @@ import dev.agenttasks.Task;
 import dev.agenttasks.TaskEvent;
 import dev.agenttasks.TaskListener;
 import dev.agenttasks.TaskManager;
-import dev.agenttasks.TaskQuery;
 import dev.agenttasks.TaskRequest;
 import dev.agenttasks.TaskStatus;
 import dev.agenttasks.TaskStoreException;
-import dev.agenttasks.spi.PendingMessage;
 import dev.agenttasks.spi.StoreOp;
-import dev.agenttasks.spi.TaskCursor;
-import dev.agenttasks.spi.TaskRecord;
 import dev.agenttasks.spi.TaskStore;
 import dev.agenttasks.testkit.EventLogs;
 import dev.agenttasks.testkit.RecordingSubscriber;
@@ -19,11 +15,8 @@ import dev.agenttasks.testkit.ScriptedAgentRunner;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -34,7 +27,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class CommitThenPublishTest extends EngineTestBase {
 
     /** A store that can hold back or fail the batches that carry an event of a given type. */
-    private static final class TrappingStore implements TaskStore {
+    private static final class TrappingStore extends dev.agenttasks.spi.ForwardingTaskStore {
         private final TaskStore data;
         volatile String holdType;
         volatile String failType;
@@ -42,6 +35,7 @@ class CommitThenPublishTest extends EngineTestBase {
         final CountDownLatch release = new CountDownLatch(1);
 
         TrappingStore(TaskStore data) {
+            super(data);
             this.data = data;
         }
 
@@ -67,91 +61,6 @@ class CommitThenPublishTest extends EngineTestBase {
                 }
             }
             data.write(ops);
-        }
-
-        @Override
-        public Optional<TaskRecord> task(String taskId) {
-            return data.task(taskId);
-        }
-
-        @Override
-        public List<TaskRecord> list(TaskQuery query, TaskCursor after, int limit) {
-            return data.list(query, after, limit);
-        }
-
-        @Override
-        public List<TaskRecord> findByStatus(Set<TaskStatus> statuses) {
-            return data.findByStatus(statuses);
-        }
-
-        @Override
-        public List<TaskEvent> events(String taskId, long afterSeq, int limit) {
-            return data.events(taskId, afterSeq, limit);
-        }
-
-        @Override
-        public List<PendingMessage> pendingMessages(String taskId) {
-            return data.pendingMessages(taskId);
-        }
-
-        @Override
-        public java.util.Map<TaskStatus, Long> countByStatus() {
-            return data.countByStatus();
-        }
-
-        @Override
-        public boolean delete(String taskId) {
-            return data.delete(taskId);
-        }
-
-        @Override
-        public void heartbeat(String hostId, java.time.Instant now) {
-            data.heartbeat(hostId, now);
-        }
-
-        @Override
-        public void removeHost(String hostId) {
-            data.removeHost(hostId);
-        }
-
-        @Override
-        public java.util.List<dev.agenttasks.spi.TaskRecord> orphans(java.time.Instant heartbeatBefore, int limit) {
-            return data.orphans(heartbeatBefore, limit);
-        }
-
-        @Override
-        public java.util.List<dev.agenttasks.spi.TaskRecord> claim(String hostId, int max) {
-            return data.claim(hostId, max);
-        }
-
-        @Override
-        public java.util.Optional<dev.agenttasks.spi.TaskRecord> takeOver(String taskId, String expectedOwner, long expectedEpoch, String newOwner) {
-            return data.takeOver(taskId, expectedOwner, expectedEpoch, newOwner);
-        }
-
-        @Override
-        public java.util.List<dev.agenttasks.spi.RemoteRequest> requests(String hostId, int limit) {
-            return data.requests(hostId, limit);
-        }
-
-        @Override
-        public java.util.Optional<dev.agenttasks.spi.IdempotencyKey> idempotencyKey(String key) {
-            return data.idempotencyKey(key);
-        }
-
-        @Override
-        public boolean addChangeListener(dev.agenttasks.spi.StoreChangeListener listener) {
-            return data.addChangeListener(listener);
-        }
-
-        @Override
-        public void removeChangeListener(dev.agenttasks.spi.StoreChangeListener listener) {
-            data.removeChangeListener(listener);
-        }
-
-        @Override
-        public int purgeTerminal(Instant completedBefore, int limit) {
-            return data.purgeTerminal(completedBefore, limit);
         }
 
         @Override

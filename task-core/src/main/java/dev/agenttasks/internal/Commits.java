@@ -69,7 +69,7 @@ final class Commits {
         if (u.afterCommit != null) {
             u.afterCommit.run();
         }
-        if (row != null && !committed.status().isTerminal()) {
+        if (row != null) { // a finished task's row has no owner: later units of it fence on that, not the old claim
             engine.ownership.afterCommit(s, row);
         }
     }

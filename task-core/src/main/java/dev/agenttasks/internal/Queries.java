@@ -28,7 +28,7 @@ final class Queries {
         }
         engine.checkOpen();
         TaskState s = engine.ownership.local(taskId); // a task this host holds: its committed state in memory
-        if (s != null && !s.deleted) {
+        if (s != null && !s.deleted && !s.detached) { // a state this host let go is not the task's truth any more
             return Optional.of(Snapshots.committed(s));
         }
         return engine.store.task(taskId).map(TaskRecord::task);

@@ -173,15 +173,15 @@ final class Batches {
             text[5][k] = t.title().toLowerCase(Locale.ROOT);
             text[6][k] = t.model();
             num[0][k] = Times.toNanos(t.createdAt(), "createdAt");
-            num[1][k] = PostgresTaskStore.nanos(t.startedAt(), "startedAt");
-            num[2][k] = PostgresTaskStore.nanos(t.completedAt(), "completedAt");
+            num[1][k] = Times.nanos(t.startedAt(), "startedAt");
+            num[2][k] = Times.nanos(t.completedAt(), "completedAt");
             text[7][k] = t.error();
             text[8][k] = t.workDir();
             text[9][k] = Json.write(t.metadata());
             text[10][k] = Json.write(r.options());
             num[3][k] = r.timeoutMillis();
             text[11][k] = r.owner();
-            num[4][k] = PostgresTaskStore.nanos(r.leaseUntil(), "leaseUntil");
+            num[4][k] = Times.nanos(r.leaseUntil(), "leaseUntil");
             num[5][k] = r.epoch();
         }
         Set<String> inserted = new HashSet<>();
@@ -226,11 +226,11 @@ final class Batches {
                 Task t = r.task();
                 ps.setString(1, t.sessionId());
                 ps.setString(2, t.status().name());
-                PostgresTaskStore.setNanos(ps, 3, t.startedAt(), "startedAt");
-                PostgresTaskStore.setNanos(ps, 4, t.completedAt(), "completedAt");
+                Times.setNanos(ps, 3, t.startedAt(), "startedAt");
+                Times.setNanos(ps, 4, t.completedAt(), "completedAt");
                 ps.setString(5, t.error());
                 ps.setString(6, r.owner());
-                PostgresTaskStore.setNanos(ps, 7, r.leaseUntil(), "leaseUntil");
+                Times.setNanos(ps, 7, r.leaseUntil(), "leaseUntil");
                 ps.setString(8, t.id());
                 ps.setString(9, u.expected().name());
                 ps.addBatch();

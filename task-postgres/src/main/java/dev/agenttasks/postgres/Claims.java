@@ -38,7 +38,7 @@ final class Claims {
         this.heartbeat = "INSERT INTO " + s + ".hosts (id, heartbeat_at) VALUES (?, ?) ON CONFLICT (id) DO UPDATE "
                 + "SET heartbeat_at = excluded.heartbeat_at";
         this.removeHost = "DELETE FROM " + s + ".hosts WHERE id = ?";
-        this.orphans = PostgresTaskStore.selectTask(s) + " WHERE t.owner IS NOT NULL AND t.status IN ('PENDING', "
+        this.orphans = TaskRows.selectTask(s) + " WHERE t.owner IS NOT NULL AND t.status IN ('PENDING', "
                 + "'RUNNING') AND NOT EXISTS (SELECT 1 FROM " + s + ".hosts h WHERE h.id = t.owner AND "
                 + "h.heartbeat_at >= ?) ORDER BY t.created_at, t.id LIMIT ?";
         // lock-and-fetch: the oldest unclaimed PENDING tasks no other claim holds, then owner and epoch in one
@@ -48,14 +48,14 @@ final class Claims {
         this.claim = "UPDATE " + s + ".tasks t SET owner = ?, epoch = t.epoch + 1 WHERE t.id = ANY (ARRAY(SELECT id "
                 + "FROM " + s + ".tasks WHERE status = 'PENDING' AND owner IS NULL ORDER BY created_at, id LIMIT ? "
                 + "FOR UPDATE SKIP LOCKED)) AND t.status = 'PENDING' AND t.owner IS NULL "
-                + "RETURNING " + PostgresTaskStore.taskColumns(s);
+                + "RETURNING " + TaskRows.taskColumns(s);
         this.takeOver = "UPDATE " + s + ".tasks t SET owner = ?, epoch = t.epoch + 1 WHERE t.id = ? "
-                + "AND t.owner IS NOT DISTINCT FROM ? AND t.epoch = ? RETURNING " + PostgresTaskStore.taskColumns(s);
+                + "AND t.owner IS NOT DISTINCT FROM ? AND t.epoch = ? RETURNING " + TaskRows.taskColumns(s);
         // a release (no new owner) is for queued tasks only: a task that started running since the caller read it
         // keeps its owner (an unowned RUNNING task would never be taken over), and the next sweep sees it running
         this.release = "UPDATE " + s + ".tasks t SET owner = ?, epoch = t.epoch + 1 WHERE t.id = ? "
                 + "AND t.owner IS NOT DISTINCT FROM ? AND t.epoch = ? AND t.status = 'PENDING' RETURNING "
-                + PostgresTaskStore.taskColumns(s);
+                + TaskRows.taskColumns(s);
         this.requests = "SELECT r.request_id, r.task_id, r.kind, r.created_at FROM " + s + ".requests r JOIN " + s
                 + ".tasks t ON t.id = r.task_id WHERE t.owner = ? ORDER BY r.seq LIMIT ?";
         this.idempotencyKey = "SELECT key, task_id, fingerprint, outcome, created_at FROM " + s
@@ -87,7 +87,7 @@ final class Claims {
         }
         return store.call("search for tasks of dead hosts", true, c -> {
             try (PreparedStatement ps = c.prepareStatement(orphans)) {
-                ps.setLong(1, PostgresTaskStore.clampedNanos(heartbeatBefore));
+                ps.setLong(1, Times.clampedNanos(heartbeatBefore));
                 ps.setInt(2, limit);
                 return records(ps);
             }
@@ -170,7 +170,7 @@ final class Claims {
         try (ResultSet rs = ps.executeQuery()) {
             List<TaskRecord> out = new ArrayList<>();
             while (rs.next()) {
-                out.add(PostgresTaskStore.taskRecord(rs));
+                out.add(TaskRows.taskRecord(rs));
             }
             return out;
         }

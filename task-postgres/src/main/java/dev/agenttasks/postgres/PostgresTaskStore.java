@@ -1,6 +1,5 @@
 package dev.agenttasks.postgres;
 
-import dev.agenttasks.Task;
 import dev.agenttasks.TaskEvent;
 import dev.agenttasks.TaskQuery;
 import dev.agenttasks.TaskStatus;
@@ -20,24 +19,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import javax.sql.DataSource;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
-import java.sql.SQLException;
-import java.sql.Statement;
-import java.sql.Types;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.EnumMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
+
 
 /**
  * A {@link TaskStore} on PostgreSQL, for applications that run as several instances on one database (and for
@@ -125,63 +115,27 @@ public final class PostgresTaskStore implements TaskStore {
     public static final int SCHEMA_VERSION = Migrations.LATEST;
 
     private static final Logger LOG = LoggerFactory.getLogger(PostgresTaskStore.class);
-    /** Delta rows in the status counts beyond which a count folds them (see V2 migration). */
-    private static final int FOLD_COUNTS_AFTER = 64;
 
-    private static final String TERMINAL = "('COMPLETED', 'FAILED', 'CANCELLED')";
-
-    private final DataSource dataSource;
     private final AutoCloseable ownedDataSource;
     private final String schema;
-    private final int deleteBatchSize;
-    private final int attempts;
-    private final Duration commitCheckTimeout;
-    private volatile boolean closed;
-
-    private final String selectTask;
-    private final String selectEvents;
-    private final String selectMessages;
-    private final String countByStatus;
-    private final String foldCounts;
-    private final String deleteEventChunk;
-    private final String deleteTask;
-    private final String purgeCandidates;
-    private final String purgeEventChunk;
-    private final String purgeTasks;
-    private final Batches batches;
+    private final Connections connections;
+    private final WriteTransactions writes;
+    private final Deletes deletes;
+    private final Reads reads;
     private final Claims claims;
     /** Push wake-ups, or null if the builder turned them off. */
     private final ChangeFeed changes;
 
     private PostgresTaskStore(Builder b) {
-        this.dataSource = b.dataSource;
         this.ownedDataSource = b.ownedDataSource;
         this.schema = b.schema;
-        this.deleteBatchSize = b.deleteBatchSize;
-        this.attempts = b.attempts;
-        this.commitCheckTimeout = b.commitCheckTimeout;
-        this.batches = new Batches(b.dataSource, schema);
+        this.connections = new Connections(b.dataSource, schema, b.attempts);
+        this.writes = new WriteTransactions(connections, new Batches(b.dataSource, schema), b.commitCheckTimeout);
+        this.deletes = new Deletes(connections, b.deleteBatchSize);
+        this.reads = new Reads(connections);
         this.claims = new Claims(this, schema);
         DataSource listenFrom = b.listenerDataSource != null ? b.listenerDataSource : b.dataSource;
         this.changes = b.notifications ? new ChangeFeed(schema, listenFrom::getConnection) : null;
-        String s = '"' + schema + '"';
-        this.selectTask = selectTask(s);
-        this.selectEvents = "SELECT seq, type, data, ts FROM " + s + ".events WHERE task_id = ? AND seq > ? "
-                + "ORDER BY seq LIMIT ?";
-        this.selectMessages = "SELECT message_id, message, created_at FROM " + s + ".messages WHERE task_id = ? "
-                + "ORDER BY id";
-        this.countByStatus = "SELECT status, sum(n)::int8, count(*) FROM " + s + ".task_counts GROUP BY status";
-        this.foldCounts = "WITH d AS (DELETE FROM " + s + ".task_counts RETURNING status, n) INSERT INTO " + s
-                + ".task_counts (status, n) SELECT status, sum(n) FROM d GROUP BY status HAVING sum(n) <> 0";
-        this.deleteEventChunk = "DELETE FROM " + s + ".events WHERE task_id = ? AND seq IN (SELECT seq FROM " + s
-                + ".events WHERE task_id = ? ORDER BY seq DESC LIMIT ?)";
-        this.deleteTask = "DELETE FROM " + s + ".tasks WHERE id = ?";
-        this.purgeCandidates = "SELECT id FROM " + s + ".tasks WHERE completed_at < ? AND status IN " + TERMINAL
-                + " ORDER BY completed_at, id LIMIT ?";
-        this.purgeEventChunk = "DELETE FROM " + s + ".events WHERE (task_id, seq) IN (SELECT task_id, seq FROM " + s
-                + ".events WHERE task_id = ANY (?::text[]) ORDER BY task_id, seq DESC LIMIT ?)";
-        this.purgeTasks = "DELETE FROM " + s + ".tasks WHERE id = ANY (?::text[]) AND completed_at < ? "
-                + "AND status IN " + TERMINAL;
         try {
             call("opening of the store", false, c -> {
                 new SchemaSetup(c, schema).migrate();
@@ -249,115 +203,7 @@ public final class PostgresTaskStore implements TaskStore {
             return;
         }
         checkOpen();
-        List<List<StoreOp>> runs = Batches.plan(ops);
-        TransientStoreException last = null;
-        for (int attempt = 1; attempt <= attempts; attempt++) {
-            try {
-                writeOnce(ops, runs);
-                return;
-            } catch (TransientStoreException e) {
-                last = e;
-                LOG.debug("PostgreSQL store {}: write attempt {} of {} failed transiently: {}", schema, attempt,
-                        attempts, e.getMessage());
-                checkOpen();
-            }
-        }
-        throw last;
-    }
-
-    private void writeOnce(List<StoreOp> ops, List<List<StoreOp>> runs) {
-        Connection c;
-        try {
-            c = dataSource.getConnection();
-        } catch (SQLException e) {
-            throw failure("write (getting a connection)", ops, e);
-        }
-        String xid = null;
-        boolean committing = false;
-        try {
-            c.setAutoCommit(false);
-            for (List<StoreOp> run : runs) {
-                String x = batches.applyRun(c, run);
-                xid = x != null ? x : xid;
-            }
-            if (xid == null) {
-                // the event insert reports the transaction id; without events it costs one round trip more
-                try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT txid_current()")) {
-                    rs.next();
-                    xid = rs.getString(1);
-                }
-            }
-            committing = true;
-            c.commit();
-        } catch (SQLException e) {
-            if (committing && SqlStates.isConnectionLoss(e)) {
-                closeQuietly(c);
-                c = null;
-                if (committed(xid, e)) {
-                    LOG.info("PostgreSQL store {}: the connection broke during a commit that did happen "
-                            + "(transaction {}); the batch is written", schema, xid);
-                    return;
-                }
-            } else {
-                rollbackQuietly(c);
-            }
-            throw failure("write", ops, e);
-        } catch (RuntimeException e) {
-            rollbackQuietly(c);
-            throw e;
-        } finally {
-            release(c);
-        }
-    }
-
-    /**
-     * Whether the transaction committed, asked on a new connection, waiting for the server to come back.
-     *
-     * @throws TaskStoreException if the outcome cannot be learned in time
-     */
-    private boolean committed(String xid, SQLException cause) {
-        long deadline = System.nanoTime() + commitCheckTimeout.toNanos();
-        long backoffMillis = 50;
-        SQLException lastFailure = cause;
-        while (true) {
-            try (Connection c = dataSource.getConnection();
-                 PreparedStatement ps = c.prepareStatement("SELECT txid_status(?)")) {
-                ps.setLong(1, Long.parseLong(xid));
-                try (ResultSet rs = ps.executeQuery()) {
-                    String status = rs.next() ? rs.getString(1) : null;
-                    if ("committed".equals(status)) {
-                        return true;
-                    }
-                    if ("aborted".equals(status)) {
-                        return false;
-                    }
-                    if (status == null) {
-                        throw new TaskStoreException("PostgreSQL store " + schema + ": the connection broke during "
-                                + "a commit and the server no longer knows transaction " + xid
-                                + "; the outcome of the batch is unknown", cause);
-                    }
-                    // "in progress": the server has not yet noticed that the connection is gone
-                }
-            } catch (SQLException e) {
-                lastFailure = e;
-            }
-            if (System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(backoffMillis) > deadline) {
-                TaskStoreException e = new TaskStoreException("PostgreSQL store " + schema + ": the connection broke "
-                        + "during a commit and the outcome of transaction " + xid + " could not be learned within "
-                        + commitCheckTimeout + "; the batch may or may not be written", cause);
-                if (lastFailure != cause) {
-                    e.addSuppressed(lastFailure);
-                }
-                throw e;
-            }
-            try {
-                Thread.sleep(backoffMillis);
-            } catch (InterruptedException ie) {
-                Thread.currentThread().interrupt();
-                throw new TaskStoreException("interrupted while learning the outcome of a commit", ie);
-            }
-            backoffMillis = Math.min(backoffMillis * 2, 1000);
-        }
+        writes.write(ops);
     }
 
     /**
@@ -370,23 +216,7 @@ public final class PostgresTaskStore implements TaskStore {
     public boolean delete(String taskId) {
         Objects.requireNonNull(taskId, "taskId");
         checkOpen();
-        int n;
-        do {
-            n = call("delete of events of task " + taskId, true, c -> {
-                try (PreparedStatement ps = c.prepareStatement(deleteEventChunk)) {
-                    ps.setString(1, taskId);
-                    ps.setString(2, taskId);
-                    ps.setInt(3, deleteBatchSize);
-                    return ps.executeUpdate();
-                }
-            });
-        } while (n >= deleteBatchSize);
-        return call("delete of task " + taskId, true, c -> {
-            try (PreparedStatement ps = c.prepareStatement(deleteTask)) {
-                ps.setString(1, taskId);
-                return ps.executeUpdate();
-            }
-        }) > 0;
+        return deletes.delete(taskId);
     }
 
     /**
@@ -400,48 +230,7 @@ public final class PostgresTaskStore implements TaskStore {
     public int purgeTerminal(Instant completedBefore, int limit) {
         Objects.requireNonNull(completedBefore, "completedBefore");
         checkOpen();
-        if (limit < 1) {
-            return 0;
-        }
-        long cutoff = clampedNanos(completedBefore);
-        String[] ids = call("choice of tasks to purge", true, c -> {
-            try (PreparedStatement ps = c.prepareStatement(purgeCandidates)) {
-                ps.setLong(1, cutoff);
-                ps.setInt(2, limit);
-                List<String> out = new ArrayList<>();
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        out.add(rs.getString(1));
-                    }
-                }
-                return out.toArray(new String[0]);
-            }
-        });
-        if (ids.length == 0) {
-            return 0;
-        }
-        int n;
-        do {
-            n = call("purge of events", true, c -> {
-                try (PreparedStatement ps = c.prepareStatement(purgeEventChunk)) {
-                    ps.setArray(1, c.createArrayOf("text", ids));
-                    ps.setInt(2, deleteBatchSize);
-                    return ps.executeUpdate();
-                }
-            });
-        } while (n >= deleteBatchSize);
-        int removed = call("purge of terminal tasks", true, c -> {
-            try (PreparedStatement ps = c.prepareStatement(purgeTasks)) {
-                ps.setArray(1, c.createArrayOf("text", ids));
-                ps.setLong(2, cutoff);
-                return ps.executeUpdate();
-            }
-        });
-        if (removed > 0) {
-            LOG.debug("PostgreSQL store {}: purged {} terminal tasks completed before {}", schema, removed,
-                    completedBefore);
-        }
-        return removed;
+        return deletes.purgeTerminal(completedBefore, limit);
     }
 
     // ------------------------------------------------------------------------------------------- reads
@@ -450,8 +239,7 @@ public final class PostgresTaskStore implements TaskStore {
     @Override
     public Optional<TaskRecord> task(String taskId) {
         Objects.requireNonNull(taskId, "taskId");
-        List<TaskRecord> found = queryTasks("read of task " + taskId, selectTask + " WHERE t.id = ?", List.of(taskId));
-        return found.isEmpty() ? Optional.empty() : Optional.of(found.get(0));
+        return reads.task(taskId);
     }
 
     /**
@@ -463,32 +251,7 @@ public final class PostgresTaskStore implements TaskStore {
     public List<TaskRecord> list(TaskQuery query, TaskCursor after, int limit) {
         Objects.requireNonNull(query, "query");
         checkOpen();
-        if (limit < 1) {
-            return List.of();
-        }
-        StringBuilder sql = new StringBuilder(selectTask).append(" WHERE true");
-        List<Object> args = new ArrayList<>();
-        if (!query.statuses().isEmpty()) {
-            sql.append(" AND t.status = ANY (?::text[])");
-            args.add(statusNames(query.statuses()));
-        }
-        if (query.agentId() != null) {
-            sql.append(" AND t.agent_id = ?");
-            args.add(query.agentId());
-        }
-        if (query.titleContains() != null) {
-            // LIKE (not strpos) so the planner can use the pg_trgm index on title_lower when it exists
-            sql.append(" AND t.title_lower LIKE ?");
-            args.add(likeContains(query.titleContains().toLowerCase(Locale.ROOT)));
-        }
-        if (after != null) {
-            sql.append(" AND (t.created_at, t.id) < (?, ?)");
-            args.add(clampedNanos(after.createdAt()));
-            args.add(after.id());
-        }
-        sql.append(" ORDER BY t.created_at DESC, t.id DESC LIMIT ?");
-        args.add(limit);
-        return queryTasks("list of tasks", sql.toString(), args);
+        return reads.list(query, after, limit);
     }
 
     /** {@inheritDoc} Ordered by creation time, then id. */
@@ -496,11 +259,7 @@ public final class PostgresTaskStore implements TaskStore {
     public List<TaskRecord> findByStatus(Set<TaskStatus> statuses) {
         Objects.requireNonNull(statuses, "statuses");
         checkOpen();
-        if (statuses.isEmpty()) {
-            return List.of();
-        }
-        return queryTasks("find of tasks by status", selectTask
-                + " WHERE t.status = ANY (?::text[]) ORDER BY t.created_at, t.id", List.of((Object) statusNames(statuses)));
+        return reads.findByStatus(statuses);
     }
 
     /** {@inheritDoc} One statement, outside any longer transaction. */
@@ -508,307 +267,34 @@ public final class PostgresTaskStore implements TaskStore {
     public List<TaskEvent> events(String taskId, long afterSeq, int limit) {
         Objects.requireNonNull(taskId, "taskId");
         checkOpen();
-        if (limit < 1) {
-            return List.of();
-        }
-        return call("read of the events of task " + taskId, true, c -> {
-            try (PreparedStatement ps = c.prepareStatement(selectEvents)) {
-                ps.setString(1, taskId);
-                ps.setLong(2, afterSeq);
-                ps.setInt(3, limit);
-                try (ResultSet rs = ps.executeQuery()) {
-                    List<TaskEvent> out = new ArrayList<>(Math.min(limit, 1024));
-                    while (rs.next()) {
-                        out.add(new TaskEvent(taskId, rs.getLong(1), rs.getString(2), Json.readMap(rs.getString(3)),
-                                Times.fromNanos(rs.getLong(4))));
-                    }
-                    return List.copyOf(out);
-                }
-            }
-        });
+        return reads.events(taskId, afterSeq, limit);
     }
 
     /** {@inheritDoc} */
     @Override
     public List<PendingMessage> pendingMessages(String taskId) {
         Objects.requireNonNull(taskId, "taskId");
-        return call("read of the pending messages of task " + taskId, true, c -> {
-            try (PreparedStatement ps = c.prepareStatement(selectMessages)) {
-                ps.setString(1, taskId);
-                try (ResultSet rs = ps.executeQuery()) {
-                    List<PendingMessage> out = new ArrayList<>();
-                    while (rs.next()) {
-                        out.add(new PendingMessage(taskId, rs.getString(1), Json.readMessage(rs.getString(2)),
-                                Times.fromNanos(rs.getLong(3))));
-                    }
-                    return List.copyOf(out);
-                }
-            }
-        });
+        return reads.pendingMessages(taskId);
     }
 
     /** {@inheritDoc} */
     @Override
     public Map<TaskStatus, Long> countByStatus() {
-        long[] rows = new long[1];
-        Map<TaskStatus, Long> result = call("count of tasks by status", true, c -> {
-            try (PreparedStatement ps = c.prepareStatement(countByStatus); ResultSet rs = ps.executeQuery()) {
-                Map<TaskStatus, Long> counts = new EnumMap<>(TaskStatus.class);
-                while (rs.next()) {
-                    long n = rs.getLong(2);
-                    if (n != 0) {
-                        counts.put(TaskStatus.valueOf(rs.getString(1)), n);
-                    }
-                    rows[0] += rs.getLong(3);
-                }
-                return counts;
-            }
-        });
-        if (rows[0] > FOLD_COUNTS_AFTER) {
-            foldCounts();
-        }
-        return result;
-    }
-
-    /**
-     * Folds the per-status count deltas the writes added into one row per status, so counting stays a read of
-     * a few rows. Concurrent folds and writes are safe: each delta row is deleted, and its value re-inserted,
-     * by exactly one transaction. A failure here loses nothing (the deltas stay) and is only logged.
-     */
-    private void foldCounts() {
-        try {
-            int folded = call("fold of the status counts", false, c -> {
-                try (PreparedStatement ps = c.prepareStatement(foldCounts)) {
-                    return ps.executeUpdate();
-                }
-            });
-            LOG.debug("PostgreSQL store {}: folded status count deltas into {} rows", schema, folded);
-        } catch (RuntimeException e) {
-            LOG.warn("PostgreSQL store {}: folding the status counts failed (they stay correct): {}", schema,
-                    e.getMessage());
-        }
-    }
-
-    /**
-     * Escapes {@code %}, {@code _} and the escape character itself, so {@code LIKE '%' || it || '%'} matches
-     * exactly the titles that contain {@code needle} (backslash is LIKE's default escape).
-     */
-    static String likeContains(String needle) {
-        StringBuilder b = new StringBuilder(needle.length() + 2).append('%');
-        for (int i = 0; i < needle.length(); i++) {
-            char ch = needle.charAt(i);
-            if (ch == '%' || ch == '_' || ch == '\\') {
-                b.append('\\');
-            }
-            b.append(ch);
-        }
-        return b.append('%').toString();
-    }
-
-    private List<TaskRecord> queryTasks(String what, String sql, List<Object> args) {
-        return call(what, true, c -> {
-            try (PreparedStatement ps = c.prepareStatement(sql)) {
-                for (int i = 0; i < args.size(); i++) {
-                    Object a = args.get(i);
-                    if (a instanceof Long) {
-                        ps.setLong(i + 1, (Long) a);
-                    } else if (a instanceof Integer) {
-                        ps.setInt(i + 1, (Integer) a);
-                    } else if (a instanceof String[]) {
-                        ps.setArray(i + 1, c.createArrayOf("text", (String[]) a));
-                    } else {
-                        ps.setString(i + 1, (String) a);
-                    }
-                }
-                try (ResultSet rs = ps.executeQuery()) {
-                    List<TaskRecord> out = new ArrayList<>();
-                    while (rs.next()) {
-                        out.add(taskRecord(rs));
-                    }
-                    return out;
-                }
-            }
-        });
-    }
-
-    /**
-     * @param s the quoted schema
-     * @return the columns {@link #taskRecord(ResultSet)} reads, of a task row aliased {@code t}
-     */
-    static String taskColumns(String s) {
-        return "t.id, t.agent_id, t.session_id, t.status, t.title, t.model, t.created_at, t.started_at, "
-                + "t.completed_at, t.error, t.work_dir, t.metadata, t.options, t.timeout_millis, t.owner, t.lease_until, "
-                + "(SELECT coalesce(max(e.seq), 0) FROM " + s + ".events e WHERE e.task_id = t.id), t.epoch";
-    }
-
-    /**
-     * @param s the quoted schema
-     * @return a select of task rows (aliased {@code t}) in the form {@link #taskRecord(ResultSet)} reads
-     */
-    static String selectTask(String s) {
-        return "SELECT " + taskColumns(s) + " FROM " + s + ".tasks t";
-    }
-
-    static TaskRecord taskRecord(ResultSet rs) throws SQLException {
-        Task t = new Task(rs.getString(1), rs.getString(2), rs.getString(3), TaskStatus.valueOf(rs.getString(4)),
-                rs.getString(5), rs.getString(6), Times.fromNanos(rs.getLong(7)), instant(rs, 8), instant(rs, 9),
-                rs.getString(10), rs.getString(11), Json.readStringMap(rs.getString(12)));
-        return new TaskRecord(t, Json.readMap(rs.getString(13)), rs.getLong(14), rs.getString(15), instant(rs, 16),
-                rs.getLong(17), rs.getLong(18));
-    }
-
-    private static String[] statusNames(Set<TaskStatus> statuses) {
-        List<String> names = new ArrayList<>();
-        for (TaskStatus s : TaskStatus.values()) {
-            if (statuses.contains(s)) {
-                names.add(s.name());
-            }
-        }
-        return names.toArray(new String[0]);
+        return reads.countByStatus();
     }
 
     // ------------------------------------------------------------------------------ connections, errors
 
-    /** Work on one connection. */
-    interface SqlWork<T> {
-        T run(Connection c) throws SQLException;
-    }
-
     /**
      * Runs {@code work} on a connection from the data source (auto-commit, or in one transaction), retrying
-     * transient failures on a fresh connection up to {@link #attempts} times.
+     * transient failures on a fresh connection; see {@link Connections#call}.
      */
-    <T> T call(String what, boolean autoCommit, SqlWork<T> work) {
-        checkOpen();
-        SQLException last = null;
-        for (int attempt = 1; attempt <= attempts; attempt++) {
-            Connection c = null;
-            try {
-                c = dataSource.getConnection();
-                if (c.getAutoCommit() != autoCommit) {
-                    c.setAutoCommit(autoCommit);
-                }
-                T result = work.run(c);
-                if (!autoCommit) {
-                    c.commit();
-                }
-                return result;
-            } catch (SQLException e) {
-                if (!autoCommit) {
-                    rollbackQuietly(c);
-                }
-                if (!SqlStates.isTransient(e)) {
-                    throw new TaskStoreException("PostgreSQL " + what + " failed (schema " + schema + "): "
-                            + e.getMessage(), e);
-                }
-                last = e;
-                LOG.debug("PostgreSQL store {}: {} attempt {} of {} failed transiently: {}", schema, what, attempt,
-                        attempts, e.getMessage());
-            } catch (RuntimeException e) {
-                if (!autoCommit) {
-                    rollbackQuietly(c);
-                }
-                throw e;
-            } finally {
-                release(c);
-            }
-            checkOpen();
-        }
-        throw new TransientStoreException("PostgreSQL " + what + " failed (schema " + schema + ", " + attempts
-                + " attempts): " + last.getMessage(), last);
-    }
-
-    private TaskStoreException failure(String what, List<StoreOp> ops, SQLException e) {
-        Set<String> ids = new LinkedHashSet<>();
-        for (StoreOp op : ops) {
-            ids.add(op.taskId());
-            if (ids.size() >= 10) {
-                break;
-            }
-        }
-        String message = "PostgreSQL " + what + " of " + ops.size() + " ops failed for tasks " + ids + " (schema "
-                + schema + "): " + e.getMessage();
-        if (SqlStates.isTransient(e)) {
-            return new TransientStoreException(message, e);
-        }
-        String state = SqlStates.state(e);
-        if (SqlStates.UNIQUE_VIOLATION.equals(state) || SqlStates.FOREIGN_KEY_VIOLATION.equals(state)) {
-            StoreConflictException conflict = new StoreConflictException(ops.get(0).taskId(), message);
-            conflict.initCause(e);
-            return conflict;
-        }
-        LOG.warn("PostgreSQL store {}: write of {} ops failed for tasks {}: {}", schema, ops.size(), ids,
-                e.getMessage());
-        return new TaskStoreException(message, e);
-    }
-
-    private static void rollbackQuietly(Connection c) {
-        if (c != null) {
-            try {
-                if (!c.getAutoCommit()) {
-                    c.rollback();
-                }
-            } catch (SQLException e) {
-                LOG.debug("Rolling back a PostgreSQL transaction reported: {}", e.getMessage());
-            }
-        }
-    }
-
-    /** Gives a connection back in auto-commit mode (pools expect the state they handed out). */
-    private static void release(Connection c) {
-        if (c != null) {
-            try {
-                if (!c.isClosed() && !c.getAutoCommit()) {
-                    c.setAutoCommit(true);
-                }
-            } catch (SQLException e) {
-                LOG.debug("Resetting a PostgreSQL connection reported: {}", e.getMessage());
-            }
-            closeQuietly(c);
-        }
-    }
-
-    private static void closeQuietly(Connection c) {
-        if (c != null) {
-            try {
-                c.close();
-            } catch (SQLException e) {
-                LOG.debug("Closing a PostgreSQL connection reported: {}", e.getMessage());
-            }
-        }
-    }
-
-    static Long nanos(Instant t, String field) {
-        return t == null ? null : Times.toNanos(t, field);
-    }
-
-    static void setNanos(PreparedStatement ps, int index, Instant t, String field) throws SQLException {
-        if (t == null) {
-            ps.setNull(index, Types.BIGINT);
-        } else {
-            ps.setLong(index, Times.toNanos(t, field));
-        }
-    }
-
-    private static Instant instant(ResultSet rs, int column) throws SQLException {
-        long v = rs.getLong(column);
-        return rs.wasNull() ? null : Times.fromNanos(v);
-    }
-
-    static long clampedNanos(Instant t) {
-        if (t.isBefore(Times.fromNanos(Long.MIN_VALUE))) {
-            return Long.MIN_VALUE;
-        }
-        if (t.isAfter(Times.fromNanos(Long.MAX_VALUE))) {
-            return Long.MAX_VALUE;
-        }
-        return Times.toNanos(t, "instant");
+    <T> T call(String what, boolean autoCommit, Connections.SqlWork<T> work) {
+        return connections.call(what, autoCommit, work);
     }
 
     private void checkOpen() {
-        if (closed) {
-            throw new TaskStoreException("PostgreSQL task store (schema " + schema + ") is closed");
-        }
+        connections.checkOpen();
     }
 
     // ---------------------------------------------------------------------------------- several hosts
@@ -916,10 +402,9 @@ public final class PostgresTaskStore implements TaskStore {
      */
     @Override
     public void close() {
-        if (closed) {
+        if (!connections.markClosed()) {
             return;
         }
-        closed = true;
         if (changes != null) {
             changes.close();
         }

@@ -2,6 +2,10 @@ package dev.agenttasks.postgres;
 
 import dev.agenttasks.TaskStoreException;
 
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Types;
 import java.time.Instant;
 
 /**
@@ -26,5 +30,32 @@ final class Times {
 
     static Instant fromNanos(long nanos) {
         return Instant.ofEpochSecond(Math.floorDiv(nanos, NANOS_PER_SECOND), Math.floorMod(nanos, NANOS_PER_SECOND));
+    }
+
+    static Long nanos(Instant t, String field) {
+        return t == null ? null : Times.toNanos(t, field);
+    }
+
+    static void setNanos(PreparedStatement ps, int index, Instant t, String field) throws SQLException {
+        if (t == null) {
+            ps.setNull(index, Types.BIGINT);
+        } else {
+            ps.setLong(index, Times.toNanos(t, field));
+        }
+    }
+
+    static Instant instant(ResultSet rs, int column) throws SQLException {
+        long v = rs.getLong(column);
+        return rs.wasNull() ? null : Times.fromNanos(v);
+    }
+
+    static long clampedNanos(Instant t) {
+        if (t.isBefore(Times.fromNanos(Long.MIN_VALUE))) {
+            return Long.MIN_VALUE;
+        }
+        if (t.isAfter(Times.fromNanos(Long.MAX_VALUE))) {
+            return Long.MAX_VALUE;
+        }
+        return Times.toNanos(t, "instant");
     }
 }

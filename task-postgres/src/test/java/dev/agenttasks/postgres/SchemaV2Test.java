@@ -175,8 +175,8 @@ class SchemaV2Test {
 
     @Test
     void likePatternsEscapeTheWildcards() {
-        assertThat(PostgresTaskStore.likeContains("a%b_c\\d")).isEqualTo("%a\\%b\\_c\\\\d%");
-        assertThat(PostgresTaskStore.likeContains("")).isEqualTo("%%");
+        assertThat(Reads.likeContains("a%b_c\\d")).isEqualTo("%a\\%b\\_c\\\\d%");
+        assertThat(Reads.likeContains("")).isEqualTo("%%");
     }
 
     /** A database of its own (no pg_trgm in it yet); dropped after {@code body}. */

@@ -8,7 +8,6 @@ import dev.agenttasks.spi.TurnResult;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -16,8 +15,6 @@ import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntFunction;
 import java.util.function.Predicate;
 
@@ -48,15 +45,8 @@ public final class ScriptedAgentRunner implements AgentRunner {
     /** Default wait of the awaits without an explicit timeout: 10 seconds. */
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(10);
 
-    private final ReentrantLock lock = new ReentrantLock();
-    private final Condition changed = lock.newCondition();
-    private final Map<String, AgentDescriptor> agents = new LinkedHashMap<>();
-    private final Map<String, TurnScript> perAgent = new LinkedHashMap<>();
-    private final Map<String, TurnScript> perAgentTurn = new LinkedHashMap<>();
-    private final List<Map.Entry<Predicate<Turn>, TurnScript>> conditional = new ArrayList<>();
-    private TurnScript defaultScript = (turn, context) -> TurnResult.completed();
-    private final List<Turn> started = new ArrayList<>();
-    private final List<TurnOutcome> finished = new ArrayList<>();
+    private final ScriptTable scripts = new ScriptTable();
+    private final TurnLog log = new TurnLog();
     private final AtomicInteger describeCalls = new AtomicInteger();
 
     /** Creates a runner with no agents. */
@@ -172,12 +162,7 @@ public final class ScriptedAgentRunner implements AgentRunner {
      * @return this
      */
     public ScriptedAgentRunner agent(String id, String name, String model) {
-        lock.lock();
-        try {
-            agents.put(id, new AgentDescriptor(id, name, model));
-        } finally {
-            lock.unlock();
-        }
+        scripts.agent(id, name, model);
         return this;
     }
 
@@ -188,12 +173,7 @@ public final class ScriptedAgentRunner implements AgentRunner {
      * @return this
      */
     public ScriptedAgentRunner defaultScript(TurnScript script) {
-        lock.lock();
-        try {
-            defaultScript = Objects.requireNonNull(script, "script can not be null");
-        } finally {
-            lock.unlock();
-        }
+        scripts.defaultScript(script);
         return this;
     }
 
@@ -205,12 +185,7 @@ public final class ScriptedAgentRunner implements AgentRunner {
      * @return this
      */
     public ScriptedAgentRunner script(String agentId, TurnScript script) {
-        lock.lock();
-        try {
-            perAgent.put(agentId, Objects.requireNonNull(script, "script can not be null"));
-        } finally {
-            lock.unlock();
-        }
+        scripts.script(agentId, script);
         return this;
     }
 
@@ -223,12 +198,7 @@ public final class ScriptedAgentRunner implements AgentRunner {
      * @return this
      */
     public ScriptedAgentRunner script(String agentId, int number, TurnScript script) {
-        lock.lock();
-        try {
-            perAgentTurn.put(agentId + "#" + number, Objects.requireNonNull(script, "script can not be null"));
-        } finally {
-            lock.unlock();
-        }
+        scripts.script(agentId, number, script);
         return this;
     }
 
@@ -241,38 +211,20 @@ public final class ScriptedAgentRunner implements AgentRunner {
      * @return this
      */
     public ScriptedAgentRunner scriptWhen(Predicate<Turn> when, TurnScript script) {
-        lock.lock();
-        try {
-            conditional.add(0, Map.entry(Objects.requireNonNull(when, "when can not be null"),
-                    Objects.requireNonNull(script, "script can not be null")));
-        } finally {
-            lock.unlock();
-        }
+        scripts.scriptWhen(when, script);
         return this;
     }
 
     @Override
     public Optional<AgentDescriptor> describe(String agentId) {
         describeCalls.incrementAndGet();
-        lock.lock();
-        try {
-            return Optional.ofNullable(agents.get(agentId));
-        } finally {
-            lock.unlock();
-        }
+        return scripts.agent(agentId);
     }
 
     @Override
     public TurnResult runTurn(Turn turn, TurnContext context) throws Exception {
-        TurnScript script;
-        lock.lock();
-        try {
-            started.add(turn);
-            script = resolve(turn);
-            changed.signalAll();
-        } finally {
-            lock.unlock();
-        }
+        TurnScript script = scripts.resolve(turn);
+        log.started(turn);
         TurnResult result = null;
         Throwable failure = null;
         try {
@@ -285,28 +237,8 @@ public final class ScriptedAgentRunner implements AgentRunner {
             boolean interrupted = Thread.currentThread().isInterrupted()
                     || failure instanceof InterruptedException
                     || InterruptTracker.consume();
-            TurnOutcome outcome = new TurnOutcome(turn, result, failure, interrupted, context.isCancelled());
-            lock.lock();
-            try {
-                finished.add(outcome);
-                changed.signalAll();
-            } finally {
-                lock.unlock();
-            }
+            log.finished(new TurnOutcome(turn, result, failure, interrupted, context.isCancelled()));
         }
-    }
-
-    private TurnScript resolve(Turn turn) {
-        for (Map.Entry<Predicate<Turn>, TurnScript> e : conditional) {
-            if (e.getKey().test(turn)) {
-                return e.getValue();
-            }
-        }
-        TurnScript s = perAgentTurn.get(turn.agentId() + "#" + turn.number());
-        if (s == null) {
-            s = perAgent.get(turn.agentId());
-        }
-        return s != null ? s : defaultScript;
     }
 
     /** @return how many times {@link #describe(String)} was called */
@@ -316,12 +248,7 @@ public final class ScriptedAgentRunner implements AgentRunner {
 
     /** @return every turn started so far, in start order */
     public List<Turn> turns() {
-        lock.lock();
-        try {
-            return List.copyOf(started);
-        } finally {
-            lock.unlock();
-        }
+        return log.turns();
     }
 
     /**
@@ -329,22 +256,12 @@ public final class ScriptedAgentRunner implements AgentRunner {
      * @return the turns of that task started so far, in start order
      */
     public List<Turn> turns(String taskId) {
-        lock.lock();
-        try {
-            return started.stream().filter(t -> t.taskId().equals(taskId)).toList();
-        } finally {
-            lock.unlock();
-        }
+        return log.turns(taskId);
     }
 
     /** @return every turn that ended so far, in the order they ended */
     public List<TurnOutcome> outcomes() {
-        lock.lock();
-        try {
-            return List.copyOf(finished);
-        } finally {
-            lock.unlock();
-        }
+        return log.outcomes();
     }
 
     /**
@@ -357,9 +274,7 @@ public final class ScriptedAgentRunner implements AgentRunner {
      * @throws AssertionError if it did not start in time
      */
     public Turn awaitTurnStarted(String taskId, int number, Duration timeout) {
-        return awaitValue(timeout, () -> started.stream()
-                .filter(t -> t.taskId().equals(taskId) && t.number() == number).findFirst().orElse(null),
-                "turn " + number + " of task " + taskId + " to start");
+        return log.awaitStarted(taskId, number, timeout);
     }
 
     /**
@@ -371,8 +286,7 @@ public final class ScriptedAgentRunner implements AgentRunner {
      * @throws AssertionError if fewer started in time
      */
     public Turn awaitTurnsStarted(int n, Duration timeout) {
-        return awaitValue(timeout, () -> started.size() >= n ? started.get(n - 1) : null,
-                n + " turns to start (started: " + started.size() + ")");
+        return log.awaitStarted(n, timeout);
     }
 
     /**
@@ -385,9 +299,7 @@ public final class ScriptedAgentRunner implements AgentRunner {
      * @throws AssertionError if it did not end in time
      */
     public TurnOutcome awaitTurnFinished(String taskId, int number, Duration timeout) {
-        return awaitValue(timeout, () -> finished.stream()
-                .filter(o -> o.turn().taskId().equals(taskId) && o.turn().number() == number).findFirst()
-                .orElse(null), "turn " + number + " of task " + taskId + " to end");
+        return log.awaitFinished(taskId, number, timeout);
     }
 
     /**
@@ -398,35 +310,7 @@ public final class ScriptedAgentRunner implements AgentRunner {
      * @throws AssertionError if fewer ended in time
      */
     public void awaitTurnsFinished(int n, Duration timeout) {
-        awaitValue(timeout, () -> finished.size() >= n ? Boolean.TRUE : null,
-                n + " turns to end (ended: " + finished.size() + ")");
-    }
-
-    private interface Probe<T> {
-        T get();
-    }
-
-    private <T> T awaitValue(Duration timeout, Probe<T> probe, String what) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        lock.lock();
-        try {
-            while (true) {
-                T v = probe.get();
-                if (v != null) {
-                    return v;
-                }
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    throw new AssertionError("timed out after " + timeout.toMillis() + " ms waiting for " + what);
-                }
-                changed.awaitNanos(left);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError("interrupted waiting for " + what, e);
-        } finally {
-            lock.unlock();
-        }
+        log.awaitFinished(n, timeout);
     }
 
     /**
@@ -436,21 +320,6 @@ public final class ScriptedAgentRunner implements AgentRunner {
      */
     public static Steps steps() {
         return new Steps();
-    }
-
-    /** Remembers, per thread, that a wait step saw an interrupt it then ignored or handled. */
-    private static final class InterruptTracker {
-        private static final ThreadLocal<Boolean> SEEN = ThreadLocal.withInitial(() -> Boolean.FALSE);
-
-        static void mark() {
-            SEEN.set(Boolean.TRUE);
-        }
-
-        static boolean consume() {
-            boolean seen = SEEN.get();
-            SEEN.remove();
-            return seen;
-        }
     }
 
     /**
@@ -546,14 +415,7 @@ public final class ScriptedAgentRunner implements AgentRunner {
          * @return this
          */
         public Steps await(Gate gate) {
-            return then((turn, context) -> {
-                try {
-                    gate.await();
-                } catch (InterruptedException e) {
-                    InterruptTracker.mark();
-                    throw e;
-                }
-            });
+            return then(GateWaits.await(gate));
         }
 
         /**
@@ -566,18 +428,7 @@ public final class ScriptedAgentRunner implements AgentRunner {
          * @return this
          */
         public Steps awaitOrCancelled(Gate gate) {
-            return then((turn, context) -> {
-                gate.markReached();
-                while (!context.isCancelled()) {
-                    try {
-                        if (gate.await(TimeUnit.MILLISECONDS.toNanos(5))) {
-                            return;
-                        }
-                    } catch (InterruptedException e) {
-                        InterruptTracker.mark();
-                    }
-                }
-            });
+            return then(GateWaits.awaitOrCancelled(gate));
         }
 
         /**
@@ -590,31 +441,7 @@ public final class ScriptedAgentRunner implements AgentRunner {
          * @return this
          */
         public Steps awaitIgnoringInterrupts(Gate gate, Duration maxWait) {
-            return then((turn, context) -> {
-                gate.markReached();
-                long deadline = System.nanoTime() + maxWait.toNanos();
-                boolean interrupted = false;
-                try {
-                    while (true) {
-                        long left = deadline - System.nanoTime();
-                        if (left <= 0) {
-                            throw new IllegalStateException("gate not released within " + maxWait);
-                        }
-                        try {
-                            if (gate.await(left)) {
-                                return;
-                            }
-                        } catch (InterruptedException e) {
-                            interrupted = true;
-                            InterruptTracker.mark();
-                        }
-                    }
-                } finally {
-                    if (interrupted) {
-                        Thread.currentThread().interrupt();
-                    }
-                }
-            });
+            return then(GateWaits.awaitIgnoringInterrupts(gate, maxWait));
         }
 
         /**

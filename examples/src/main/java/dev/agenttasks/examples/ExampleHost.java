@@ -3,9 +3,11 @@ package dev.agenttasks.examples;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.agenttasks.RecoveryPolicy;
+import dev.agenttasks.Task;
+import dev.agenttasks.TaskListener;
 import dev.agenttasks.TaskManager;
-import dev.agenttasks.TaskStatus;
 import dev.agenttasks.postgres.PostgresTaskStore;
+import dev.agenttasks.spi.AgentRunner;
 import dev.agenttasks.spi.TaskStore;
 import dev.agenttasks.sqlite.SqliteTaskStore;
 import org.slf4j.Logger;
@@ -18,9 +20,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.EnumSet;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 
 /**
  * The example host: a {@link TaskManager} on a SQLite file (or, with {@code --postgres}, on a PostgreSQL
@@ -124,6 +127,11 @@ public final class ExampleHost implements AutoCloseable {
      * @throws IOException if the data folder or the port can not be used
      */
     public static ExampleHost start(HostConfig config) throws IOException {
+        return start(config, catalog -> new CatalogAgentRunner(catalog, config.demoTokenDelay()));
+    }
+
+    /** {@link #start(HostConfig)} with another runner (tests script their agents); it is given the catalog. */
+    static ExampleHost start(HostConfig config, Function<AgentCatalog, AgentRunner> runners) throws IOException {
         Files.createDirectories(config.dataDir());
         AgentCatalog catalog = catalog(config);
         Opened opened = open(config);
@@ -131,17 +139,26 @@ public final class ExampleHost implements AutoCloseable {
         TaskManager manager;
         int recovered;
         try {
-            // what the recovery policy is about to act on: tasks the previous process left unfinished
-            recovered = store.findByStatus(EnumSet.of(TaskStatus.PENDING, TaskStatus.RUNNING)).size();
+            // what the recovery policy acted on while the manager started: tasks a stopped host left unfinished.
+            // Not every PENDING or RUNNING task in the store: with several hosts on one database those are
+            // mostly other live hosts' tasks, which this host leaves alone.
+            AtomicInteger recoveries = new AtomicInteger();
             TaskManager.Builder builder = TaskManager.builder()
                     .store(store)
-                    .runner(new CatalogAgentRunner(catalog, config.demoTokenDelay()))
+                    .runner(runners.apply(catalog))
                     .recoveryPolicy(config.resumeInterrupted() ? RecoveryPolicy.resume() : RecoveryPolicy.failInterrupted())
-                    .shutdownTimeout(config.shutdownTimeout());
+                    .shutdownTimeout(config.shutdownTimeout())
+                    .listener(new TaskListener() {
+                        @Override
+                        public void taskRecovered(Task task, RecoveryPolicy.Action action) {
+                            recoveries.incrementAndGet();
+                        }
+                    });
             if (config.hostId() != null) {
                 builder.hostId(config.hostId());
             }
             manager = builder.build();
+            recovered = recoveries.get();
         } catch (RuntimeException e) {
             opened.close();
             throw e;
@@ -196,7 +213,10 @@ public final class ExampleHost implements AutoCloseable {
         return storage;
     }
 
-    /** @return how many tasks the previous process left pending or running, recovered by this start */
+    /**
+     * @return how many tasks a stopped host (the previous process, or another host found dead) left pending or
+     *         running and this start recovered; tasks of other live hosts sharing the database are not counted
+     */
     public int recovered() {
         return recovered;
     }

@@ -20,6 +20,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -44,8 +45,10 @@ import static org.awaitility.Awaitility.await;
  * {@link StoreHandle} on a shared in-memory store). Each host has its own {@link ScriptedAgentRunner},
  * so a test knows which host ran which turn.
  *
- * <p>Hosts poll every 50 ms here so the tests are quick; time-driven takeover runs on real time with
- * sub-second bounds and generous waits.
+ * <p>Hosts poll every 50 ms here so the tests are quick. The takeover of a host that stops heartbeating
+ * runs on a manual clock and scheduler shared by the hosts (their timestamps and heartbeats are written
+ * with it), so its bound (dead-host timeout plus one heartbeat interval) is checked exactly, not against
+ * real time.
  */
 public abstract class MultiHostContract {
     /** The longest any await waits. */
@@ -181,7 +184,7 @@ public abstract class MultiHostContract {
         gate.awaitReached(WAIT);
         TaskManager b = startHost(x -> x);
         runner(1).defaultScript(ScriptedAgentRunner.steps().thenComplete());
-        assertThat(b.get(id).orElseThrow().status()).isEqualTo(TaskStatus.RUNNING);
+        awaitStatus(b, id, TaskStatus.RUNNING); // the turn may start before its RUNNING status is committed
         String other = b.create(TaskRequest.of(AGENT, "quick")).id();
         awaitStatus(a, other, TaskStatus.COMPLETED);
         gate.release();
@@ -288,29 +291,67 @@ public abstract class MultiHostContract {
     @Test
     @Timeout(90)
     void aHostThatStopsHeartbeatingIsTakenOverAndFencedOut() throws Exception {
-        // host 0 heartbeats once, at start; host 1 takes it for dead one second later
-        TaskManager a = startHost(b -> b.heartbeatInterval(Duration.ofHours(1)).hostDeadAfter(Duration.ofHours(2)));
+        // both hosts on one manual clock (clocks that agree), with the documented defaults; host 0 heartbeats
+        // once, at start, and never again (paused, partitioned): host 1 must take it for dead exactly when its
+        // last heartbeat is more than hostDeadAfter old, at its next beat
+        Duration beat = Duration.ofSeconds(5);
+        Duration deadAfter = Duration.ofSeconds(30);
+        ManualTime time = new ManualTime(Instant.parse("2026-03-01T12:00:00Z"));
+        Instant start = time.now();
+        UnaryOperator<TaskManager.Builder> onManualTime = b -> b.clock(time.clock()).scheduler(time.scheduler())
+                .pollInterval(Duration.ofSeconds(1)).eventPollInterval(Duration.ofMillis(150));
+        TaskManager a = startHost(b -> onManualTime.apply(b).heartbeatInterval(Duration.ofHours(1))
+                .hostDeadAfter(Duration.ofHours(2)));
         ScriptedAgentRunner.Gate gate = new ScriptedAgentRunner.Gate();
         runner(0).defaultScript(ScriptedAgentRunner.steps().emit("text", Map.of("before", true))
                 .awaitIgnoringInterrupts(gate, WAIT).emit("text", Map.of("after", true)).thenComplete());
         String id = a.create(TaskRequest.of(AGENT, "orphan")).id();
         gate.awaitReached(WAIT);
-        TaskManager b = startHost(x -> x.heartbeatInterval(Duration.ofMillis(100)).hostDeadAfter(Duration.ofSeconds(1))
+        TaskManager b = startHost(x -> onManualTime.apply(x).heartbeatInterval(beat).hostDeadAfter(deadAfter)
                 .recoveryPolicy(RecoveryPolicy.failInterrupted()));
-        Task failed = awaitStatus(b, id, TaskStatus.FAILED);
+        // committed state may trail the turn's start; nothing here needs a timer, so time stands still
+        await().atMost(WAIT).until(() -> b.get(id).orElseThrow().status() == TaskStatus.RUNNING);
+
+        // host 1 beats (and sweeps) at +5 s … +30 s: host 0's heartbeat (at +0 s) is not yet older than 30 s
+        time.advance(deadAfter);
+        assertThat(b.get(id).orElseThrow().status()).as("host 0's task while host 0 may be alive").isEqualTo(TaskStatus.RUNNING);
+        assertThat(runner(1).turns(id)).isEmpty();
+        // host 1's beat at +35 s (dead-host timeout + one interval) finds it dead and takes its task over
+        time.advance(beat.minusMillis(1));
+        assertThat(b.get(id).orElseThrow().status()).as("one millisecond before the beat").isEqualTo(TaskStatus.RUNNING);
+        time.advance(Duration.ofMillis(1));
+        Task failed = b.get(id).orElseThrow();
+        assertThat(failed.status()).isEqualTo(TaskStatus.FAILED);
         assertThat(failed.error()).isEqualTo(RecoveryPolicy.INTERRUPTED);
+        assertThat(failed.completedAt()).isEqualTo(start.plus(deadAfter).plus(beat));
+
         RecordingSubscriber<TaskEvent> log = RecordingSubscriber.unbounded();
         b.events(id).subscribe(log);
+        awaitTicking(time, log::isTerminated);
         List<TaskEvent> atTakeover = log.awaitCompletion(WAIT);
+        assertThat(atTakeover.get(atTakeover.size() - 1).isTerminal()).isTrue();
         gate.release(); // host 0's turn goes on: every write it makes now is fenced out
         runner(0).awaitTurnFinished(id, 1, WAIT);
-        await().atMost(WAIT).until(() -> a.get(id).orElseThrow().status() == TaskStatus.FAILED);
+        awaitTicking(time, () -> a.get(id).orElseThrow().status() == TaskStatus.FAILED);
         RecordingSubscriber<TaskEvent> after = RecordingSubscriber.unbounded();
         b.events(id).subscribe(after);
+        awaitTicking(time, after::isTerminated);
         assertThat(after.awaitCompletion(WAIT)).isEqualTo(atTakeover);
-        assertThat(atTakeover).noneMatch(e -> Boolean.TRUE.equals(e.data().get("after")));
+        assertThat(atTakeover).anyMatch(e -> Boolean.TRUE.equals(e.data().get("before")))
+                .noneMatch(e -> Boolean.TRUE.equals(e.data().get("after")));
         // (that host 0 rejoins once it heartbeats again is checked with real processes: a host here that never
         // heartbeats again stays dead to host 1, which would rightly take over any new task it started)
+    }
+
+    /**
+     * Awaits a condition that background work reaches, moving manual time on by a little at each check,
+     * so that timers the engine sets meanwhile (a retry's backoff, a remote subscriber's poll) fire.
+     */
+    private static void awaitTicking(ManualTime time, java.util.concurrent.Callable<Boolean> condition) {
+        await().atMost(WAIT).until(() -> {
+            time.advance(Duration.ofMillis(200));
+            return condition.call();
+        });
     }
 
     @Test

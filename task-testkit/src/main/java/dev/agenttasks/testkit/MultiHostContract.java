@@ -454,6 +454,7 @@ public abstract class MultiHostContract {
         }
         String id = a.create(TaskRequest.of(AGENT, "long")).id();
         gate.awaitReached(WAIT);
+        awaitStatus(b, id, TaskStatus.RUNNING); // the answer says what the task was doing in the store
         assertThat(b.sendMessage(id, TaskMessage.text("stop"), SendOptions.strategy(MessageStrategy.INTERRUPT)))
                 .isEqualTo(SendResult.INTERRUPTED_TURN);
         assertThat(runner(0).awaitTurnFinished(id, 1, WAIT).interrupted()).as("turn 1 was interrupted").isTrue();

@@ -154,14 +154,12 @@ final class Finishing {
         synchronized (s) {
             if (!s.deleted && !s.dead && !s.detached && s.turn == null && s.writeGeneration == fin.generation) {
                 s.writeGeneration++; // whatever was queued after the finish assumed it: dropped
-                TaskRecord finished = s.record;
-                long next = s.nextSeq;
                 s.record = fin.guard.before();
                 s.nextSeq = fin.guard.seq();
                 engine.hosts.pullMessages(s);
                 if (s.inbox.isEmpty()) { // nothing new to run (a message this host had consumed): finish again
-                    s.record = finished;
-                    s.nextSeq = next;
+                    s.record = Ownership.updated(fin.ops);
+                    s.nextSeq = fin.guard.seq() + 1; // the unit is the row update and its status event
                     again = new Writer.Unit(s, s.writeGeneration, fin.ops, fin.done, fin.afterCommit);
                     again.guard = fin.guard;
                     again.attempts = fin.attempts + 1;

@@ -401,6 +401,7 @@ public abstract class MultiHostContract {
     private void messageStoredWhileTheOwnersTurnEnds(TaskStatus ending) throws Exception {
         AtomicReference<TaskManager> other = new AtomicReference<>();
         AtomicReference<SendResult> sent = new AtomicReference<>();
+        AtomicReference<RuntimeException> failed = new AtomicReference<>();
         AtomicBoolean fired = new AtomicBoolean();
         TaskManager a = startHost(x -> x, store -> new ForwardingTaskStore(store) {
             @Override
@@ -408,21 +409,30 @@ public abstract class MultiHostContract {
                 for (StoreOp op : ops) {
                     if (op instanceof StoreOp.UpdateTask u && u.record().task().status() == ending
                             && other.get() != null && fired.compareAndSet(false, true)) {
-                        sent.set(other.get().sendMessage(u.record().id(), TaskMessage.text("late")));
+                        try {
+                            sent.set(other.get().sendMessage(u.record().id(), TaskMessage.text("late")));
+                        } catch (RuntimeException e) {
+                            failed.set(e);
+                        }
                     }
                 }
                 super.write(ops);
             }
         });
         other.set(startHost(x -> x));
+        ScriptedAgentRunner.Gate gate = new ScriptedAgentRunner.Gate();
         for (int h = 0; h < 2; h++) {
-            runner(h).script(AGENT, 1, ending == TaskStatus.COMPLETED
-                    ? ScriptedAgentRunner.steps().emit("text", Map.of("turn", 1L)).thenComplete(Map.of("answer", 1L))
-                    : ScriptedAgentRunner.steps().emit("text", Map.of("turn", 1L)).thenAskForInput(Map.of("q", "?")));
+            ScriptedAgentRunner.Steps first = ScriptedAgentRunner.steps().await(gate).emit("text", Map.of("turn", 1L));
+            runner(h).script(AGENT, 1, ending == TaskStatus.COMPLETED ? first.thenComplete(Map.of("answer", 1L))
+                    : first.thenAskForInput(Map.of("q", "?")));
             runner(h).script(AGENT, 2, ScriptedAgentRunner.steps().thenComplete(Map.of("answer", 2L)));
         }
         String id = a.create(TaskRequest.of(AGENT, "ends while a message comes")).id();
+        gate.awaitReached(WAIT);
+        awaitStatus(other.get(), id, TaskStatus.RUNNING); // stored as running before the turn ends
+        gate.release();
         awaitStatus(a, id, TaskStatus.COMPLETED);
+        assertThat(failed.get()).isNull();
         assertThat(fired).isTrue();
         assertThat(sent.get()).isEqualTo(SendResult.QUEUED);
         List<String> messages = new ArrayList<>();

@@ -21,7 +21,10 @@ public enum MessageStrategy {
      * A running turn is interrupted (recorded as a {@code turn_interrupted} event; the task is not
      * cancelled) and the message is stored to run as a new turn, after any messages queued before it;
      * a pending retry is dropped the same way ({@link SendResult#INTERRUPTED_TURN}). A task merely queued
-     * for a slot has nothing to interrupt: the message is queued ({@link SendResult#QUEUED}).
+     * for a slot has nothing to interrupt: the message is queued ({@link SendResult#QUEUED}). On a task
+     * another host runs, the message is stored with an interrupt request and the owning host interrupts
+     * the turn at its next poll or wake-up (docs/multi-host.md); the call returns at once with
+     * {@link SendResult#INTERRUPTED_TURN} if the task was {@code RUNNING} when the message was stored.
      */
     INTERRUPT
 }

@@ -11,7 +11,8 @@ public enum SendResult {
     QUEUED,
     /**
      * Sent with {@link MessageStrategy#INTERRUPT}: the running turn (or the pending retry of a failed
-     * one) was interrupted; the message is stored and becomes a new turn.
+     * one) was interrupted; the message is stored and becomes a new turn. For a task running on another
+     * host the interrupt is requested: that host stops the turn at its next poll or wake-up.
      */
     INTERRUPTED_TURN
 }

@@ -291,6 +291,51 @@ class EngineFrayTest {
         }
     }
 
+    /**
+     * Another host sends a message while the owner's turn ends (issue 9): the sender's write is the one
+     * {@code sendMessage} on another host makes ({@link RemoteOps#send}: the message and a {@code MESSAGE}
+     * request, fenced on the owner it read), on its own thread, racing the turn's end, the owner's read of its
+     * stored messages and its finishing write. A message acknowledged to the sender runs as turn 2 on the
+     * owner; a send that is not acknowledged failed with the fence conflict the real call starts over from
+     * (and then finds the task finished: {@code TaskNotAcceptingMessagesException}). Never acknowledged and
+     * left pending on a finished task.
+     */
+    @FrayTest(iterations = ITERATIONS)
+    void messageFromAnotherHostWhileTheOwnersTurnEnds() {
+        FrayWorld.World w = new FrayWorld.World(1);
+        w.runner.script = (t, c) -> TurnResult.completed(Map.of("turn", (long) t.number()));
+        Task a = w.engine.create(TaskRequest.of("a", "first"));
+        boolean[] acknowledged = new boolean[1];
+        Thread otherHost = fork(() -> {
+            for (int attempt = 0; attempt < Fenced.ATTEMPTS && !acknowledged[0]; attempt++) {
+                dev.agenttasks.spi.TaskRecord r = w.store.data.task(a.id()).orElseThrow();
+                if (r.task().status().isTerminal() || r.owner() == null) {
+                    return; // finished: the call throws TaskNotAcceptingMessagesException
+                }
+                try {
+                    w.engine.remote.send(r, TaskMessage.text("more"), List.of(), false);
+                    acknowledged[0] = true;
+                } catch (dev.agenttasks.spi.StoreConflictException e) {
+                    // the owner moved on between the read and the write: the call starts over
+                }
+            }
+        });
+        join(otherHost);
+        w.quiesce();
+        w.engine.hosts.pollRequests(); // the poll tick that backs up the wake-up, once everything is still
+        w.quiesce();
+        w.checkSlots();
+        List<TaskEvent> log = w.checkLog(a.id());
+        TaskStatus sa = w.store.data.task(a.id()).orElseThrow().task().status();
+        List<dev.agenttasks.spi.PendingMessage> pending = w.store.data.pendingMessages(a.id());
+        boolean ran = w.runner.ran.contains(a.id() + "#2:more");
+        if (sa != TaskStatus.COMPLETED || !pending.isEmpty() || acknowledged[0] != ran) {
+            throw new AssertionError("acknowledged " + acknowledged[0] + ", task " + sa + ", pending " + pending
+                    + ", turns " + w.runner.ran + ", log " + log);
+        }
+        w.close();
+    }
+
     static void await(CountDownLatch latch) {
         try {
             latch.await();

@@ -84,6 +84,10 @@ final class Commits {
             engine.ownership.drop(s, (StoreConflictException) error, units); // fenced out: write nothing more
             return;
         }
+        if (error instanceof StoreConflictException && !(error instanceof DuplicateKeyException)
+                && engine.finishing.reopen(s, (StoreConflictException) error, units)) {
+            return; // the claim holds: a message stored while the turn ended runs as the next turn
+        }
         for (Writer.Unit u : units) {
             if (u.finalStatus) {
                 retryFinalStatus(u, error);

@@ -113,6 +113,7 @@ public final class Engine implements TaskManager {
     final Hosts hosts;
     final Retries retries = new Retries(this);
     final MessageStrategies strategies = new MessageStrategies(this);
+    final Finishing finishing = new Finishing(this);
     final Creation creation = new Creation(this);
 
     volatile boolean closed;
@@ -228,6 +229,12 @@ public final class Engine implements TaskManager {
     /** As above, with ops written in the same unit before the status change. */
     CompletableFuture<Void> transitionLocked(TaskState s, List<StoreOp> before, TaskStatus to, String error,
                                                      String key, Object value) {
+        return transitionLocked(s, before, to, error, key, value, null);
+    }
+
+    /** As above; a guarded unit also requires that no message is pending ({@link Finishing}). */
+    CompletableFuture<Void> transitionLocked(TaskState s, List<StoreOp> before, TaskStatus to, String error,
+                                             String key, Object value, Finishing.Guard guard) {
         TaskStatus from = s.task().status();
         List<StoreOp> change = Lifecycle.move(s, to, clock.instant(), hostId, error, key, value);
         Task t = s.task();
@@ -235,12 +242,14 @@ public final class Engine implements TaskManager {
         ops.addAll(before);
         ops.addAll(change);
         CompletableFuture<Void> done = new CompletableFuture<>();
-        submitLocked(s, ops, done, () -> {
+        Writer.Unit u = new Writer.Unit(s, s.writeGeneration, ops, done, () -> {
             notify(l -> l.statusChanged(t, from));
             if (to.isTerminal()) {
                 notify(l -> l.taskFinished(t));
             }
         });
+        u.guard = guard;
+        writer.submit(u);
         log.debug("task {}: {} -> {}", s.id, from.wireName(), to.wireName());
         return done;
     }
@@ -271,24 +280,29 @@ public final class Engine implements TaskManager {
             return !r.task().status().isTerminal() && remote.cancel(r);
         }
         TaskState s = (TaskState) target;
-        CompletableFuture<Void> done;
-        TurnRun turn;
+        CompletableFuture<Void> done = null;
+        TurnRun turn = null;
+        CompletableFuture<Void> wait;
         synchronized (s) {
-            if (s.task().status().isTerminal() || s.dead) {
+            if (s.task().status().isTerminal() && finishing.inFlightLocked(s) == null || s.dead) {
                 return false;
             }
             if (s.deleted) {
                 throw new NoSuchTaskException(taskId);
             }
-            turn = s.turn;
-            s.turn = null;
-            s.queued = false;
-            if (turn != null) {
-                turn.cancelled = true;
-                turn.closed = true;
+            wait = finishing.inFlightLocked(s); // a turn's finish in flight: cancel what it leaves
+            if (wait == null) {
+                turn = s.turn;
+                s.turn = null;
+                s.queued = false;
+                if (turn != null) {
+                    turn.cancelled = true;
+                    turn.closed = true;
+                }
+                done = finishLocked(s, TaskStatus.CANCELLED, null, null);
             }
-            done = finishLocked(s, TaskStatus.CANCELLED, null, null);
         }
+        finishing.awaitIfFinishing(taskId, wait);
         if (turn != null) {
             turns.interrupt(turn);
             turns.scheduleSlotRelease(turn);

@@ -176,6 +176,10 @@ final class Hosts implements StoreChangeListener {
                     case DELETE:
                         engine.delete(q.taskId());
                         break;
+                    case INTERRUPT:
+                        reloaded.add(q.taskId());
+                        interrupt(q.taskId(), q.requestId());
+                        break;
                     default:
                         if (reloaded.add(q.taskId())) {
                             reloadMessages(q.taskId());
@@ -191,6 +195,26 @@ final class Hosts implements StoreChangeListener {
             } catch (RuntimeException e) {
                 log.debug("task {}: removing request {} failed: {}", q.taskId(), q.requestId(), e.toString());
             }
+        }
+    }
+
+    /**
+     * Another host stored a message with {@code INTERRUPT} (its id is the request's): stop the running turn
+     * so that it runs next, as a local {@code INTERRUPT} does.
+     */
+    private void interrupt(String taskId, String messageId) {
+        TaskState s = engine.ownership.local(taskId);
+        if (s == null) {
+            return;
+        }
+        MessageStrategies.Interrupt cut;
+        synchronized (s) {
+            pullMessages(s);
+            cut = engine.strategies.remoteLocked(s, messageId);
+        }
+        if (cut != null) {
+            engine.strategies.stop(cut);
+            engine.turns.requestSlot(s);
         }
     }
 

@@ -68,6 +68,31 @@ final class MessageStrategies {
         if (strategy == MessageStrategy.REJECT) {
             throw new TaskBusyException(s.id, status);
         }
+        List<StoreOp> ops = new java.util.ArrayList<>(1 + extra.size());
+        ops.add(new StoreOp.AddMessage(pm));
+        ops.addAll(extra);
+        return cutLocked(s, pm.messageId(), ops);
+    }
+
+    /**
+     * Another host stored a message with {@code INTERRUPT} for a task this host runs
+     * ({@link dev.agenttasks.spi.RemoteRequest.Kind#INTERRUPT}): stops the running turn (or drops the pending
+     * retry) as a local {@code INTERRUPT} does, if the message waits in the inbox (it has not started a turn
+     * yet). Caller holds the task's lock and has pulled the task's stored messages.
+     *
+     * @return the interrupt (the task is queued for a slot), or null if there is nothing to interrupt
+     */
+    Interrupt remoteLocked(TaskState s, String messageId) {
+        TaskStatus status = s.task().status();
+        if (status.isTerminal() || status == TaskStatus.WAITING_FOR_INPUT || s.deleted || s.dead || s.detached
+                || s.inbox.stream().noneMatch(m -> m.messageId().equals(messageId))) {
+            return null;
+        }
+        return cutLocked(s, messageId, List.of());
+    }
+
+    /** Stops the running turn or drops the pending retry, writing {@code extra} in the same unit. */
+    private Interrupt cutLocked(TaskState s, String messageId, List<StoreOp> extra) {
         TurnRun turn = s.turn;
         Retries.Pending retry = s.retry;
         if (turn == null && retry == null) {
@@ -77,12 +102,11 @@ final class MessageStrategies {
         LinkedHashMap<String, Object> data = new LinkedHashMap<>();
         data.put("turn", (long) number);
         data.put("reason", turn != null ? "interrupted by a new message" : "pending retry dropped for a new message");
-        data.put("message_id", pm.messageId());
+        data.put("message_id", messageId);
         TaskEvent e = new TaskEvent(s.id, s.nextSeq++, INTERRUPTED, Collections.unmodifiableMap(data),
                 engine.clock.instant());
-        List<StoreOp> ops = new java.util.ArrayList<>(2 + extra.size());
+        List<StoreOp> ops = new java.util.ArrayList<>(1 + extra.size());
         ops.add(new StoreOp.AppendEvent(e));
-        ops.add(new StoreOp.AddMessage(pm));
         ops.addAll(extra);
         s.queued = true;
         CompletableFuture<Void> done;
@@ -96,7 +120,7 @@ final class MessageStrategies {
             done = new CompletableFuture<>();
             engine.submitLocked(s, ops, done, null);
         }
-        log.info("task {}: turn {} interrupted by message {}", s.id, number, pm.messageId());
+        log.info("task {}: turn {} interrupted by message {}", s.id, number, messageId);
         return new Interrupt(turn, done);
     }
 

@@ -69,20 +69,26 @@ final class Messages {
             if (strategy == MessageStrategy.REJECT && !st.isTerminal() && st != TaskStatus.WAITING_FOR_INPUT) {
                 throw new TaskBusyException(taskId, st);
             }
+            // INTERRUPT: the owner stops the running turn at its next poll (or wake-up); the caller is told what
+            // the task was doing when the request was stored
+            boolean interrupt = strategy == MessageStrategy.INTERRUPT;
+            SendResult result = interrupt && st == TaskStatus.RUNNING ? SendResult.INTERRUPTED_TURN : SendResult.QUEUED;
             List<StoreOp> keyOps = key == null ? List.of() : List.of(new StoreOp.PutKey(
-                    new IdempotencyKey(storedKey, taskId, fingerprint, SendResult.QUEUED.name(), engine.clock.instant())));
+                    new IdempotencyKey(storedKey, taskId, fingerprint, result.name(), engine.clock.instant())));
             try {
-                return engine.remote.send(r, m, keyOps);
+                engine.remote.send(r, m, keyOps, interrupt);
+                return result;
             } catch (DuplicateKeyException e) {
                 return retried(storedKey, key, fingerprint, e);
             }
         }
         TaskState s = (TaskState) target;
         CompletableFuture<Void> done = new CompletableFuture<>();
-        boolean needSlot;
-        SendResult result;
-        PendingMessage pm;
-        MessageStrategies.Interrupt cut;
+        boolean needSlot = false;
+        SendResult result = null;
+        PendingMessage pm = null;
+        MessageStrategies.Interrupt cut = null;
+        CompletableFuture<Void> finishing;
         if (strategy == MessageStrategy.REJECT) {
             boolean requeue = false;
             synchronized (s) {
@@ -97,7 +103,12 @@ final class Messages {
                 throw new TaskBusyException(taskId, TaskStatus.PENDING);
             }
         }
+        locked:
         synchronized (s) {
+            finishing = engine.finishing.inFlightLocked(s);
+            if (finishing != null) {
+                break locked; // the last turn's end is in flight: act on what it leaves (see Finishing)
+            }
             TaskStatus status = s.task().status();
             if (s.deleted) {
                 throw new NoSuchTaskException(taskId);
@@ -131,6 +142,7 @@ final class Messages {
             }
             s.inbox.add(pm);
         }
+        engine.finishing.awaitIfFinishing(taskId, finishing);
         if (cut != null) {
             engine.strategies.stop(cut);
         }

@@ -1,6 +1,5 @@
 package dev.agenttasks.internal;
 
-import dev.agenttasks.SendResult;
 import dev.agenttasks.TaskMessage;
 import dev.agenttasks.TaskNotAcceptingMessagesException;
 import dev.agenttasks.TaskStatus;
@@ -62,19 +61,31 @@ final class RemoteOps {
         return true;
     }
 
-    /** Stores a message for a task another host owns (or that is queued unowned) and tells its owner. */
-    SendResult send(TaskRecord r, TaskMessage m, List<StoreOp> keyOps) {
+    /**
+     * Stores a message for a task another host owns and tells its owner. The write is fenced on the owner
+     * and epoch read: if the owner ended the task's turn meanwhile (finished, waiting) the write fails with
+     * {@link dev.agenttasks.spi.StoreConflictException} and the call starts over ({@link Fenced}); the owner's
+     * finishing write in turn fails if this message committed first ({@link Finishing}). So an accepted
+     * message is never left pending on a task that no longer runs.
+     *
+     * @param interrupt true for {@link dev.agenttasks.MessageStrategy#INTERRUPT}: the request asks the owner
+     *                  to stop the running turn for the message ({@link RemoteRequest.Kind#INTERRUPT})
+     */
+    void send(TaskRecord r, TaskMessage m, List<StoreOp> keyOps, boolean interrupt) {
         if (r.task().status().isTerminal()) {
             throw new TaskNotAcceptingMessagesException(r.id(), r.task().status());
         }
         PendingMessage pm = new PendingMessage(r.id(), engine.ids.message(), m, engine.clock.instant());
-        List<StoreOp> ops = new ArrayList<>(3 + keyOps.size());
+        List<StoreOp> ops = new ArrayList<>(4 + keyOps.size());
+        ops.add(new StoreOp.Fence(r.id(), r.owner(), r.epoch()));
         ops.add(new StoreOp.AddMessage(pm));
-        ops.add(new StoreOp.AddRequest(request(r.id(), RemoteRequest.Kind.MESSAGE)));
+        ops.add(new StoreOp.AddRequest(interrupt // the interrupt names its message by the request id
+                ? new RemoteRequest(pm.messageId(), r.id(), RemoteRequest.Kind.INTERRUPT, pm.createdAt())
+                : request(r.id(), RemoteRequest.Kind.MESSAGE)));
         ops.addAll(keyOps);
         engine.store.write(ops);
-        log.debug("task {}: message {} stored for host {}", r.id(), pm.messageId(), r.owner());
-        return SendResult.QUEUED;
+        log.debug("task {}: message {} stored for host {}{}", r.id(), pm.messageId(), r.owner(),
+                interrupt ? " (interrupt)" : "");
     }
 
     /** Polls the store (bounded) until the task is in a state the test accepts. @return false on timeout */

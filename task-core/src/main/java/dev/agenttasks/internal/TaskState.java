@@ -22,6 +22,8 @@ final class TaskState {
     final java.util.Set<String> consumed = new java.util.HashSet<>(4);
     /** The message of the first turn, recorded at creation as a {@code user_message} event; null after it ran. */
     dev.agenttasks.TaskMessage firstMessage;
+    /** The unit ending the last turn's task ({@link Finishing}); in flight until it is done. */
+    java.util.concurrent.CompletableFuture<Void> finishing;
     /** The turn in progress, or null. */
     TurnRun turn;
     /** True while waiting in the engine's queue for a concurrency slot. */

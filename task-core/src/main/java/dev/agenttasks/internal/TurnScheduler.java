@@ -240,11 +240,11 @@ final class TurnScheduler {
                 } else if (result.kind() == TurnResult.Kind.AWAITING_INPUT) {
                     Map<String, Object> question = safeData(s, result.data(), "question");
                     engine.hosts.pullMessages(s); // messages other hosts stored while the turn ran
-                    if (question != null) {
+                    if (question != null && !s.inbox.isEmpty()) {
                         engine.transitionLocked(s, TaskStatus.WAITING_FOR_INPUT, null, "question", question);
-                        if (!s.inbox.isEmpty()) {
-                            nextRun = beginTurnLocked(s);
-                        }
+                        nextRun = beginTurnLocked(s);
+                    } else if (question != null) { // waits, unless another host stored a message meanwhile
+                        engine.finishing.finishLocked(s, TaskStatus.WAITING_FOR_INPUT, "question", question);
                     }
                 } else {
                     Map<String, Object> res = safeData(s, result.data(), "result");
@@ -253,7 +253,8 @@ final class TurnScheduler {
                         if (!s.inbox.isEmpty()) {
                             nextRun = beginTurnLocked(s); // follow-ups sent while it ran are not dropped
                         } else {
-                            engine.finishLocked(s, TaskStatus.COMPLETED, "result", res);
+                            // completes, unless another host stored a message meanwhile (Finishing)
+                            engine.finishing.finishLocked(s, TaskStatus.COMPLETED, "result", res);
                         }
                     }
                 }

@@ -50,6 +50,8 @@ final class Writer implements Runnable {
         boolean finalStatus;
         /** Failed attempts of a final status so far. */
         int attempts;
+        /** Set on the unit that ends a turn's task when no message may be pending ({@link Finishing}), else null. */
+        Finishing.Guard guard;
 
         Unit(TaskState state, int generation, List<StoreOp> ops, CompletableFuture<Void> done, Runnable afterCommit) {
             this.state = state;

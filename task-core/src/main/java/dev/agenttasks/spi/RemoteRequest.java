@@ -25,7 +25,14 @@ public record RemoteRequest(String requestId, String taskId, Kind kind, Instant 
         /** Delete the task: stop its turn, then remove it from the store. */
         DELETE,
         /** A message was stored for the task ({@link StoreOp.AddMessage}): reload its pending messages. */
-        MESSAGE
+        MESSAGE,
+        /**
+         * A message was stored for the task with {@link dev.agenttasks.MessageStrategy#INTERRUPT}: reload its
+         * pending messages and, if the message (whose id is this request's {@code requestId}) has not started a
+         * turn yet, stop the running turn so that it runs next. Stores persist a kind by its {@link #name()}
+         * (a text column without a list of allowed values), so a new kind needs no schema change.
+         */
+        INTERRUPT
     }
 
     /**

@@ -135,8 +135,12 @@ public sealed interface StoreOp {
      *
      * <p>The engine puts one before the first op of each task in every batch, so a host that lost its
      * claim (another host took the task over, or it was deleted) cannot append events or change the
-     * status of the task; it then stops the turn locally. {@code noPendingMessages} guards the write
-     * that finishes a task, so a follow-up message another host stored meanwhile is never dropped.
+     * status of the task; it then stops the turn locally. A host storing a message for a task another
+     * host owns fences on that owner too. {@code noPendingMessages} guards the write that ends a turn
+     * with {@code COMPLETED} or {@code WAITING_FOR_INPUT}, so a follow-up message another host stored
+     * meanwhile runs as the next turn instead of being left pending; such a fence may come after other
+     * ops of its task in the batch (after the removal of a message the batch consumes) and is checked
+     * there.
      *
      * @param taskId            the task
      * @param owner             the owner the row must have, or {@code null} for an unowned task

@@ -27,6 +27,7 @@ import java.util.TreeSet;
 final class HostOps {
 
     private final String fence;
+    private final String withMessages;
     private final String addRequest;
     private final String removeRequest;
     private final String putKeys;
@@ -35,6 +36,7 @@ final class HostOps {
         String s = '"' + schema + '"';
         this.fence = "SELECT t.id, t.owner, t.epoch, EXISTS (SELECT 1 FROM " + s + ".messages m WHERE m.task_id = t.id) "
                 + "FROM " + s + ".tasks t WHERE t.id = ANY (?::text[]) ORDER BY t.id FOR UPDATE OF t";
+        this.withMessages = "SELECT DISTINCT task_id FROM " + s + ".messages WHERE task_id = ANY (?::text[])";
         this.addRequest = "INSERT INTO " + s + ".requests (request_id, task_id, kind, created_at) VALUES (?, ?, ?, ?)";
         this.removeRequest = "DELETE FROM " + s + ".requests WHERE task_id = ? AND request_id = ?";
         this.putKeys = "INSERT INTO " + s + ".idempotency_keys (key, task_id, fingerprint, outcome, created_at) "
@@ -54,6 +56,32 @@ final class HostOps {
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     rows.put(rs.getString(1), new Object[] {rs.getString(2), rs.getLong(3), rs.getBoolean(4)});
+                }
+            }
+        }
+        Set<String> checked = new TreeSet<>();
+        for (StoreOp op : run) {
+            if (((StoreOp.Fence) op).noPendingMessages()) {
+                checked.add(op.taskId());
+            }
+        }
+        if (!checked.isEmpty()) {
+            // read again in a statement of its own, after the rows are locked: under READ COMMITTED the locking
+            // statement's snapshot may predate a message whose writer held the row lock (its fence) until it
+            // committed; a new statement sees that message
+            try (PreparedStatement ps = c.prepareStatement(withMessages)) {
+                ps.setArray(1, c.createArrayOf("text", checked.toArray(new String[0])));
+                Set<String> pending = new HashSet<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        pending.add(rs.getString(1));
+                    }
+                }
+                for (String id : checked) {
+                    Object[] row = rows.get(id);
+                    if (row != null) {
+                        row[2] = pending.contains(id);
+                    }
                 }
             }
         }

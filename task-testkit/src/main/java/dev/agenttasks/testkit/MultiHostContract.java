@@ -12,6 +12,10 @@ import dev.agenttasks.TaskMessage;
 import dev.agenttasks.TaskQuery;
 import dev.agenttasks.TaskRequest;
 import dev.agenttasks.TaskStatus;
+import dev.agenttasks.MessageStrategy;
+import dev.agenttasks.TaskBusyException;
+import dev.agenttasks.spi.ForwardingTaskStore;
+import dev.agenttasks.spi.StoreOp;
 import dev.agenttasks.spi.TaskStore;
 import dev.agenttasks.spi.TurnResult;
 import org.junit.jupiter.api.AfterEach;
@@ -31,7 +35,9 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.UnaryOperator;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -57,6 +63,7 @@ public abstract class MultiHostContract {
 
     private final List<TaskManager> managers = new ArrayList<>();
     private final List<ScriptedAgentRunner> runners = new ArrayList<>();
+    private final List<TaskStore> stores = new ArrayList<>();
 
     /** Subclasses have a no-argument constructor. */
     protected MultiHostContract() {
@@ -73,6 +80,7 @@ public abstract class MultiHostContract {
     void reset() {
         managers.clear();
         runners.clear();
+        stores.clear();
     }
 
     @AfterEach
@@ -94,9 +102,16 @@ public abstract class MultiHostContract {
      * @throws Exception if its store cannot be opened
      */
     protected TaskManager startHost(UnaryOperator<TaskManager.Builder> configure) throws Exception {
+        return startHost(configure, UnaryOperator.identity());
+    }
+
+    private TaskManager startHost(UnaryOperator<TaskManager.Builder> configure, UnaryOperator<TaskStore> wrap)
+            throws Exception {
         int n = managers.size();
         ScriptedAgentRunner runner = new ScriptedAgentRunner().agent(AGENT, "Agent", "model-1");
-        TaskManager.Builder b = TaskManager.builder().store(newHostStore(n)).runner(runner).hostId("host-" + n)
+        TaskStore store = wrap.apply(newHostStore(n));
+        stores.add(store);
+        TaskManager.Builder b = TaskManager.builder().store(store).runner(runner).hostId("host-" + n)
                 .pollInterval(Duration.ofMillis(50)).eventPollInterval(Duration.ofMillis(20))
                 .heartbeatInterval(Duration.ofMillis(200)).hostDeadAfter(Duration.ofSeconds(20));
         TaskManager m = configure.apply(b).build();
@@ -405,5 +420,124 @@ public abstract class MultiHostContract {
         Optional<Task> t = b.get(id);
         assertThat(t.orElseThrow().status()).isEqualTo(TaskStatus.WAITING_FOR_INPUT);
         assertThat(runner(0).turns(id).size() + runner(1).turns(id).size()).isEqualTo(2);
+    }
+
+    @Test
+    @Timeout(60)
+    void aMessageStoredWhileTheOwnersTurnCompletesRunsAsTheNextTurn() throws Exception {
+        messageStoredWhileTheOwnersTurnEnds(TaskStatus.COMPLETED);
+    }
+
+    @Test
+    @Timeout(60)
+    void aMessageStoredWhileTheOwnersTurnStartsWaitingRunsAsTheNextTurn() throws Exception {
+        messageStoredWhileTheOwnersTurnEnds(TaskStatus.WAITING_FOR_INPUT);
+    }
+
+    /**
+     * Host 1 stores a message (as {@code sendMessage} on it does) just before host 0 writes the batch that ends
+     * turn 1 with {@code ending}: the message was acknowledged, so it must run as turn 2 instead of being left
+     * pending on a task that no longer runs; nothing of the failed end is published.
+     */
+    private void messageStoredWhileTheOwnersTurnEnds(TaskStatus ending) throws Exception {
+        AtomicReference<TaskManager> other = new AtomicReference<>();
+        AtomicReference<SendResult> sent = new AtomicReference<>();
+        AtomicReference<RuntimeException> failed = new AtomicReference<>();
+        AtomicBoolean fired = new AtomicBoolean();
+        TaskManager a = startHost(x -> x, store -> new ForwardingTaskStore(store) {
+            @Override
+            public void write(List<StoreOp> ops) {
+                for (StoreOp op : ops) {
+                    if (op instanceof StoreOp.UpdateTask u && u.record().task().status() == ending
+                            && other.get() != null && fired.compareAndSet(false, true)) {
+                        try {
+                            sent.set(other.get().sendMessage(u.record().id(), TaskMessage.text("late")));
+                        } catch (RuntimeException e) {
+                            failed.set(e);
+                        }
+                    }
+                }
+                super.write(ops);
+            }
+        });
+        other.set(startHost(x -> x));
+        ScriptedAgentRunner.Gate gate = new ScriptedAgentRunner.Gate();
+        for (int h = 0; h < 2; h++) {
+            ScriptedAgentRunner.Steps first = ScriptedAgentRunner.steps().await(gate).emit("text", Map.of("turn", 1L));
+            runner(h).script(AGENT, 1, ending == TaskStatus.COMPLETED ? first.thenComplete(Map.of("answer", 1L))
+                    : first.thenAskForInput(Map.of("q", "?")));
+            runner(h).script(AGENT, 2, ScriptedAgentRunner.steps().thenComplete(Map.of("answer", 2L)));
+        }
+        String id = a.create(TaskRequest.of(AGENT, "ends while a message comes")).id();
+        gate.awaitReached(WAIT);
+        awaitStatus(other.get(), id, TaskStatus.RUNNING); // stored as running before the turn ends
+        gate.release();
+        awaitStatus(a, id, TaskStatus.COMPLETED);
+        assertThat(failed.get()).isNull();
+        assertThat(fired).isTrue();
+        assertThat(sent.get()).isEqualTo(SendResult.QUEUED);
+        List<String> messages = new ArrayList<>();
+        for (int h = 0; h < 2; h++) {
+            runner(h).turns(id).stream().filter(t -> t.number() == 2).forEach(t -> messages.add(t.message().text()));
+        }
+        assertThat(messages).as("turn 2 runs the late message").containsExactly("late");
+        assertThat(stores.get(1).pendingMessages(id)).isEmpty();
+        RecordingSubscriber<TaskEvent> log = RecordingSubscriber.unbounded();
+        other.get().events(id).subscribe(log);
+        List<TaskEvent> events = log.awaitCompletion(WAIT);
+        assertThat(seqs(events)).isEqualTo(java.util.stream.LongStream.rangeClosed(1, events.size()).boxed().toList());
+        List<Object> statuses = new ArrayList<>();
+        events.stream().filter(TaskEvent::isStatus).forEach(e -> statuses.add(e.data().get("status")));
+        assertThat(statuses).as("turn 1's end was never recorded")
+                .doesNotContain(TaskStatus.WAITING_FOR_INPUT.wireName()).containsOnlyOnce(TaskStatus.COMPLETED.wireName());
+        assertThat(events.get(events.size() - 1).data().get("result")).isEqualTo(Map.of("answer", 2L));
+    }
+
+    @Test
+    @Timeout(60)
+    void interruptFromAnotherHostStopsTheOwnersTurnAndTheMessageRunsNext() throws Exception {
+        TaskManager a = startHost(x -> x);
+        TaskManager b = startHost(x -> x);
+        ScriptedAgentRunner.Gate gate = new ScriptedAgentRunner.Gate();
+        for (int h = 0; h < 2; h++) {
+            runner(h).script(AGENT, 1, ScriptedAgentRunner.steps().await(gate).thenComplete(Map.of("answer", 1L)));
+            runner(h).script(AGENT, 2, ScriptedAgentRunner.steps().thenComplete(Map.of("answer", 2L)));
+        }
+        String id = a.create(TaskRequest.of(AGENT, "long")).id();
+        gate.awaitReached(WAIT);
+        awaitStatus(b, id, TaskStatus.RUNNING); // the answer says what the task was doing in the store
+        assertThat(b.sendMessage(id, TaskMessage.text("stop"), SendOptions.strategy(MessageStrategy.INTERRUPT)))
+                .isEqualTo(SendResult.INTERRUPTED_TURN);
+        assertThat(runner(0).awaitTurnFinished(id, 1, WAIT).interrupted()).as("turn 1 was interrupted").isTrue();
+        awaitStatus(b, id, TaskStatus.COMPLETED);
+        List<String> second = new ArrayList<>();
+        for (int h = 0; h < 2; h++) {
+            runner(h).turns(id).stream().filter(t -> t.number() == 2).forEach(t -> second.add(t.message().text()));
+        }
+        assertThat(second).containsExactly("stop");
+        RecordingSubscriber<TaskEvent> log = RecordingSubscriber.unbounded();
+        b.events(id).subscribe(log);
+        List<TaskEvent> events = log.awaitCompletion(WAIT);
+        assertThat(events).filteredOn(e -> e.type().equals("turn_interrupted")).hasSize(1);
+        assertThat(events.get(events.size() - 1).data().get("result")).isEqualTo(Map.of("answer", 2L));
+    }
+
+    @Test
+    @Timeout(60)
+    void rejectFromAnotherHostOnARunningTaskThrowsAndStoresNothing() throws Exception {
+        TaskManager a = startHost(x -> x);
+        TaskManager b = startHost(x -> x);
+        ScriptedAgentRunner.Gate gate = new ScriptedAgentRunner.Gate();
+        runner(0).script(AGENT, 1, ScriptedAgentRunner.steps().await(gate).thenComplete());
+        String id = a.create(TaskRequest.of(AGENT, "busy")).id();
+        gate.awaitReached(WAIT);
+        assertThatThrownBy(() -> b.sendMessage(id, TaskMessage.text("no"), SendOptions.strategy(MessageStrategy.REJECT)))
+                .isInstanceOf(TaskBusyException.class);
+        assertThat(stores.get(1).pendingMessages(id)).isEmpty();
+        assertThat(stores.get(1).requests("host-0", 10)).isEmpty();
+        gate.release();
+        awaitStatus(b, id, TaskStatus.COMPLETED);
+        assertThat(runner(0).turns(id)).hasSize(1);
+        assertThat(runner(1).turns(id)).isEmpty();
     }
 }

@@ -278,6 +278,18 @@ public abstract class MultiHostStoreContract {
     }
 
     @Test
+    void everyRequestKindIsKept() {
+        insert(pending("t1", 0).withClaim("h1", 1));
+        List<StoreOp> ops = new java.util.ArrayList<>();
+        for (RemoteRequest.Kind kind : RemoteRequest.Kind.values()) {
+            ops.add(new StoreOp.AddRequest(new RemoteRequest("r-" + kind, "t1", kind, T0)));
+        }
+        store.write(ops);
+        assertThat(second.requests("h1", 10)).extracting(RemoteRequest::kind)
+                .containsExactly(RemoteRequest.Kind.values());
+    }
+
+    @Test
     void idempotencyKeysAreUniqueAndDeletedWithTheirTask() {
         insert(pending("t1", 0));
         IdempotencyKey k = new IdempotencyKey("create:k1", "t1", "fp", null, T0);

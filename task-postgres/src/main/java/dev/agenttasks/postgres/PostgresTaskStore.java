@@ -29,6 +29,7 @@ import java.sql.Types;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.EnumMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -501,6 +502,12 @@ public final class PostgresTaskStore implements TaskStore {
         }
         return queryTasks("find of tasks by status", selectTask
                 + " WHERE t.status = ANY (?::text[]) ORDER BY t.created_at, t.id", List.of((Object) statusNames(statuses)));
+    }
+
+    /** {@inheritDoc} One statement per 1,000 ids ({@link EventReads}). */
+    @Override
+    public Map<String, Long> lastSeqs(Collection<String> taskIds) {
+        return EventReads.lastSeqs(this, schema, taskIds);
     }
 
     /** {@inheritDoc} One statement, outside any longer transaction. */

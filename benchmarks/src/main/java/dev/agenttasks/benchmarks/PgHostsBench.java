@@ -221,7 +221,9 @@ final class PgHostsBench {
             }
         };
         try (HikariDataSource pa = pool(6); HikariDataSource pb = pool(6);
-             PostgresTaskStore storeB = PostgresTaskStore.builder(pb).schema(schema).notifications(notify).build();
+             // the clock listens before B's engine does, so it notes each wake-up before B acts on it
+             PostgresTaskStore storeB = listening(PostgresTaskStore.builder(pb).schema(schema).notifications(notify)
+                     .build(), wakeClock);
              TaskManager a = configure(Env.manager(PostgresTaskStore.builder(pa).schema(schema).build(),
                      Agents.runner((turn, ctx) -> {
                          gate.await();
@@ -242,7 +244,6 @@ final class PgHostsBench {
                      .eventPollInterval(java.time.Duration.ofMillis(Long.getLong("bench.pghosts.eventPollMillis",
                              TaskManager.Builder.DEFAULT_EVENT_POLL_INTERVAL.toMillis())))
                      .maxConcurrentTasks(1).build()) {
-            storeB.addChangeListener(wakeClock);
             Task task = a.create(TaskRequest.of("bench", "latency"));
             Latencies onA = new Latencies(events);
             Latencies onB = new Latencies(events);
@@ -298,6 +299,11 @@ final class PgHostsBench {
         } finally {
             server.dropSchema(schema);
         }
+    }
+
+    private static PostgresTaskStore listening(PostgresTaskStore store, StoreChangeListener listener) {
+        store.addChangeListener(listener);
+        return store;
     }
 
     /** Records now - the event's emit time for every {@code tick}. */

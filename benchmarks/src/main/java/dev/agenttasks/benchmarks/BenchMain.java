@@ -29,9 +29,10 @@ public final class BenchMain {
     public static final String ALL = "events,tasks,jobrunr,latency,replay,fanout,footprint,disk,queries";
     /**
      * Benchmarks that run only when named with {@code only=}: {@code postgres}, {@code pgqueries} and
-     * {@code pghosts} (need a PostgreSQL, see PostgresBench, PgQueryBench and PgHostsBench).
+     * {@code pghosts} (need a PostgreSQL, see PostgresBench, PgQueryBench and PgHostsBench), and
+     * {@code remotesubs} (the store reads of idle remote subscribers on SQLite, see RemoteSubscribersBench).
      */
-    public static final String OPTIONAL = "postgres,pgqueries,pghosts";
+    public static final String OPTIONAL = "postgres,pgqueries,pghosts,remotesubs";
 
     private BenchMain() {
     }
@@ -170,6 +171,9 @@ public final class BenchMain {
         }
         if (selected.contains("pghosts")) {
             new PgHostsBench(env).run();
+        }
+        if (selected.contains("remotesubs")) {
+            new RemoteSubscribersBench(env).run();
         }
     }
 

@@ -9,6 +9,7 @@ import dev.agenttasks.TaskManager;
 import dev.agenttasks.TaskRequest;
 import dev.agenttasks.TaskStatus;
 import dev.agenttasks.postgres.PostgresTaskStore;
+import dev.agenttasks.spi.StoreChangeListener;
 import dev.agenttasks.spi.TurnResult;
 import dev.agenttasks.testkit.postgres.PostgresExtension;
 import dev.agenttasks.testkit.postgres.PostgresServer;
@@ -67,10 +68,16 @@ final class PgHostsBench {
     void run() throws Exception {
         server = new PostgresExtension().server();
         Env.log("== Several hosts on one PostgreSQL (%s)", server);
-        throughput();
+        // -Dbench.pghosts.skip=throughput,takeover (in bench.jvm) runs the latency part alone, for experiments
+        List<String> skip = Arrays.asList(System.getProperty("bench.pghosts.skip", "").split(","));
+        if (!skip.contains("throughput")) {
+            throughput();
+        }
         latency(true);
         latency(false);
-        takeover();
+        if (!skip.contains("takeover")) {
+            takeover();
+        }
     }
 
     // ---------------------------------------------------------------------------------------------- throughput
@@ -202,7 +209,21 @@ final class PgHostsBench {
                 notify ? "LISTEN/NOTIFY" : "polling only", events, perSecond);
         String schema = server.uniqueSchemaName("hostlat");
         CountDownLatch gate = new CountDownLatch(1);
+        long[] wakes = new long[events * 2]; // when host B's store heard of new events (LISTEN/NOTIFY), nanoTime
+        AtomicInteger wakeCount = new AtomicInteger();
+        StoreChangeListener wakeClock = new StoreChangeListener() {
+            @Override
+            public void eventsAppended(String taskId) {
+                int i = wakeCount.getAndIncrement();
+                if (i < wakes.length) {
+                    wakes[i] = System.nanoTime();
+                }
+            }
+        };
         try (HikariDataSource pa = pool(6); HikariDataSource pb = pool(6);
+             // the clock listens before B's engine does, so it notes each wake-up before B acts on it
+             PostgresTaskStore storeB = listening(PostgresTaskStore.builder(pb).schema(schema).notifications(notify)
+                     .build(), wakeClock);
              TaskManager a = configure(Env.manager(PostgresTaskStore.builder(pa).schema(schema).build(),
                      Agents.runner((turn, ctx) -> {
                          gate.await();
@@ -218,9 +239,10 @@ final class PgHostsBench {
                          }
                          return TurnResult.completed();
                      })), "a", HEARTBEAT_MILLIS, DEAD_AFTER_MILLIS).maxConcurrentTasks(4).build();
-             TaskManager b = configure(Env.manager(PostgresTaskStore.builder(pb).schema(schema).notifications(notify)
-                             .build(),
+             TaskManager b = configure(Env.manager(storeB,
                      Agents.runner((turn, ctx) -> TurnResult.completed())), "b", HEARTBEAT_MILLIS, DEAD_AFTER_MILLIS)
+                     .eventPollInterval(java.time.Duration.ofMillis(Long.getLong("bench.pghosts.eventPollMillis",
+                             TaskManager.Builder.DEFAULT_EVENT_POLL_INTERVAL.toMillis())))
                      .maxConcurrentTasks(1).build()) {
             Task task = a.create(TaskRequest.of("bench", "latency"));
             Latencies onA = new Latencies(events);
@@ -233,6 +255,23 @@ final class PgHostsBench {
             }
             long[] sa = onA.sorted();
             long[] sb = onB.sorted();
+            // the same event on both hosts (both logs are gapless and in order): what B's path adds to A's
+            long[] extra = new long[Math.min(onA.count(), onB.count())];
+            for (int i = 0; i < extra.length; i++) {
+                extra[i] = onB.values[i] - onA.values[i];
+            }
+            Arrays.sort(extra);
+            // B's engine path: from the wake-up before an event's arrival on B (the one that brought it) to the arrival
+            int nw = Math.min(wakeCount.get(), wakes.length);
+            long[] w = Arrays.copyOf(wakes, nw);
+            Arrays.sort(w);
+            long[] engineB = new long[notify ? onB.count() : 0];
+            for (int i = 0; i < engineB.length; i++) {
+                int k = Arrays.binarySearch(w, onB.arrivals[i]);
+                int before = k >= 0 ? k : -k - 2;
+                engineB[i] = before >= 0 ? onB.arrivals[i] - w[before] : 0;
+            }
+            Arrays.sort(engineB);
             if (sb.length < events) {
                 throw new IllegalStateException("host B saw " + sb.length + " of " + events + " events");
             }
@@ -246,22 +285,38 @@ final class PgHostsBench {
                     notify ? "p99 <= 100 ms" : null, notify ? p99 <= 100 : null);
             env.report.note(String.format(Locale.ROOT, "Cross-host latency (" + (notify ? "notify" : "polling only")
                     + "): host B p50 %.1f, p90 %.1f, p99 %.1f, max "
-                            + "%.1f ms; host A p50 %.1f, p99 %.1f ms", Samples.percentile(sb, 50) / 1e6,
+                            + "%.1f ms; host A p50 %.1f, p99 %.1f ms; B's arrival minus A's, per event: p50 %.1f, p90 "
+                            + "%.1f, p99 %.1f, max %.1f ms", Samples.percentile(sb, 50) / 1e6,
                     Samples.percentile(sb, 90) / 1e6, p99, sb[sb.length - 1] / 1e6, Samples.percentile(sa, 50) / 1e6,
-                    Samples.percentile(sa, 99) / 1e6));
+                    Samples.percentile(sa, 99) / 1e6, Samples.percentile(extra, 50) / 1e6,
+                    Samples.percentile(extra, 90) / 1e6, Samples.percentile(extra, 99) / 1e6,
+                    extra.length == 0 ? Double.NaN : extra[extra.length - 1] / 1e6)
+                    + (notify ? String.format(Locale.ROOT, "; on B from the last wake-up before an event's arrival to "
+                            + "the arrival (B's engine: signal, store read, delivery): p50 %.1f, p90 %.1f, p99 %.1f, "
+                            + "max %.1f ms", Samples.percentile(engineB, 50) / 1e6,
+                    Samples.percentile(engineB, 90) / 1e6, Samples.percentile(engineB, 99) / 1e6,
+                    engineB.length == 0 ? Double.NaN : engineB[engineB.length - 1] / 1e6) : ""));
         } finally {
             server.dropSchema(schema);
         }
     }
 
+    private static PostgresTaskStore listening(PostgresTaskStore store, StoreChangeListener listener) {
+        store.addChangeListener(listener);
+        return store;
+    }
+
     /** Records now - the event's emit time for every {@code tick}. */
     private static final class Latencies implements Flow.Subscriber<TaskEvent> {
         final CountDownLatch done = new CountDownLatch(1);
-        private final long[] values;
+        final long[] values;
+        /** When each event arrived, nanoTime. */
+        final long[] arrivals;
         private final AtomicInteger n = new AtomicInteger();
 
         Latencies(int capacity) {
             values = new long[capacity];
+            arrivals = new long[capacity];
         }
 
         @Override
@@ -275,7 +330,9 @@ final class PgHostsBench {
             if ("tick".equals(e.type()) && t instanceof Number) {
                 int i = n.getAndIncrement();
                 if (i < values.length) {
-                    values[i] = System.nanoTime() - ((Number) t).longValue();
+                    long now = System.nanoTime();
+                    arrivals[i] = now;
+                    values[i] = now - ((Number) t).longValue();
                 }
             }
         }
@@ -290,8 +347,12 @@ final class PgHostsBench {
             done.countDown();
         }
 
+        int count() {
+            return Math.min(n.get(), values.length);
+        }
+
         long[] sorted() {
-            long[] s = Arrays.copyOf(values, Math.min(n.get(), values.length));
+            long[] s = Arrays.copyOf(values, count());
             Arrays.sort(s);
             return s;
         }

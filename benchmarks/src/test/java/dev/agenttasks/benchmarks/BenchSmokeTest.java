@@ -68,6 +68,16 @@ class BenchSmokeTest {
     }
 
     @Test
+    void idleRemoteSubscribersAreMeasuredAgainstThePerTaskPoll(@TempDir Path dir) throws Exception {
+        Report report = BenchMain.run("quick", "only=remotesubs", "dir=" + dir.resolve("db"));
+        assertThat(report.rows()).singleElement().satisfies(r -> {
+            assertThat(r.metric()).startsWith("Store reads/s of a host with 100 idle remote subscribers");
+            assertThat(r.baseline()).startsWith("per-task poll");
+            assertThat(Double.parseDouble(r.ratio())).isPositive();
+        });
+    }
+
+    @Test
     void targetsAreReadFromTheirText() {
         assertThat(Report.meets(0.95, ">= 0.9")).isTrue();
         assertThat(Report.meets(0.85, ">= 0.9")).isFalse();

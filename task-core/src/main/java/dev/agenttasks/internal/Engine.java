@@ -194,11 +194,10 @@ public final class Engine implements TaskManager {
 
     // ------------------------------------------------------------------ state lookup
 
-    /** A page sized to the subscriber's outstanding demand: at least 64 events, at most the page size. */
-    List<TaskEvent> readPage(String taskId, long afterSeq, long demand) {
+    /** The size of a page read for a subscriber's outstanding demand: at least 64 events, at most the page size. */
+    int pageSize(long demand) {
         int max = config.pageSize();
-        int size = (int) Math.min(max, Math.max(Math.min(64, max), demand));
-        return store.events(taskId, afterSeq, size);
+        return (int) Math.min(max, Math.max(Math.min(64, max), demand));
     }
 
     void checkOpen() {

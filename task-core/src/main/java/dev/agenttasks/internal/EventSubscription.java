@@ -38,7 +38,14 @@ final class EventSubscription implements Flow.Subscription, Runnable {
     /** Null when the task was already finished when resolved (read-only from the store). */
     private TaskState state;
     private long finalSeq = -1;
-    private long cursor;
+    /** The seq of the last event delivered (at first the subscriber's {@code afterSeq}); read by {@link #behind}. */
+    private volatile long cursor;
+    /**
+     * A read from the store, in this pass of {@link #run()}, returned fewer events than asked for: the store
+     * had no more then, so reading again before a new signal would return nothing. Each signal, request or
+     * wake-up starts a new pass (it raises {@code wip}), which clears it.
+     */
+    private boolean drained;
 
     EventSubscription(Engine engine, String taskId, long afterSeq, Flow.Subscriber<? super TaskEvent> subscriber) {
         this.engine = engine;
@@ -82,6 +89,17 @@ final class EventSubscription implements Flow.Subscription, Runnable {
         schedule();
     }
 
+    /**
+     * For the remote polls of {@link RemoteEvents}: whether this open subscription has not delivered the
+     * event {@code seq} yet. Any thread.
+     *
+     * @param seq the task's last stored seq, read before this call
+     * @return true if it should be signalled
+     */
+    boolean behind(long seq) {
+        return !cancelled && cursor < seq;
+    }
+
     /** New committed events may be available. */
     void signal() {
         if (requested.get() > 0) {
@@ -99,6 +117,7 @@ final class EventSubscription implements Flow.Subscription, Runnable {
     public void run() {
         int missed = 1;
         while (true) {
+            drained = false; // a new pass: something (a signal, a request) may have changed since the last read
             if (finished) {
                 return;
             }
@@ -261,10 +280,14 @@ final class EventSubscription implements Flow.Subscription, Runnable {
             if (e != null) {
                 return e;
             }
-        } else if (s > finalSeq) {
+        } else if (s > finalSeq || drained) {
             return null;
         }
-        List<TaskEvent> page = engine.readPage(taskId, cursor, requested.get());
+        int size = engine.pageSize(requested.get());
+        List<TaskEvent> page = engine.store.events(taskId, cursor, size);
+        if (state == null && page.size() < size) {
+            drained = true; // caught up with the store: a commit elsewhere signals again (RemoteEvents)
+        }
         for (TaskEvent p : page) {
             if (p.seq() > cursor) {
                 buffer.add(p);

@@ -5,6 +5,7 @@ import dev.agenttasks.TaskQuery;
 import dev.agenttasks.TaskStatus;
 
 import java.time.Instant;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -54,6 +55,11 @@ public abstract class ForwardingTaskStore implements TaskStore {
     @Override
     public List<TaskEvent> events(String taskId, long afterSeq, int limit) {
         return delegate.events(taskId, afterSeq, limit);
+    }
+
+    @Override
+    public Map<String, Long> lastSeqs(Collection<String> taskIds) {
+        return delegate.lastSeqs(taskIds);
     }
 
     @Override

@@ -8,6 +8,7 @@ import dev.agenttasks.TaskStoreException;
 
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.HashMap;
@@ -212,6 +213,22 @@ final class InMemoryTaskStore implements TaskStore {
             Entry e = tasks.get(taskId);
             return e == null ? Optional.empty() : Optional.of(e.record);
         }
+    }
+
+    /** {@inheritDoc} Under the store's lock, so one consistent view of all the tasks. */
+    @Override
+    public Map<String, Long> lastSeqs(Collection<String> taskIds) {
+        Map<String, Long> out = new HashMap<>();
+        synchronized (lock) {
+            checkOpen();
+            for (String id : taskIds) {
+                Entry e = tasks.get(id);
+                if (e != null) {
+                    out.put(id, e.record.lastSeq());
+                }
+            }
+        }
+        return out;
     }
 
     @Override

@@ -5,6 +5,8 @@ import dev.agenttasks.TaskQuery;
 import dev.agenttasks.TaskStatus;
 
 import java.time.Instant;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -67,6 +69,33 @@ public interface TaskStore extends AutoCloseable {
      * @return the events in seq order
      */
     List<TaskEvent> events(String taskId, long afterSeq, int limit);
+
+    /**
+     * The last stored event seq of each of the given tasks, read together. The engine calls it once per
+     * event-poll interval with every task that subscribers on this host follow from the store (tasks
+     * running on another host; {@code docs/multi-host.md}, "Events on any host") and reads
+     * {@link #events(String, long, int) events} only of the tasks whose seq moved past what their
+     * subscribers have delivered; a task missing from the result ends its subscribers as deleted.
+     *
+     * <p>The result maps each given task that exists to its {@link TaskRecord#lastSeq()} (0 if it has no
+     * events); a task that does not exist (deleted, or never created) is left out, which is not an
+     * error. Each value is at least the seq of every event whose write completed before the call
+     * began: a read-committed view, one statement or several, is enough.
+     *
+     * <p>The default calls {@link #task(String)} once per id, so every store works unchanged. A store that
+     * can answer in one query (an {@code IN} list or an array parameter, in bounded chunks) should
+     * override it: with many remote subscribers, per-task reads are most of an idle host's store load.
+     *
+     * @param taskIds the tasks, without nulls; may be empty
+     * @return a new map from the id of each existing task to its last stored event seq
+     */
+    default Map<String, Long> lastSeqs(Collection<String> taskIds) {
+        Map<String, Long> out = new HashMap<>();
+        for (String id : taskIds) {
+            task(id).ifPresent(r -> out.put(id, r.lastSeq()));
+        }
+        return out;
+    }
 
     /**
      * @param taskId the task

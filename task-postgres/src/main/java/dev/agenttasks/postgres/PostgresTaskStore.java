@@ -21,6 +21,7 @@ import org.slf4j.LoggerFactory;
 import javax.sql.DataSource;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -260,6 +261,12 @@ public final class PostgresTaskStore implements TaskStore {
         Objects.requireNonNull(statuses, "statuses");
         checkOpen();
         return reads.findByStatus(statuses);
+    }
+
+    /** {@inheritDoc} One statement per 1,000 ids ({@link EventReads}). */
+    @Override
+    public Map<String, Long> lastSeqs(Collection<String> taskIds) {
+        return EventReads.lastSeqs(this, schema, taskIds);
     }
 
     /** {@inheritDoc} One statement, outside any longer transaction. */

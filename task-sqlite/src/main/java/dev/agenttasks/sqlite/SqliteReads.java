@@ -14,7 +14,10 @@ import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -273,6 +276,49 @@ final class SqliteReads {
         String sql = SELECT_TASK + " WHERE t.status IN (" + placeholders(args.size())
                 + ") ORDER BY t.created_at, t.id";
         return queryTasks("find of tasks by status", sql, args);
+    }
+
+    /**
+     * The ids asked for in one statement of {@link #lastSeqs}: a short list is padded (with its last id)
+     * to the next of these sizes, so three cached statements serve every call; the largest stays below
+     * the 999 bound parameters of SQLite builds before 3.32. A longer list runs in chunks of the largest.
+     */
+    private static final int[] LAST_SEQ_BATCHES = {8, 64, 500};
+    private static final String[] SELECT_LAST_SEQS = Arrays.stream(LAST_SEQ_BATCHES)
+            .mapToObj(n -> "SELECT t.id, " + lastSeqOf("t") + " FROM tasks t WHERE t.id IN (" + placeholders(n) + ")")
+            .toArray(String[]::new);
+
+    /** See {@link SqliteTaskStore#lastSeqs(Collection)}: one indexed statement per 500 ids, in one snapshot. */
+    Map<String, Long> lastSeqs(Collection<String> taskIds) {
+        List<String> ids = new ArrayList<>(new LinkedHashSet<>(taskIds));
+        for (String id : ids) {
+            Objects.requireNonNull(id, "task id");
+        }
+        Map<String, Long> out = new HashMap<>();
+        if (ids.isEmpty()) {
+            return out;
+        }
+        return read("read of the last seqs of " + ids.size() + " tasks", r -> r.snapshot(() -> {
+            int max = LAST_SEQ_BATCHES[LAST_SEQ_BATCHES.length - 1];
+            for (int from = 0; from < ids.size(); from += max) {
+                List<String> chunk = ids.subList(from, Math.min(ids.size(), from + max));
+                int k = 0;
+                while (chunk.size() > LAST_SEQ_BATCHES[k]) {
+                    k++;
+                }
+                int size = LAST_SEQ_BATCHES[k];
+                PreparedStatement ps = r.prepare(SELECT_LAST_SEQS[k]);
+                for (int i = 0; i < size; i++) {
+                    ps.setString(i + 1, chunk.get(Math.min(i, chunk.size() - 1)));
+                }
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.put(rs.getString(1), rs.getLong(2));
+                    }
+                }
+            }
+            return out;
+        }));
     }
 
     /** One short read transaction per call, so paging through a long log never pins the WAL. */

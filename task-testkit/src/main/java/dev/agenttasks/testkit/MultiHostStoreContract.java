@@ -123,6 +123,47 @@ public abstract class MultiHostStoreContract {
     }
 
     @Test
+    void lastSeqsGivesTheLastStoredSeqOfEveryExistingTask() {
+        insert(pending("a", 0), pending("b", 1));
+        store.write(List.of(new StoreOp.InsertTask(pending("no-events", 2)),
+                new StoreOp.AppendEvent(new TaskEvent("a", 2, "text", Map.of(), T0)),
+                new StoreOp.AppendEvent(new TaskEvent("a", 3, "text", Map.of(), T0))));
+        assertThat(second.lastSeqs(List.of("a", "b", "no-events", "missing")))
+                .isEqualTo(Map.of("a", 3L, "b", 1L, "no-events", 0L));
+        assertThat(store.lastSeqs(List.of())).isEmpty();
+        assertThat(store.lastSeqs(List.of("a", "a"))).isEqualTo(Map.of("a", 3L));
+        store.write(List.of(new StoreOp.AppendEvent(new TaskEvent("b", 2, "text", Map.of(), T0))));
+        assertThat(second.lastSeqs(Set.of("a", "b"))).isEqualTo(Map.of("a", 3L, "b", 2L));
+        assertThat(store.delete("a")).isTrue();
+        assertThat(second.lastSeqs(List.of("a", "b"))).isEqualTo(Map.of("b", 2L));
+    }
+
+    @Test
+    void lastSeqsAnswersForMoreTasksThanOneStatementTakes() {
+        int n = 1_234; // beyond the IN-list or array chunk of the stores in this repository (500, 1,000)
+        List<TaskRecord> rs = new ArrayList<>();
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            TaskRecord r = pending(String.format("m%04d", i), i);
+            rs.add(r);
+            ids.add(r.id());
+        }
+        insert(rs.toArray(new TaskRecord[0]));
+        List<StoreOp> more = new ArrayList<>();
+        for (int i = 0; i < n; i += 7) {
+            more.add(new StoreOp.AppendEvent(new TaskEvent(ids.get(i), 2, "text", Map.of(), T0)));
+        }
+        store.write(more);
+        ids.add("missing-1");
+        ids.add("missing-2");
+        Map<String, Long> seqs = second.lastSeqs(ids);
+        assertThat(seqs).hasSize(n);
+        for (int i = 0; i < n; i++) {
+            assertThat(seqs.get(ids.get(i))).as(ids.get(i)).isEqualTo(i % 7 == 0 ? 2L : 1L);
+        }
+    }
+
+    @Test
     void claimTakesUnownedPendingTasksOldestFirstAndIncrementsTheEpoch() {
         insert(pending("c", 3), pending("a", 1), pending("b", 2), pending("owned", 0).withClaim("other", 1));
         List<TaskRecord> first = store.claim("h1", 2);

@@ -69,6 +69,7 @@ final class SqliteWrites {
     private final PreparedStatement removeMessage;
     /** Keys, created_hw, title index and counts of the rows this writer inserts and updates. */
     private final TaskUpkeep upkeep;
+    private final Checkpointer checkpointer;
 
     /**
      * The key and last committed seq of recently written tasks, so that an append costs no query. Guarded by {@link #writeLock}. Cleared when another connection (another process) has
@@ -86,7 +87,8 @@ final class SqliteWrites {
     private final Map<String, Tail> staged = new HashMap<>();
     private long dataVersion = Long.MIN_VALUE;
 
-    SqliteWrites(SqliteTaskStore store, Path path, Connection w, SqliteHosts hosts) throws SQLException {
+    SqliteWrites(SqliteTaskStore store, Path path, Connection w, SqliteHosts hosts, Checkpointer checkpointer)
+            throws SQLException {
         this.store = store;
         this.path = path;
         this.hosts = hosts;
@@ -97,6 +99,7 @@ final class SqliteWrites {
         this.addMessage = w.prepareStatement(ADD_MESSAGE);
         this.removeMessage = w.prepareStatement(REMOVE_MESSAGE);
         this.upkeep = new TaskUpkeep(w);
+        this.checkpointer = checkpointer;
     }
 
     /**
@@ -131,6 +134,7 @@ final class SqliteWrites {
                 }
                 upkeep.writeCounts();
                 exec("COMMIT");
+                checkpointer.committed();
                 lastSeqs.putAll(staged);
             } catch (SQLException e) {
                 if (began) {
@@ -490,6 +494,7 @@ final class SqliteWrites {
                 began = true;
                 T n = work.run();
                 exec("COMMIT");
+                checkpointer.committed();
                 return n;
             } catch (SQLException e) {
                 if (began) {

@@ -13,9 +13,9 @@ import java.util.List;
  * What the store's own task inserts and status updates keep besides the task row (schema version 4): the
  * integer key {@code pk}, {@code created_hw}, the title index {@code tasks_title} and the per-status counts
  * {@code task_counts}. Schema versions 2 and 3 kept them with row triggers; a statement that fires a trigger
- * runs with a statement journal, which copies every 32 KB page the statement touches, and every statement
- * journal made the FTS5 title index flush its pending terms to disk as a new segment: about three quarters
- * of the writer's CPU time per task. Here the writer computes them in the write transaction:
+ * runs with a statement journal, which copies every 32 KB page the statement writes (and FTS5 flushes its
+ * pending terms as a new segment at every savepoint such a journal opens): about two thirds of the writer's
+ * CPU time per task. Here the writer computes them in the write transaction:
  * <ul>
  *   <li>a new task's {@code pk} is one above the highest (what SQLite would choose) and its
  *       {@code created_hw} the larger of its {@code created_at} and the previous task's {@code created_hw}

@@ -1,8 +1,8 @@
 -- agent-tasks SQLite schema, version 4: the store's own task inserts and status updates keep pk,
 -- created_hw, the title index and the per-status counts themselves, in the write transaction, instead of
 -- row triggers. A statement that fires a trigger runs with a statement journal, which copies every page
--- it writes (32 KB pages here), and every statement journal made the FTS5 index flush its pending terms
--- as a new segment: about three quarters of the writer's CPU time per task in the task throughput
+-- it writes (32 KB pages here; FTS5 also flushes its pending terms as a new segment at every savepoint
+-- such a journal opens): about two thirds of the writer's CPU time per task in the task throughput
 -- benchmark. The store now gives a new task pk = the highest pk + 1 (what SQLite chose) and created_hw
 -- = max(created_at, created_hw of that previous task) (what tasks_hw_insert computed), inserts its title
 -- into tasks_title, and adds the transaction's count changes to task_counts before it commits.

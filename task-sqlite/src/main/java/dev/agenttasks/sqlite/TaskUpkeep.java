@@ -6,7 +6,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -34,7 +34,7 @@ final class TaskUpkeep {
             + "ON CONFLICT (status) DO UPDATE SET n = n + excluded.n";
     private static final TaskStatus[] STATUSES = TaskStatus.values();
 
-    private final Connection writer;
+    private final PreparedStatement lastTask;
     private final PreparedStatement indexTitle;
     private final PreparedStatement addCount;
     /** Count changes of the transaction in progress, by {@link TaskStatus#ordinal()}. */
@@ -45,7 +45,7 @@ final class TaskUpkeep {
     private long lastHw;
 
     TaskUpkeep(Connection writer) throws SQLException {
-        this.writer = writer;
+        this.lastTask = writer.prepareStatement(LAST_TASK);
         this.indexTitle = writer.prepareStatement(INDEX_TITLE);
         this.addCount = writer.prepareStatement(ADD_COUNT);
     }
@@ -53,7 +53,7 @@ final class TaskUpkeep {
     /** Forgets the state of a transaction (at its start, and after a rollback). */
     void reset() {
         started = false;
-        java.util.Arrays.fill(countDeltas, 0);
+        Arrays.fill(countDeltas, 0);
         try {
             indexTitle.clearBatch();
         } catch (SQLException e) {
@@ -67,7 +67,7 @@ final class TaskUpkeep {
      */
     long nextPk() throws SQLException {
         if (!started) {
-            try (Statement s = writer.createStatement(); ResultSet rs = s.executeQuery(LAST_TASK)) {
+            try (ResultSet rs = lastTask.executeQuery()) {
                 if (rs.next()) {
                     lastPk = rs.getLong(1);
                     long hw = rs.getLong(2);
@@ -131,11 +131,11 @@ final class TaskUpkeep {
         if (any) {
             addCount.executeBatch();
         }
-        java.util.Arrays.fill(countDeltas, 0);
+        Arrays.fill(countDeltas, 0);
     }
 
     /** Closes the statements (at close, under the write lock). */
     List<PreparedStatement> statements() {
-        return List.of(indexTitle, addCount);
+        return List.of(lastTask, indexTitle, addCount);
     }
 }

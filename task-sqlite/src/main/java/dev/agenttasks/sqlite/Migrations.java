@@ -18,7 +18,7 @@ final class Migrations {
 
     /** Every migration, in version order; entry {@code i} is version {@code i + 1}. */
     static final List<String> FILES = List.of("V1__init.sql", "V2__compact_events_and_indexed_counts.sql",
-            "V3__hosts.sql");
+            "V3__hosts.sql", "V4__task_upkeep_without_triggers.sql");
 
     /** The schema version this store writes. */
     static final int LATEST = FILES.size();

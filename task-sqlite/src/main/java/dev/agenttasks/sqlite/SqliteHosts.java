@@ -43,6 +43,7 @@ final class SqliteHosts {
             + "JOIN tasks t ON t.id = r.task_id WHERE t.owner = ? ORDER BY r.id LIMIT ?";
     static final String PUT_KEY = "INSERT INTO idempotency_keys (key, task_id, fingerprint, outcome, created_at) "
             + "VALUES (?, ?, ?, ?, ?)";
+    static final String READ_TASK = SqliteTaskStore.SELECT_TASK_SQL + " WHERE t.id = ?";
     static final String KEY = "SELECT key, task_id, fingerprint, outcome, created_at FROM idempotency_keys WHERE key = ?";
 
     private final SqliteTaskStore store;
@@ -186,22 +187,21 @@ final class SqliteHosts {
             return List.of();
         }
         return store.writeTransaction("claim by host " + hostId, c -> {
+            // statements prepared once: a claim runs under the write lock, for about every queued task
             List<String> ids = new ArrayList<>();
-            try (PreparedStatement ps = c.prepareStatement(QUEUED)) {
-                ps.setInt(1, max);
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        ids.add(rs.getString(1));
-                    }
+            PreparedStatement queued = writerStatement(c, QUEUED);
+            queued.setInt(1, max);
+            try (ResultSet rs = queued.executeQuery()) {
+                while (rs.next()) {
+                    ids.add(rs.getString(1));
                 }
             }
             List<TaskRecord> out = new ArrayList<>(ids.size());
+            PreparedStatement setOwner = writerStatement(c, SET_OWNER);
             for (String id : ids) {
-                try (PreparedStatement ps = c.prepareStatement(SET_OWNER)) {
-                    ps.setString(1, hostId);
-                    ps.setString(2, id);
-                    ps.executeUpdate();
-                }
+                setOwner.setString(1, hostId);
+                setOwner.setString(2, id);
+                setOwner.executeUpdate();
                 readTask(c, id).ifPresent(out::add);
             }
             return out;
@@ -250,12 +250,11 @@ final class SqliteHosts {
         });
     }
 
-    private static Optional<TaskRecord> readTask(Connection c, String id) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(SqliteTaskStore.SELECT_TASK_SQL + " WHERE t.id = ?")) {
-            ps.setString(1, id);
-            List<TaskRecord> r = records(ps);
-            return r.isEmpty() ? Optional.empty() : Optional.of(r.get(0));
-        }
+    private Optional<TaskRecord> readTask(Connection c, String id) throws SQLException {
+        PreparedStatement ps = writerStatement(c, READ_TASK);
+        ps.setString(1, id);
+        List<TaskRecord> r = records(ps);
+        return r.isEmpty() ? Optional.empty() : Optional.of(r.get(0));
     }
 
     private static List<TaskRecord> records(PreparedStatement ps) throws SQLException {

@@ -22,6 +22,7 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
@@ -51,14 +52,16 @@ import java.util.Set;
  * or one holding another application's tables ({@link SchemaVersionException}) is refused before
  * anything is written to it. Missing parent directories are created.
  *
- * <p><b>Layout</b> (schema version 2). A new file uses 32 KB pages. An event is one row of a rowid table
+ * <p><b>Layout</b> (schema version 4). A new file uses 32 KB pages. An event is one row of a rowid table
  * whose key is its task's integer key &times; 2<sup>32</sup> + its seq, so a task's log is one key range
  * (read and appended by seeks, no second index) and rows up to 10 KB share pages instead of spilling
- * into mostly empty overflow pages. Triggers keep a count of tasks per status ({@link #countByStatus()}
+ * into mostly empty overflow pages. The store keeps a count of tasks per status ({@link #countByStatus()}
  * reads a handful of rows however many tasks are kept) and an FTS5 trigram index of the lower-cased
- * titles (see {@link #list(TaskQuery, TaskCursor, int)}). A version 1 file is migrated in one transaction
- * when opened, then rewritten with the larger pages if no other connection has the file open (if one
- * has, the file keeps its pages and a warning is logged).
+ * titles (see {@link #list(TaskQuery, TaskCursor, int)}): its own inserts and status updates maintain them
+ * in the same transaction (since version 4; row triggers did it before and cost most of the writer's time
+ * per task), deletes through triggers. Rows changed with SQL outside a store are not counted or indexed.
+ * A version 1 file is migrated in one transaction when opened, then rewritten with the larger pages if no
+ * other connection has the file open (if one has, the file keeps its pages and a warning is logged).
  *
  * <p><b>Connections.</b> The journal is WAL, foreign keys are on and every connection waits up to the
  * {@linkplain Builder#busyTimeout(Duration) busy timeout} for a lock. One writer connection applies each
@@ -116,6 +119,7 @@ public final class SqliteTaskStore implements TaskStore {
     private final ReadPool readers;
     private final SqliteReads reads;
     private final SqliteDeletes deletes;
+    private final Checkpointer checkpointer;
     private volatile boolean closed;
 
     private SqliteTaskStore(Builder b) {
@@ -125,6 +129,7 @@ public final class SqliteTaskStore implements TaskStore {
         schema.inspect(path);
         Connection w = null;
         ReadPool pool = null;
+        Checkpointer ckpt = null;
         try {
             Path parent = path.getParent();
             if (parent != null) {
@@ -135,7 +140,13 @@ public final class SqliteTaskStore implements TaskStore {
             }
             w = schema.connect(true);
             schema.migrate(w);
-            this.writes = new SqliteWrites(this, path, w, hosts);
+            // commits leave the copy of the log into the file to the checkpoint thread (see Checkpointer)
+            try (Statement s = w.createStatement()) {
+                s.execute("PRAGMA wal_autocheckpoint = " + Checkpointer.WRITER_AUTOCHECKPOINT_PAGES);
+            }
+            ckpt = new Checkpointer(path, schema.connect(true));
+            this.checkpointer = ckpt;
+            this.writes = new SqliteWrites(this, path, w, hosts, ckpt);
             pool = new ReadPool(b.readConnections);
             for (int i = 0; i < b.readConnections; i++) {
                 pool.add(schema.connect(false));
@@ -144,6 +155,9 @@ public final class SqliteTaskStore implements TaskStore {
         } catch (SQLException | IOException | RuntimeException e) {
             if (pool != null) {
                 pool.close();
+            }
+            if (ckpt != null) {
+                ckpt.close();
             }
             SqliteSchema.closeQuietly(w);
             if (e instanceof TaskStoreException) {
@@ -377,6 +391,7 @@ public final class SqliteTaskStore implements TaskStore {
             }
             closed = true;
             writes.closeStatements();
+            checkpointer.close();
             readers.close();
             SqliteSchema.closeQuietly(writes.writer);
         } finally {

@@ -46,8 +46,8 @@ final class SqliteWrites {
 
     private static final String INSERT_TASK = "INSERT INTO tasks (id, agent_id, session_id, status, title, "
             + "title_lower, model, created_at, started_at, completed_at, error, work_dir, metadata, options, "
-            + "timeout_millis, owner, lease_until, epoch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            + "ON CONFLICT (id) DO NOTHING";
+            + "timeout_millis, owner, lease_until, epoch, pk, created_hw) "
+            + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING";
     private static final String UPDATE_TASK = "UPDATE tasks SET session_id = ?, status = ?, started_at = ?, "
             + "completed_at = ?, error = ?, owner = ?, lease_until = ? WHERE id = ? AND status = ?";
     private static final String APPEND_EVENT = "INSERT INTO events (id, type, data, ts) VALUES (?, ?, ?, ?)";
@@ -67,6 +67,9 @@ final class SqliteWrites {
     private final PreparedStatement appendEvent;
     private final PreparedStatement addMessage;
     private final PreparedStatement removeMessage;
+    /** Keys, created_hw, title index and counts of the rows this writer inserts and updates. */
+    private final TaskUpkeep upkeep;
+    private final Checkpointer checkpointer;
 
     /**
      * The key and last committed seq of recently written tasks, so that an append costs no query. Guarded by {@link #writeLock}. Cleared when another connection (another process) has
@@ -84,7 +87,8 @@ final class SqliteWrites {
     private final Map<String, Tail> staged = new HashMap<>();
     private long dataVersion = Long.MIN_VALUE;
 
-    SqliteWrites(SqliteTaskStore store, Path path, Connection w, SqliteHosts hosts) throws SQLException {
+    SqliteWrites(SqliteTaskStore store, Path path, Connection w, SqliteHosts hosts, Checkpointer checkpointer)
+            throws SQLException {
         this.store = store;
         this.path = path;
         this.hosts = hosts;
@@ -94,6 +98,8 @@ final class SqliteWrites {
         this.appendEvent = w.prepareStatement(APPEND_EVENT);
         this.addMessage = w.prepareStatement(ADD_MESSAGE);
         this.removeMessage = w.prepareStatement(REMOVE_MESSAGE);
+        this.upkeep = new TaskUpkeep(w);
+        this.checkpointer = checkpointer;
     }
 
     /**
@@ -110,6 +116,7 @@ final class SqliteWrites {
             store.checkOpen();
             boolean began = false;
             staged.clear();
+            upkeep.reset();
             try {
                 exec("BEGIN IMMEDIATE");
                 began = true;
@@ -125,7 +132,9 @@ final class SqliteWrites {
                     applyRun(ops.subList(i, j));
                     i = j;
                 }
+                upkeep.writeCounts();
                 exec("COMMIT");
+                checkpointer.committed();
                 lastSeqs.putAll(staged);
             } catch (SQLException e) {
                 if (began) {
@@ -236,15 +245,17 @@ final class SqliteWrites {
 
     private void insertTasks(List<StoreOp> run) throws SQLException {
         PreparedStatement ps = insertTask;
-        for (StoreOp op : run) {
-            TaskRecord r = ((StoreOp.InsertTask) op).record();
+        long[] pks = new long[run.size()];
+        for (int k = 0; k < pks.length; k++) {
+            TaskRecord r = ((StoreOp.InsertTask) run.get(k)).record();
             Task t = r.task();
             ps.setString(1, t.id());
             ps.setString(2, t.agentId());
             ps.setString(3, t.sessionId());
             ps.setString(4, t.status().name());
             ps.setString(5, t.title());
-            ps.setString(6, t.title().toLowerCase(Locale.ROOT));
+            String titleLower = t.title().toLowerCase(Locale.ROOT);
+            ps.setString(6, titleLower);
             ps.setString(7, t.model());
             ps.setLong(8, Times.toNanos(t.createdAt(), "createdAt"));
             setInstant(ps, 9, t.startedAt(), "startedAt");
@@ -257,7 +268,12 @@ final class SqliteWrites {
             ps.setString(16, r.owner());
             setInstant(ps, 17, r.leaseUntil(), "leaseUntil");
             ps.setLong(18, r.epoch());
+            long pk = upkeep.nextPk();
+            pks[k] = pk;
+            ps.setLong(19, pk);
+            ps.setLong(20, upkeep.hwFor(Times.toNanos(t.createdAt(), "createdAt")));
             ps.addBatch();
+            upkeep.addTitle(pk, titleLower);
         }
         int[] counts = executeBatch(ps, run);
         for (int k = 0; k < counts.length; k++) {
@@ -265,6 +281,13 @@ final class SqliteWrites {
                 String id = run.get(k).taskId();
                 throw new StoreConflictException(id, "task already exists: " + id);
             }
+        }
+        upkeep.indexTitles();
+        for (int k = 0; k < pks.length; k++) {
+            Task t = ((StoreOp.InsertTask) run.get(k)).record().task();
+            upkeep.inserted(t.status());
+            // a new key has no events (a deleted task's went with it): its first append costs no query
+            staged.put(t.id(), new Tail(pks[k], 0));
         }
     }
 
@@ -287,8 +310,10 @@ final class SqliteWrites {
         }
         int[] counts = executeBatch(ps, run);
         for (int k = 0; k < counts.length; k++) {
-            if (counts[k] == 0) {
-                StoreOp.UpdateTask u = (StoreOp.UpdateTask) run.get(k);
+            StoreOp.UpdateTask u = (StoreOp.UpdateTask) run.get(k);
+            if (counts[k] != 0) {
+                upkeep.moved(u.expected(), u.record().task().status());
+            } else {
                 String id = u.taskId();
                 String status = statusInTransaction(id);
                 throw new StoreConflictException(id, status == null ? "no such task: " + id
@@ -414,6 +439,7 @@ final class SqliteWrites {
 
     private void rollback() {
         clearBatches();
+        upkeep.reset();
         staged.clear();
         lastSeqs.clear();
         try {
@@ -468,6 +494,7 @@ final class SqliteWrites {
                 began = true;
                 T n = work.run();
                 exec("COMMIT");
+                checkpointer.committed();
                 return n;
             } catch (SQLException e) {
                 if (began) {
@@ -492,7 +519,10 @@ final class SqliteWrites {
 
     /** Closes the prepared statements (at close, under the write lock). */
     void closeStatements() {
-        for (PreparedStatement ps : List.of(insertTask, updateTask, appendEvent, addMessage, removeMessage)) {
+        List<PreparedStatement> all = new java.util.ArrayList<>(List.of(insertTask, updateTask, appendEvent, addMessage,
+                removeMessage));
+        all.addAll(upkeep.statements());
+        for (PreparedStatement ps : all) {
             try {
                 ps.close();
             } catch (SQLException e) {

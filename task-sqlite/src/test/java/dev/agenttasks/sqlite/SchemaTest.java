@@ -31,7 +31,8 @@ class SchemaTest {
         SqliteTaskStore.open(db).close();
 
         assertThat(query(db, "SELECT version, description FROM schema_version ORDER BY version"))
-                .containsExactly("1 init", "2 compact events and indexed counts", "3 hosts");
+                .containsExactly("1 init", "2 compact events and indexed counts", "3 hosts",
+                        "4 task upkeep without triggers");
         assertThat(query(db, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
                 + "AND name NOT LIKE 'tasks_title_%' ORDER BY name"))
                 .containsExactly("events", "hosts", "idempotency_keys", "messages", "requests", "schema_version",
@@ -40,8 +41,7 @@ class SchemaTest {
                 + "ORDER BY name")).contains("idx_tasks_agent", "idx_tasks_created", "idx_tasks_hw",
                 "idx_tasks_status");
         assertThat(query(db, "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name")).containsExactly(
-                "tasks_count_delete", "tasks_count_insert", "tasks_count_update", "tasks_events_delete",
-                "tasks_hw_insert", "tasks_title_delete", "tasks_title_insert", "tasks_title_update");
+                "tasks_count_delete", "tasks_events_delete", "tasks_title_delete", "tasks_title_update");
         // a new file gets the large pages from its first write
         assertThat(query(db, "PRAGMA page_size")).containsExactly(String.valueOf(SqliteTaskStore.PAGE_SIZE));
         assertThat(query(db, "PRAGMA journal_mode")).containsExactly("wal");

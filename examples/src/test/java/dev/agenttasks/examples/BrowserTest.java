@@ -13,31 +13,20 @@ import dev.agenttasks.spi.TurnResult;
 import org.openqa.selenium.By;
 import org.openqa.selenium.Dimension;
 import org.openqa.selenium.JavascriptExecutor;
-import org.openqa.selenium.OutputType;
-import org.openqa.selenium.StaleElementReferenceException;
-import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
-import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.Select;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
-import java.io.File;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.function.Function;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Drives the Tasks page in a real headless Chromium (Debian's {@code chromium} and {@code chromium-driver};
@@ -45,46 +34,30 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  */
 class BrowserTest {
 
-    static final Path CHROMIUM = Path.of(System.getProperty("chromium.binary", "/usr/bin/chromium"));
-    static final Path CHROMEDRIVER = Path.of(System.getProperty("webdriver.chrome.driver", "/usr/bin/chromedriver"));
-    static final Path SCREENSHOTS = Path.of("target", "screenshots");
-
     @TempDir
     Path profile;
 
     private HostFixture host;
-    private ChromeDriverService service;
+    private TasksPage page;
     private WebDriver driver;
     private WebDriverWait wait;
 
     @BeforeEach
     void start() {
-        assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
-                "headless Chromium is not installed (apt-get install chromium chromium-driver)");
+        TasksPage.assumeInstalled();
         HostConfig config = HostConfig.builder().port(0).heartbeatInterval(Duration.ofMillis(500))
                 .demoTokenDelay(Duration.ofMillis(30)).build();
         host = HostFixture.start(config, new FloodingRunner(new CatalogAgentRunner(AgentCatalog.bundled(),
                 config.demoTokenDelay())), TaskLimits.defaults());
-        service = new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile()).usingAnyFreePort()
-                .withLogFile(new File("target/chromedriver.log")).build();
-        ChromeOptions options = new ChromeOptions();
-        options.setBinary(CHROMIUM.toFile());
-        options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--user-data-dir=" + profile.toAbsolutePath(), "--window-size=1400,1000", "--lang=en-US");
-        driver = new ChromeDriver(service, options);
-        wait = new WebDriverWait(driver, Duration.ofSeconds(60));
-        // the list is redrawn by every refresh (each 5 s and on status changes): a row found may be gone a moment later
-        wait.ignoring(StaleElementReferenceException.class);
+        page = new TasksPage(profile, "chromedriver.log");
+        driver = page.driver;
+        wait = page.wait;
     }
 
     @AfterEach
     void stop() {
-        if (driver != null) {
-            driver.quit();
-        }
-        if (service != null) {
-            service.stop();
+        if (page != null) {
+            page.close();
         }
         if (host != null) {
             host.close();
@@ -97,7 +70,7 @@ class BrowserTest {
         wait.until(ExpectedConditions.textToBe(By.tagName("h1"), "Task Management"));
         wait.until(d -> new Select(d.findElement(By.id("agent-select"))).getOptions().size() == 2);
         wait.until(ExpectedConditions.textToBe(By.id("running-badge"), "0"));
-        assertThat(text(By.cssSelector("#tasks-body tr.empty"))).contains("No tasks yet");
+        assertThat(page.text(By.cssSelector("#tasks-body tr.empty"))).contains("No tasks yet");
 
         // 1. a task that asks a question: events stream into the task view, the badge counts it
         new Select(driver.findElement(By.id("agent-select"))).selectByValue("demo");
@@ -106,80 +79,80 @@ class BrowserTest {
         wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("task-view")));
         wait.until(d -> d.findElements(By.cssSelector("#task-events li[data-type='text_delta']")).size() >= 3);
         wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("answer-box")));
-        assertThat(text(By.id("question-text"))).contains("Which format");
+        assertThat(page.text(By.id("question-text"))).contains("Which format");
         assertThat(driver.findElements(By.cssSelector("#question-options button"))).extracting(WebElement::getText)
                 .containsExactly("short summary", "detailed steps");
-        assertThat(statusInView()).isEqualTo("waiting_for_input");
-        assertThat(text(By.id("task-output"))).contains("Before I start I need one detail from you.");
+        assertThat(page.statusInView()).isEqualTo("waiting_for_input");
+        assertThat(page.text(By.id("task-output"))).contains("Before I start I need one detail from you.");
         wait.until(ExpectedConditions.textToBe(By.id("running-badge"), "1"));
         String askedId = driver.findElement(By.id("task-view")).getAttribute("data-task-id");
         assertThat(host.status(askedId)).isEqualTo("waiting_for_input");
-        screenshot("tasks-page-waiting-for-input.png");
+        page.screenshot("tasks-page-waiting-for-input.png");
 
         // 2. answer it with the option button: the next turn streams live and the task completes; the badge drops
         driver.findElement(By.cssSelector("#question-options button")).click();
-        wait.until(d -> "completed".equals(statusInView()));
-        assertThat(text(By.id("task-output"))).contains("> short summary").contains("Thanks, you said: short summary")
+        wait.until(d -> "completed".equals(page.statusInView()));
+        assertThat(page.text(By.id("task-output"))).contains("> short summary").contains("Thanks, you said: short summary")
                 .contains("Done: the work is complete");
         assertThat(driver.findElements(By.cssSelector("#task-events li[data-type='result']"))).hasSize(1);
-        assertNoGapInEventList();
+        page.assertNoGapInEventList();
         wait.until(ExpectedConditions.textToBe(By.id("running-badge"), "0"));
-        wait.until(d -> "completed".equals(rowStatus(askedId)));
+        wait.until(d -> "completed".equals(page.rowStatus(askedId)));
         assertThat(host.status(askedId)).isEqualTo("completed");
-        screenshot("tasks-page-completed.png");
+        page.screenshot("tasks-page-completed.png");
 
         // 3. a long task: cancel it through the confirmation dialog
         driver.findElement(By.id("message-input")).sendKeys("Write a long report");
         driver.findElement(By.id("create-btn")).click();
         wait.until(d -> d.findElements(By.cssSelector("#tasks-body tr[data-task-id]")).size() == 2);
-        String longId = rowIds().get(0);
+        String longId = page.rowIds().get(0);
         assertThat(longId).isNotEqualTo(askedId);
-        wait.until(d -> "running".equals(rowStatus(longId)));
+        wait.until(d -> "running".equals(page.rowStatus(longId)));
         wait.until(ExpectedConditions.textToBe(By.id("running-badge"), "1"));
-        clickInRow(longId, ".cancel-btn");
+        page.clickInRow(longId, ".cancel-btn");
         wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("confirm-dialog")));
-        assertThat(text(By.id("confirm-message"))).isEqualTo("Cancel the task \"Write a long report\"?");
+        assertThat(page.text(By.id("confirm-message"))).isEqualTo("Cancel the task \"Write a long report\"?");
         driver.findElement(By.id("confirm-yes")).click();
-        wait.until(d -> "cancelled".equals(rowStatus(longId)));
+        wait.until(d -> "cancelled".equals(page.rowStatus(longId)));
         assertThat(host.status(longId)).isEqualTo("cancelled");
         wait.until(ExpectedConditions.textToBe(By.id("running-badge"), "0"));
 
         // 4. search and status filter
         driver.findElement(By.id("search-input")).sendKeys("long report");
-        wait.until(d -> rowIds().equals(List.of(longId)));
+        wait.until(d -> page.rowIds().equals(List.of(longId)));
         driver.findElement(By.id("search-input")).clear();
         driver.findElement(By.id("search-input")).sendKeys(" ");
-        wait.until(d -> rowIds().size() == 2);
+        wait.until(d -> page.rowIds().size() == 2);
         new Select(driver.findElement(By.id("status-filter"))).selectByValue("completed");
-        wait.until(d -> rowIds().equals(List.of(askedId)));
+        wait.until(d -> page.rowIds().equals(List.of(askedId)));
         new Select(driver.findElement(By.id("status-filter"))).selectByValue("");
-        wait.until(d -> rowIds().size() == 2);
+        wait.until(d -> page.rowIds().size() == 2);
 
         // 5. delete the cancelled one; keeping it first in the dialog changes nothing
-        clickInRow(longId, ".delete-btn");
+        page.clickInRow(longId, ".delete-btn");
         wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("confirm-dialog")));
         driver.findElement(By.id("confirm-no")).click();
         wait.until(ExpectedConditions.invisibilityOfElementLocated(By.id("confirm-dialog")));
-        assertThat(rowIds()).contains(longId);
-        clickInRow(longId, ".delete-btn");
+        assertThat(page.rowIds()).contains(longId);
+        page.clickInRow(longId, ".delete-btn");
         wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("confirm-dialog")));
         driver.findElement(By.id("confirm-yes")).click();
-        wait.until(d -> rowIds().equals(List.of(askedId)));
+        wait.until(d -> page.rowIds().equals(List.of(askedId)));
         assertThat(host.get("/api/tasks/" + longId).statusCode()).isEqualTo(404);
 
         // 6. Chinese strings through the switch
         driver.findElement(By.id("lang-switch")).click();
         wait.until(ExpectedConditions.textToBe(By.tagName("h1"), "任务管理"));
-        assertThat(text(By.cssSelector("#tasks-body tr[data-task-id] .status-badge"))).isEqualTo("已完成");
-        assertThat(text(By.cssSelector("th:nth-child(2)"))).isEqualTo("任务名称");
+        assertThat(page.text(By.cssSelector("#tasks-body tr[data-task-id] .status-badge"))).isEqualTo("已完成");
+        assertThat(page.text(By.cssSelector("th:nth-child(2)"))).isEqualTo("任务名称");
         // a server error, translated: a linked task that does not exist
         driver.get(host.base.resolve("/?task=task_missing").toString());
         wait.until(d -> d.findElement(By.id("view-error")).getText().contains("未找到"));
         driver.findElement(By.id("view-close")).click();
-        screenshot("tasks-page-zh.png");
+        page.screenshot("tasks-page-zh.png");
         driver.findElement(By.id("lang-switch")).click();
         wait.until(ExpectedConditions.textToBe(By.tagName("h1"), "Task Management"));
-        screenshot("tasks-page.png");
+        page.screenshot("tasks-page.png");
     }
 
     @Test
@@ -188,7 +161,7 @@ class BrowserTest {
         org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(300)).until(() -> host.status(id).equals("completed"));
 
         driver.get(host.base.toString());
-        wait.until(d -> rowIds().contains(id));
+        wait.until(d -> page.rowIds().contains(id));
         // a probe in the page: as soon as the replay has begun, it queues a click on the language switch as a
         // task of the event loop (as user input is) and records how long the page took to run it and how far
         // the replay was then. A page that replays in one long task would run it only after the replay.
@@ -208,7 +181,7 @@ class BrowserTest {
                         + "  }, 0);"
                         + "});"
                         + "obs.observe(count, {attributes: true});");
-        clickInRow(id, ".view-btn");
+        page.clickInRow(id, ".view-btn");
         new WebDriverWait(driver, Duration.ofSeconds(60)).until(ExpectedConditions.textToBe(By.tagName("h1"), "任务管理"));
         @SuppressWarnings("unchecked")
         Map<String, Object> probe = (Map<String, Object>) ((JavascriptExecutor) driver).executeScript("return window.__probe;");
@@ -222,10 +195,10 @@ class BrowserTest {
         driver.findElement(By.id("lang-switch")).click();
         wait.until(ExpectedConditions.textToBe(By.tagName("h1"), "Task Management"));
 
-        new WebDriverWait(driver, Duration.ofSeconds(300)).until(d -> "completed".equals(statusInView()));
+        new WebDriverWait(driver, Duration.ofSeconds(300)).until(d -> "completed".equals(page.statusInView()));
         assertThat(seen()).isGreaterThanOrEqualTo(FLOOD);
         // the latest output is shown; the event list stays small, with earlier events on request
-        String output = text(By.id("task-output"));
+        String output = page.text(By.id("task-output"));
         assertThat(output).endsWith("t" + (FLOOD - 1) + " ");
         assertThat(driver.findElements(By.cssSelector("#task-events li")).size()).isLessThanOrEqualTo(200);
         String last = driver.findElements(By.cssSelector("#task-events li")).stream().reduce((a, b) -> b).orElseThrow()
@@ -233,7 +206,7 @@ class BrowserTest {
         assertThat(last).isEqualTo("status");
         driver.findElement(By.id("events-earlier")).click();
         wait.until(d -> d.findElements(By.cssSelector("#task-events li")).size() == 1200);
-        screenshot("tasks-page-100k-events.png");
+        page.screenshot("tasks-page-100k-events.png");
     }
 
     @Test
@@ -251,28 +224,28 @@ class BrowserTest {
 
         driver.manage().window().setSize(new Dimension(1280, 900));
         driver.get(host.base.toString());
-        wait.until(d -> rowIds().size() == 15);
+        wait.until(d -> page.rowIds().size() == 15);
         wait.until(d -> "1".equals(d.findElement(By.cssSelector("[data-count-of='failed']")).getText()));
-        assertThat(text(By.cssSelector("[data-count-of='total']"))).isEqualTo("15");
-        assertThat(text(By.id("list-total"))).isEqualTo("15 of 15 shown");
+        assertThat(page.text(By.cssSelector("[data-count-of='total']"))).isEqualTo("15");
+        assertThat(page.text(By.id("list-total"))).isEqualTo("15 of 15 shown");
         assertNoHorizontalOverflow();
         WebElement lang = driver.findElement(By.id("lang-switch"));
         assertThat(inViewport(lang)).as("language switch reachable without scrolling").isTrue();
         // failure reason in the list, exact time on hover
-        assertThat(text(By.cssSelector("#tasks-body tr[data-task-id='" + failed + "'] .fail-reason")))
+        assertThat(page.text(By.cssSelector("#tasks-body tr[data-task-id='" + failed + "'] .fail-reason")))
                 .contains("failed on purpose");
-        assertThat(rowAttribute(failed, "td.c-started", "title")).matches(".*\\(\\d{4}-\\d\\d-\\d\\dT.*Z\\)");
+        assertThat(page.rowAttribute(failed, "td.c-started", "title")).matches(".*\\(\\d{4}-\\d\\d-\\d\\dT.*Z\\)");
         // the duration column shows the host's running time (not time spent waiting)
-        String durationMs = rowAttribute(ids.get(0), "td.c-duration", "data-running-ms");
+        String durationMs = page.rowAttribute(ids.get(0), "td.c-duration", "data-running-ms");
         assertThat(durationMs).as("running_ms of a completed task").matches("\\d+");
         assertThat(host.manager.get(ids.get(0)).orElseThrow().completedAt()).isNotNull();
-        screenshot("tasks-page-desktop-1280.png");
+        page.screenshot("tasks-page-desktop-1280.png");
 
         // "View" on a row below the fold opens the panel in view
-        String lowest = rowIds().get(rowIds().size() - 1);
+        String lowest = page.rowIds().get(page.rowIds().size() - 1);
         wait.until(d -> ((JavascriptExecutor) d).executeScript("arguments[0].scrollIntoView({block: 'end'}); return true;",
                 d.findElement(By.cssSelector("#tasks-body tr[data-task-id='" + lowest + "']"))));
-        clickInRow(lowest, ".view-btn");
+        page.clickInRow(lowest, ".view-btn");
         wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("task-view")));
         wait.until(d -> inViewport(d.findElement(By.id("view-title"))));
         assertThat(driver.getCurrentUrl()).endsWith("?task=" + lowest);
@@ -280,32 +253,32 @@ class BrowserTest {
 
         // counters filter
         driver.findElement(By.cssSelector(".counter[data-status='failed']")).click();
-        wait.until(d -> rowIds().equals(List.of(failed)));
+        wait.until(d -> page.rowIds().equals(List.of(failed)));
         driver.findElement(By.cssSelector(".counter[data-status='failed']")).click();
-        wait.until(d -> rowIds().size() == 15);
+        wait.until(d -> page.rowIds().size() == 15);
 
         // re-run the failed task: a new task with the same request
-        clickInRow(failed, ".rerun-btn");
-        wait.until(d -> rowIds().size() == 16);
+        page.clickInRow(failed, ".rerun-btn");
+        wait.until(d -> page.rowIds().size() == 16);
         // the page opens the new task: wait for the view to show a task that is neither the failed one nor an old one
         String rerun = wait.until(d -> {
             String shown = d.findElement(By.id("task-view")).getAttribute("data-task-id");
             return shown != null && !shown.equals(failed) && !shown.equals(lowest) && !ids.contains(shown)
-                    && rowIds().contains(shown) ? shown : null;
+                    && page.rowIds().contains(shown) ? shown : null;
         });
         assertThat(host.manager.get(rerun).orElseThrow().metadata()).containsEntry("rerun_of", failed);
         driver.findElement(By.id("view-close")).click();
 
         // select two tasks and delete them at once; the dialog names them
-        clickInRow(ids.get(0), ".row-check");
-        clickInRow(ids.get(1), ".row-check");
-        assertThat(text(By.id("bulk-count"))).isEqualTo("2 selected");
+        page.clickInRow(ids.get(0), ".row-check");
+        page.clickInRow(ids.get(1), ".row-check");
+        assertThat(page.text(By.id("bulk-count"))).isEqualTo("2 selected");
         driver.findElement(By.id("bulk-delete")).click();
         wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("confirm-dialog")));
-        assertThat(text(By.id("confirm-message"))).startsWith("Delete 2 task(s):").contains(longTitle);
+        assertThat(page.text(By.id("confirm-message"))).startsWith("Delete 2 task(s):").contains(longTitle);
         driver.findElement(By.id("confirm-yes")).click();
-        wait.until(d -> rowIds().size() == 14);
-        assertThat(rowIds()).doesNotContain(ids.get(0), ids.get(1));
+        wait.until(d -> page.rowIds().size() == 14);
+        assertThat(page.rowIds()).doesNotContain(ids.get(0), ids.get(1));
         assertThat(host.get("/api/tasks/" + ids.get(0)).statusCode()).isEqualTo(404);
 
         // a phone: the sidebar collapses into a top bar, nothing overflows sideways
@@ -315,11 +288,11 @@ class BrowserTest {
         assertThat(sidebar.getSize().getHeight()).isLessThan(80);
         assertNoHorizontalOverflow();
         assertThat(inViewport(driver.findElement(By.id("lang-switch")))).isTrue();
-        screenshot("tasks-page-phone-390.png");
-        clickInRow(ids.get(2), ".status-badge");
+        page.screenshot("tasks-page-phone-390.png");
+        page.clickInRow(ids.get(2), ".status-badge");
         wait.until(d -> inViewport(d.findElement(By.id("view-title"))));
         assertNoHorizontalOverflow();
-        screenshot("tasks-page-phone-390-task.png");
+        page.screenshot("tasks-page-phone-390-task.png");
     }
 
     private void assertNoHorizontalOverflow() {
@@ -381,78 +354,4 @@ class BrowserTest {
         }
     }
 
-    private String text(By by) {
-        return wait.until(d -> {
-            try {
-                return d.findElement(by).getText();
-            } catch (StaleElementReferenceException e) {
-                return null;
-            }
-        });
-    }
-
-    private String statusInView() {
-        return retry(d -> {
-            List<WebElement> badge = d.findElements(By.cssSelector("#view-status .status-badge"));
-            return badge.isEmpty() ? null : badge.get(0).getAttribute("data-status");
-        });
-    }
-
-    private String rowStatus(String id) {
-        return retry(d -> {
-            List<WebElement> rows = d.findElements(By.cssSelector("#tasks-body tr[data-task-id='" + id + "']"));
-            return rows.isEmpty() ? "" : rows.get(0).getAttribute("data-status");
-        });
-    }
-
-    private List<String> rowIds() {
-        return retry(d -> d.findElements(By.cssSelector("#tasks-body tr[data-task-id]")).stream()
-                .map(e -> e.getAttribute("data-task-id")).collect(java.util.stream.Collectors.toList()));
-    }
-
-    /** An attribute of an element in a task's row, read again if the list was redrawn meanwhile. */
-    private String rowAttribute(String id, String element, String attribute) {
-        return wait.until(d -> d.findElement(By.cssSelector("#tasks-body tr[data-task-id='" + id + "'] " + element))
-                .getAttribute(attribute));
-    }
-
-    private void clickInRow(String id, String button) {
-        wait.until(d -> {
-            try {
-                d.findElement(By.cssSelector("#tasks-body tr[data-task-id='" + id + "'] " + button)).click();
-                return true;
-            } catch (StaleElementReferenceException e) {
-                return false;
-            }
-        });
-    }
-
-    private <T> T retry(Function<WebDriver, T> read) {
-        for (int i = 0; ; i++) {
-            try {
-                return read.apply(driver);
-            } catch (StaleElementReferenceException e) {
-                if (i > 20) {
-                    throw e;
-                }
-            }
-        }
-    }
-
-    private void assertNoGapInEventList() {
-        Object seqs = ((JavascriptExecutor) driver).executeScript(
-                "return Array.from(document.querySelectorAll('#task-events li')).map(li => Number(li.dataset.seq));");
-        @SuppressWarnings("unchecked")
-        List<Long> list = (List<Long>) seqs;
-        assertThat(list).isNotEmpty();
-        for (int i = 0; i < list.size(); i++) {
-            assertThat(list.get(i)).isEqualTo(i + 1L);
-        }
-    }
-
-    private void screenshot(String name) throws Exception {
-        Files.createDirectories(SCREENSHOTS);
-        File shot = ((TakesScreenshot) driver).getScreenshotAs(OutputType.FILE);
-        Files.copy(shot.toPath(), SCREENSHOTS.resolve(name), StandardCopyOption.REPLACE_EXISTING);
-    }
 }

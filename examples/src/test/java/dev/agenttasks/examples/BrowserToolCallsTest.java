@@ -24,27 +24,18 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
-import org.openqa.selenium.OutputType;
-import org.openqa.selenium.StaleElementReferenceException;
-import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
-import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
-import java.io.File;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The Tasks page with a real {@link LangChain4jAgentRunner} (on a scripted chat model, no network): tool
@@ -60,7 +51,7 @@ class BrowserToolCallsTest {
 
     private final FileTool files = new FileTool();
     private HostFixture host;
-    private ChromeDriverService service;
+    private TasksPage page;
     private WebDriver driver;
     private WebDriverWait wait;
 
@@ -142,9 +133,7 @@ class BrowserToolCallsTest {
 
     @BeforeEach
     void start() {
-        assumeTrue(java.nio.file.Files.isExecutable(BrowserTest.CHROMIUM)
-                        && java.nio.file.Files.isExecutable(BrowserTest.CHROMEDRIVER),
-                "headless Chromium is not installed (apt-get install chromium chromium-driver)");
+        TasksPage.assumeInstalled();
         HostConfig config = HostConfig.builder().port(0).heartbeatInterval(Duration.ofMillis(500))
                 .demoTokenDelay(Duration.ofMillis(2)).build();
         LangChain4jAgentRunner assistant = LangChain4jAgentRunner.builder(ASSISTANT).model(new ScriptedModel())
@@ -152,25 +141,15 @@ class BrowserToolCallsTest {
                 .build();
         host = HostFixture.start(config, new WithAssistant(new CatalogAgentRunner(AgentCatalog.bundled(),
                 config.demoTokenDelay()), assistant), TaskLimits.defaults());
-        service = new ChromeDriverService.Builder().usingDriverExecutable(BrowserTest.CHROMEDRIVER.toFile())
-                .usingAnyFreePort().withLogFile(new File("target/chromedriver-tools.log")).build();
-        ChromeOptions options = new ChromeOptions();
-        options.setBinary(BrowserTest.CHROMIUM.toFile());
-        options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--user-data-dir=" + profile.toAbsolutePath(), "--window-size=1400,1000", "--lang=en-US");
-        driver = new ChromeDriver(service, options);
-        wait = new WebDriverWait(driver, Duration.ofSeconds(60));
-        wait.ignoring(StaleElementReferenceException.class); // the tool cards are redrawn as events arrive
+        page = new TasksPage(profile, "chromedriver-tools.log");
+        driver = page.driver;
+        wait = page.wait;
     }
 
     @AfterEach
     void stop() {
-        if (driver != null) {
-            driver.quit();
-        }
-        if (service != null) {
-            service.stop();
+        if (page != null) {
+            page.close();
         }
         if (host != null) {
             host.close();
@@ -195,28 +174,28 @@ class BrowserToolCallsTest {
         open(id);
         wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("approval-box")));
         assertThat(driver.findElement(By.id("question-box")).isDisplayed()).isFalse();
-        assertThat(text(By.id("approval-tool"))).isEqualTo("delete_file");
-        assertThat(text(By.id("approval-args"))).contains("/tmp/report.txt");
+        assertThat(page.text(By.id("approval-tool"))).isEqualTo("delete_file");
+        assertThat(page.text(By.id("approval-args"))).contains("/tmp/report.txt");
         WebElement weather = tool("weather");
         assertThat(weather.getAttribute("data-state")).isEqualTo("ok");
         assertThat(weather.findElement(By.className("tool-args")).getText()).isEqualTo("{\"city\":\"Paris\"}");
         assertThat(weather.findElement(By.className("tool-result")).getText()).isEqualTo("Sunny in Paris");
         assertThat(tool("delete_file").getAttribute("data-state")).isEqualTo("approval");
-        assertThat(text(By.id("task-output"))).contains("[tool] weather {\"city\":\"Paris\"}")
+        assertThat(page.text(By.id("task-output"))).contains("[tool] weather {\"city\":\"Paris\"}")
                 .contains("[ok] weather → Sunny in Paris").contains("[tool] delete_file");
         assertThat(driver.findElements(By.cssSelector("#task-events li[data-type='tool_call'] .edata")))
                 .extracting(WebElement::getText).contains("weather {\"city\":\"Paris\"}");
-        screenshot("tasks-page-approval.png");
+        page.screenshot("tasks-page-approval.png");
 
         driver.findElement(By.id("approve-btn")).click();
-        wait.until(d -> "completed".equals(statusInView()));
+        wait.until(d -> "completed".equals(page.statusInView()));
         wait.until(d -> "ok".equals(tool("delete_file").getAttribute("data-state")));
         assertThat(tool("delete_file").findElement(By.className("tool-result")).getText())
                 .isEqualTo("deleted /tmp/report.txt");
         assertThat(files.deleted()).containsExactly("/tmp/report.txt");
-        assertThat(text(By.id("task-output"))).contains("> approve").contains("Finished: deleted /tmp/report.txt");
+        assertThat(page.text(By.id("task-output"))).contains("> approve").contains("Finished: deleted /tmp/report.txt");
         assertThat(driver.findElement(By.id("answer-box")).isDisplayed()).isFalse();
-        screenshot("tasks-page-tool-calls.png");
+        page.screenshot("tasks-page-tool-calls.png");
     }
 
     @Test
@@ -225,11 +204,11 @@ class BrowserToolCallsTest {
         open(id);
         wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("deny-btn")));
         driver.findElement(By.id("deny-btn")).click();
-        wait.until(d -> "completed".equals(statusInView()));
+        wait.until(d -> "completed".equals(page.statusInView()));
         wait.until(d -> "denied".equals(tool("delete_file").getAttribute("data-state")));
         assertThat(tool("delete_file").findElement(By.className("tool-result")).getText()).isEqualTo("denied by the user");
         assertThat(files.deleted()).isEmpty();
-        assertThat(text(By.id("task-output"))).contains("> deny").contains("Finished: denied by the user");
+        assertThat(page.text(By.id("task-output"))).contains("> deny").contains("Finished: denied by the user");
     }
 
     @Test
@@ -238,13 +217,13 @@ class BrowserToolCallsTest {
         open(id);
         wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("question-box")));
         assertThat(driver.findElement(By.id("approval-box")).isDisplayed()).isFalse();
-        assertThat(text(By.id("question-text"))).isEqualTo("Which city?");
+        assertThat(page.text(By.id("question-text"))).isEqualTo("Which city?");
         wait.until(d -> d.findElements(By.cssSelector("#question-options button")).size() == 2);
         assertThat(driver.findElements(By.cssSelector("#question-options button"))).extracting(WebElement::getText)
                 .containsExactly("Paris", "Rome");
         driver.findElements(By.cssSelector("#question-options button")).get(1).click();
-        wait.until(d -> "completed".equals(statusInView()));
-        assertThat(text(By.id("task-output"))).contains("> Rome").contains("Finished: Rome");
+        wait.until(d -> "completed".equals(page.statusInView()));
+        assertThat(page.text(By.id("task-output"))).contains("> Rome").contains("Finished: Rome");
         assertThat(tool("ask_user").getAttribute("data-state")).isEqualTo("answered");
     }
 
@@ -255,32 +234,4 @@ class BrowserToolCallsTest {
         });
     }
 
-    private String text(By by) {
-        return wait.until(d -> {
-            try {
-                return d.findElement(by).getText();
-            } catch (StaleElementReferenceException e) {
-                return null;
-            }
-        });
-    }
-
-    private String statusInView() {
-        for (int i = 0; ; i++) {
-            try {
-                List<WebElement> badge = driver.findElements(By.cssSelector("#view-status .status-badge"));
-                return badge.isEmpty() ? null : badge.get(0).getAttribute("data-status");
-            } catch (StaleElementReferenceException e) {
-                if (i > 20) {
-                    throw e;
-                }
-            }
-        }
-    }
-
-    private void screenshot(String name) throws Exception {
-        java.nio.file.Files.createDirectories(BrowserTest.SCREENSHOTS);
-        File shot = ((TakesScreenshot) driver).getScreenshotAs(OutputType.FILE);
-        java.nio.file.Files.copy(shot.toPath(), BrowserTest.SCREENSHOTS.resolve(name), StandardCopyOption.REPLACE_EXISTING);
-    }
 }

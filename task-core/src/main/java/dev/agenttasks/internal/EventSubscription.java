@@ -46,6 +46,14 @@ final class EventSubscription implements Flow.Subscription, Runnable {
      * wake-up starts a new pass (it raises {@code wip}), which clears it.
      */
     private boolean drained;
+    /**
+     * Read from the store, this subscription's {@code afterSeq} was beyond the task's last event, and it has
+     * delivered nothing since: if the task ends at or before that seq, no event will ever reach it, so
+     * {@link RemoteEvents} checks the task's status for it ({@link #aheadAt}, {@link #endedAt}).
+     */
+    private volatile boolean ahead;
+    /** The last seq of the task, once {@link RemoteEvents} found it finished while this one was ahead. */
+    private volatile long endedAt = Long.MAX_VALUE;
 
     EventSubscription(Engine engine, String taskId, long afterSeq, Flow.Subscriber<? super TaskEvent> subscriber) {
         this.engine = engine;
@@ -98,6 +106,26 @@ final class EventSubscription implements Flow.Subscription, Runnable {
      */
     boolean behind(long seq) {
         return !cancelled && cursor < seq;
+    }
+
+    /**
+     * For the remote polls of {@link RemoteEvents}: whether this open subscription started beyond the
+     * task's last event and is still at or beyond {@code seq}, so that only the task's status can tell
+     * whether anything will come. Any thread.
+     *
+     * @param seq the task's last stored seq
+     */
+    boolean aheadAt(long seq) {
+        return !cancelled && ahead && cursor >= seq;
+    }
+
+    /**
+     * For the remote polls: the task finished with {@code lastSeq} as its last event, at or before this
+     * subscription's cursor; it completes. Any thread.
+     */
+    void endedAt(long lastSeq) {
+        endedAt = lastSeq;
+        schedule();
     }
 
     /** New committed events may be available. */
@@ -167,6 +195,9 @@ final class EventSubscription implements Flow.Subscription, Runnable {
                     break;
                 }
                 cursor = e.seq();
+                if (ahead) {
+                    ahead = false; // from now on it reads every event up to the terminal one
+                }
                 emitted++;
                 try {
                     subscriber.onNext(e);
@@ -223,6 +254,7 @@ final class EventSubscription implements Flow.Subscription, Runnable {
                 if (rec.get().task().status().isTerminal()) {
                     finalSeq = rec.get().lastSeq();
                 } else {
+                    ahead = cursor > rec.get().lastSeq();
                     goRemote(); // another host holds it, or it waits: read the store until its end
                 }
             }
@@ -246,6 +278,7 @@ final class EventSubscription implements Flow.Subscription, Runnable {
     /** Follows the task between this host's memory and the store as its claim comes and goes. */
     private void follow() {
         if (state != null && state.detached) {
+            ahead = cursor > state.committedSeq && !state.committedTask.status().isTerminal();
             goRemote();
         } else if (state == null && finalSeq == Long.MAX_VALUE) {
             TaskState local = engine.ownership.local(taskId);
@@ -260,7 +293,7 @@ final class EventSubscription implements Flow.Subscription, Runnable {
             return false;
         }
         if (state == null) {
-            return cursor >= finalSeq;
+            return cursor >= finalSeq || cursor >= endedAt;
         }
         return state.committedTask.status().isTerminal() && cursor >= state.committedSeq;
     }

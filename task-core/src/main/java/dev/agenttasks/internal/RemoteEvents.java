@@ -1,10 +1,12 @@
 package dev.agenttasks.internal;
 
 import dev.agenttasks.TaskDeletedException;
+import dev.agenttasks.spi.TaskRecord;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -84,11 +86,33 @@ final class RemoteEvents {
                 continue;
             }
             long seq = last;
+            List<EventSubscription> ahead = new ArrayList<>(0);
             engine.subscriptions.forEach(id, sub -> {
                 if (sub.behind(seq)) {
                     sub.signal();
+                } else if (sub.aheadAt(seq)) {
+                    ahead.add(sub);
                 }
             });
+            if (!ahead.isEmpty()) {
+                endAhead(id, ahead);
+            }
+        }
+    }
+
+    /**
+     * Subscriptions whose {@code afterSeq} was beyond the task's log (and that have delivered nothing since)
+     * see no new event if the task ends at or before it: one status read per poll for such a task, a rare
+     * case, tells them when it ended.
+     */
+    private void endAhead(String id, List<EventSubscription> ahead) {
+        Optional<TaskRecord> r = engine.store.task(id);
+        if (r.isEmpty()) {
+            TaskDeletedException gone = new TaskDeletedException(id);
+            ahead.forEach(sub -> sub.fail(gone));
+        } else if (r.get().task().status().isTerminal()) {
+            long lastSeq = r.get().lastSeq();
+            ahead.forEach(sub -> sub.endedAt(lastSeq));
         }
     }
 }

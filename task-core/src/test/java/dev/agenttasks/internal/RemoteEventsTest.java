@@ -153,6 +153,40 @@ class RemoteEventsTest {
         Harness.deliveryIdle(engine); // the signals the polls sent have been delivered
     }
 
+    /**
+     * {@code events(id, afterSeq)} with {@code afterSeq} beyond the log of a task another host runs: if the
+     * task ends at or before that seq, no event will come, and the subscription completes once a poll finds
+     * the task finished (it stayed open for good before); one that started beyond the log but is passed by
+     * the task's events gets them and completes on the terminal one; only such subscriptions cost a status
+     * read per poll.
+     */
+    @Test
+    void aSubscriptionStartingBeyondTheLogCompletesWhenTheTaskEndsBeforeIt() {
+        start();
+        String id = remoteTask("t9"); // seq 1, 2
+        Harness.Sub far = new Harness.Sub(Long.MAX_VALUE);
+        engine.events(id, 9).subscribe(far);
+        Harness.Sub near = new Harness.Sub(Long.MAX_VALUE);
+        engine.events(id, 3).subscribe(near);
+        Harness.deliveryIdle(engine);
+        store.reset();
+        ticks(2);
+        assertThat(far.done).isNotDone();
+        assertThat(store.taskReads).as("a status read per poll while a subscription is ahead").hasValue(2);
+
+        emit(id, 3, 4);
+        Task done = new Task(id, "a", null, TaskStatus.COMPLETED, "task " + id, "m", START, START, START, null, null,
+                Map.of());
+        data.write(List.of(status(id, 5, "completed"),
+                new StoreOp.UpdateTask(new TaskRecord(done, Map.of(), 0, null, null, 5), TaskStatus.RUNNING)));
+        ticks(1);
+        Harness.await(() -> far.done.isDone() && near.done.isDone());
+        assertThat(far.done).isCompleted();
+        assertThat(far.events).isEmpty();
+        assertThat(near.done).isCompleted();
+        assertThat(near.events).extracting(TaskEvent::seq).containsExactly(4L, 5L);
+    }
+
     @Test
     void idlePollsCostOneQueryEachAndNewEventsAreReadOnlyForTheirTasks() {
         start();

@@ -283,13 +283,15 @@ public final class Engine implements TaskManager {
         TurnRun turn = null;
         CompletableFuture<Void> wait;
         synchronized (s) {
-            if (s.task().status().isTerminal() && finishing.inFlightLocked(s) == null || s.dead) {
+            // read once: the writer completes a finish without this lock, so a second read could find it
+            // done after the first did not, and cancel a task that just completed (found by Fray)
+            wait = finishing.inFlightLocked(s); // a turn's finish in flight: cancel what it leaves
+            if (s.task().status().isTerminal() && wait == null || s.dead) {
                 return false;
             }
             if (s.deleted) {
                 throw new NoSuchTaskException(taskId);
             }
-            wait = finishing.inFlightLocked(s); // a turn's finish in flight: cancel what it leaves
             if (wait == null) {
                 turn = s.turn;
                 s.turn = null;

@@ -239,7 +239,6 @@ final class TurnScheduler {
                     }
                 } else if (result.kind() == TurnResult.Kind.AWAITING_INPUT) {
                     Map<String, Object> question = safeData(s, result.data(), "question");
-                    engine.hosts.pullMessages(s); // messages other hosts stored while the turn ran
                     if (question != null && !s.inbox.isEmpty()) {
                         engine.transitionLocked(s, TaskStatus.WAITING_FOR_INPUT, null, "question", question);
                         nextRun = beginTurnLocked(s);
@@ -248,7 +247,8 @@ final class TurnScheduler {
                     }
                 } else {
                     Map<String, Object> res = safeData(s, result.data(), "result");
-                    engine.hosts.pullMessages(s); // messages other hosts stored while the turn ran
+                    // a message another host stored while the turn ran and that its MESSAGE request has not
+                    // brought here yet fails the guarded finish, which reopens the task for it (Finishing)
                     if (res != null) {
                         if (!s.inbox.isEmpty()) {
                             nextRun = beginTurnLocked(s); // follow-ups sent while it ran are not dropped
